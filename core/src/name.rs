@@ -4,9 +4,9 @@
 //! does not end with `-`. Anything else is refused with the position of the first bad
 //! character; a name is never "slugified" into a different one.
 
+use crate::diagnostic::Invalid;
 use serde::Serialize;
 use std::fmt;
-use crate::diagnostic::Invalid;
 use std::ops::Range;
 
 /// The longest instance name (a cloud database-name limit the original tool hit).
@@ -123,6 +123,9 @@ mod tests {
         check("1a", Err(("instance name starts with '1'", 0..1)));
         check("a-", Err(("instance name ends with '-'", 1..2)));
         check("aé", Err(("character 'é'", 1..3)));
-        check(&"a".repeat(50), Err(("instance name is 50 characters", 49..50)));
+        check(
+            &"a".repeat(50),
+            Err(("instance name is 50 characters", 49..50)),
+        );
     }
 }

@@ -178,6 +178,18 @@ impl Request {
         }
     }
 
+    /// The instances a request names, or `None` when it concerns the whole fleet (batches).
+    pub fn named_instances(&self) -> Option<Vec<&InstanceName>> {
+        match self {
+            Request::Nothing | Request::Infrastructure { .. } => Some(Vec::new()),
+            Request::Create(targets) | Request::Update(targets) => {
+                Some(targets.iter().map(|t| &t.name).collect())
+            }
+            Request::Archive(names) => Some(names.iter().collect()),
+            Request::BatchUpgrade(_) | Request::BatchUpgradeTo(_) => None,
+        }
+    }
+
     /// The commit title that asks for this request, in the current format.
     ///
     /// Parsing the result gives the same request back. `Nothing` prints as an empty title.
@@ -197,7 +209,9 @@ impl Request {
             Request::Infrastructure { message } if message.is_empty() => {
                 "[AutoDeploy][Infrastructure]".into()
             }
-            Request::Infrastructure { message } => format!("[AutoDeploy][Infrastructure] {message}"),
+            Request::Infrastructure { message } => {
+                format!("[AutoDeploy][Infrastructure] {message}")
+            }
             Request::Create(list) => format!("[AutoDeploy][Create] {}", targets(list)),
             Request::Update(list) => format!("[AutoDeploy][Update] {}", targets(list)),
             Request::Archive(names) => {

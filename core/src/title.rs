@@ -323,7 +323,9 @@ impl<'a> TitleParser<'a> {
             ("Update", _) => Request::Update(self.targets(body)),
             ("Archive", _) => Request::Archive(self.names(body)),
             (_, Some("Upgrade")) => Request::BatchUpgrade(self.platform_refs(body)),
-            _ => self.commit(body).map_or(Request::Nothing, Request::BatchUpgradeTo),
+            _ => self
+                .commit(body)
+                .map_or(Request::Nothing, Request::BatchUpgradeTo),
         }
     }
 
@@ -367,7 +369,11 @@ impl<'a> TitleParser<'a> {
     }
 
     /// Parses a value, turning its problem into a diagnostic at the right place.
-    fn checked<T>(&mut self, piece: Piece<'a>, parse: impl Fn(&str) -> Result<T, Invalid>) -> Option<T> {
+    fn checked<T>(
+        &mut self,
+        piece: Piece<'a>,
+        parse: impl Fn(&str) -> Result<T, Invalid>,
+    ) -> Option<T> {
         match parse(piece.text) {
             Ok(value) => Some(value),
             Err(invalid) => {
@@ -392,7 +398,9 @@ impl<'a> TitleParser<'a> {
         let mut seen = BTreeSet::new();
         let mut targets = Vec::new();
         for item in self.list(body, "instances") {
-            let Some(((name, id), _)) = run(item, pair) else { continue };
+            let Some(((name, id), _)) = run(item, pair) else {
+                continue;
+            };
             let name_piece = name.trimmed();
             let name = self.name(name_piece);
             let deployment_id = match id.map(Piece::trimmed) {
@@ -435,7 +443,9 @@ impl<'a> TitleParser<'a> {
         let mut seen = BTreeSet::new();
         let mut refs = Vec::new();
         for item in self.list(body, "REPOSITORY|VERSION pairs") {
-            let Some(((repository, version), _)) = run(item, pair) else { continue };
+            let Some(((repository, version), _)) = run(item, pair) else {
+                continue;
+            };
             let Some(version) = version else {
                 self.error(
                     item.range(),
@@ -448,7 +458,10 @@ impl<'a> TitleParser<'a> {
             let version = self.checked(version.trimmed(), Version::parse);
             if let (Some(repository), Some(version)) = (repository, version) {
                 self.unique(&mut seen, &format!("{repository}|{version}"), item);
-                refs.push(PlatformRef { repository, version });
+                refs.push(PlatformRef {
+                    repository,
+                    version,
+                });
             }
         }
         refs
@@ -490,20 +503,43 @@ impl<'a> TitleParser<'a> {
             return Request::Nothing;
         }
         let Some(colon) = piece.text.find(':') else {
-            self.error(piece.range(), "expected NAME:ID - MESSAGE after [AutoDeploy]", format_hint());
+            self.error(
+                piece.range(),
+                "expected NAME:ID - MESSAGE after [AutoDeploy]",
+                format_hint(),
+            );
             return Request::Nothing;
         };
         let Some(dash) = piece.text.find(" - ") else {
-            self.error(piece.range(), "expected \" - \" between the deployment id and the message", format_hint());
+            self.error(
+                piece.range(),
+                "expected \" - \" between the deployment id and the message",
+                format_hint(),
+            );
             return Request::Nothing;
         };
         if dash < colon {
-            self.error(piece.range(), "expected NAME:ID - MESSAGE after [AutoDeploy]", format_hint());
+            self.error(
+                piece.range(),
+                "expected NAME:ID - MESSAGE after [AutoDeploy]",
+                format_hint(),
+            );
             return Request::Nothing;
         }
-        let name_piece = Piece { text: &piece.text[..colon], start: piece.start };
-        let id_piece = Piece { text: &piece.text[colon + 1..dash], start: piece.start + colon + 1 }.trimmed();
-        let message = Piece { text: &piece.text[dash + 3..], start: piece.start + dash + 3 }.trimmed();
+        let name_piece = Piece {
+            text: &piece.text[..colon],
+            start: piece.start,
+        };
+        let id_piece = Piece {
+            text: &piece.text[colon + 1..dash],
+            start: piece.start + colon + 1,
+        }
+        .trimmed();
+        let message = Piece {
+            text: &piece.text[dash + 3..],
+            start: piece.start + dash + 3,
+        }
+        .trimmed();
         let name = self.name(name_piece);
         let id = self.checked(id_piece, DeploymentId::parse);
         let lower = message.text.to_ascii_lowercase();
@@ -522,8 +558,15 @@ impl<'a> TitleParser<'a> {
         };
         match (name, id, create) {
             (Some(name), Some(id), Some(create)) => {
-                let targets = vec![Target { name, deployment_id: Some(id) }];
-                if create { Request::Create(targets) } else { Request::Update(targets) }
+                let targets = vec![Target {
+                    name,
+                    deployment_id: Some(id),
+                }];
+                if create {
+                    Request::Create(targets)
+                } else {
+                    Request::Update(targets)
+                }
             }
             _ => Request::Nothing,
         }
@@ -534,7 +577,12 @@ impl<'a> TitleParser<'a> {
 fn suggest(got: &str, known: &[&str]) -> Option<String> {
     known
         .iter()
-        .map(|k| (distance(&got.to_ascii_lowercase(), &k.to_ascii_lowercase()), k))
+        .map(|k| {
+            (
+                distance(&got.to_ascii_lowercase(), &k.to_ascii_lowercase()),
+                k,
+            )
+        })
         .filter(|(d, _)| *d <= 2)
         .min()
         .map(|(_, k)| format!("did you mean [{k}]?"))
@@ -618,7 +666,10 @@ Warning 8..20 "[AutoDeploy]": the [AutoDeploy] tag is not at the start of the ti
             "[AutoDeploy][Infrastructure] bump node pool",
             r#"Infrastructure { message: "bump node pool" }"#,
         );
-        check("[AutoDeploy][Infrastructure]", r#"Infrastructure { message: "" }"#);
+        check(
+            "[AutoDeploy][Infrastructure]",
+            r#"Infrastructure { message: "" }"#,
+        );
         check(
             "[AutoDeploy][Batch][Upgrade] https://github.com/openedx/edx-platform.git|open-release/sumac.1",
             r#"BatchUpgrade([PlatformRef { repository: Repository("https://github.com/openedx/edx-platform.git"), version: Version("open-release/sumac.1") }])"#,

@@ -1,0 +1,137 @@
+//! The cluster repository on disk: finding it, reading what core needs, writing files whole.
+
+use crate::failure::Failure;
+use grove_core::fleet::{
+    CLUSTER_SETTINGS, CONFIG_FILE, DEFAULTS_DIR, INSTANCES_DIR, REQUIREMENTS_FILE, SETTINGS_FILE,
+    TEMPLATES_DIR,
+};
+use grove_core::name::InstanceName;
+use grove_core::template::SUFFIX;
+use grove_core::Files;
+use std::fs;
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+
+/// Which instances to read.
+pub enum Scope<'a> {
+    /// Every folder under `instances/`.
+    All,
+    /// Only these instances.
+    Only(Vec<&'a InstanceName>),
+}
+
+/// A cluster repository rooted at a folder.
+pub struct Repository {
+    /// The root folder.
+    pub root: PathBuf,
+}
+
+impl Repository {
+    /// The repository at `root`.
+    pub fn new(root: PathBuf) -> Repository {
+        Repository { root }
+    }
+
+    /// The folder of instance `name`.
+    pub fn instance_dir(&self, name: &InstanceName) -> PathBuf {
+        self.root.join(INSTANCES_DIR).join(name.as_str())
+    }
+
+    /// Reads the files core needs for `scope` into a map, path → text.
+    pub fn load(&self, scope: Scope<'_>) -> Result<Files, Failure> {
+        if !self.root.is_dir() {
+            return Err(Failure::External(format!(
+                "the cluster repository {} is not a folder (set --root or GROVE_ROOT)",
+                self.root.display()
+            )));
+        }
+        let mut files = Files::new();
+        self.read_into(&mut files, CLUSTER_SETTINGS)?;
+        self.read_into(&mut files, &format!("{DEFAULTS_DIR}/{REQUIREMENTS_FILE}"))?;
+        for name in self.list(TEMPLATES_DIR)? {
+            if name.ends_with(SUFFIX) {
+                self.read_into(&mut files, &format!("{TEMPLATES_DIR}/{name}"))?;
+            }
+        }
+        let folders = match scope {
+            Scope::All => self.list(INSTANCES_DIR)?,
+            Scope::Only(names) => names.iter().map(|n| n.to_string()).collect(),
+        };
+        for folder in folders {
+            if folder.starts_with('.') {
+                continue;
+            }
+            for file in [CONFIG_FILE, SETTINGS_FILE, REQUIREMENTS_FILE] {
+                self.read_into(&mut files, &format!("{INSTANCES_DIR}/{folder}/{file}"))?;
+            }
+        }
+        Ok(files)
+    }
+
+    /// Reads `path` (relative to the root) into `files` if it exists.
+    fn read_into(&self, files: &mut Files, path: &str) -> Result<(), Failure> {
+        let full = self.root.join(path);
+        match fs::read(&full) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => {
+                    files.insert(path.to_string(), text);
+                    Ok(())
+                }
+                Err(e) => Err(Failure::Core(grove_core::Error::new(
+                    grove_core::ErrorKind::InvalidInput,
+                    format!(
+                        "{path}: not UTF-8 text (byte {})",
+                        e.utf8_error().valid_up_to()
+                    ),
+                ))),
+            },
+            Err(e) if e.kind() == ErrorKind::NotFound || e.kind() == ErrorKind::NotADirectory => {
+                Ok(())
+            }
+            Err(e) => Err(Failure::io("read", &full, e)),
+        }
+    }
+
+    /// The names in a folder of the repository; none if it does not exist.
+    fn list(&self, dir: &str) -> Result<Vec<String>, Failure> {
+        let full = self.root.join(dir);
+        let entries = match fs::read_dir(&full) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Failure::io("list", &full, e)),
+        };
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Failure::io("list", &full, e))?;
+            names.push(entry.file_name().to_string_lossy().into_owned());
+        }
+        names.sort();
+        Ok(names)
+    }
+}
+
+/// Writes `contents` to `path` whole or not at all: a temporary file beside it, then a rename.
+pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), Failure> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| Failure::External(format!("{} is not a file path", path.display())))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    result.map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        Failure::io("write", path, e)
+    })
+}

@@ -1,0 +1,326 @@
+//! The fleet: a cluster repository given as data, path → text, and the typed settings in it.
+//!
+//! The CLI reads the files from disk; the web page gets them from a dropped folder. Either way
+//! core sees the same map. Instance files are parsed only when a plan needs them, so a broken
+//! `config.yml` stops only the pipelines that use that instance (and batch upgrades, which must
+//! read every instance to decide).
+
+use crate::diagnostic::Diagnostic;
+use crate::error::{Error, ErrorKind, Result};
+use crate::name::InstanceName;
+use crate::yaml;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A cluster repository as data: paths relative to its root (with `/`), and their text.
+pub type Files = BTreeMap<String, String>;
+
+/// The cluster-wide settings file.
+pub const CLUSTER_SETTINGS: &str = "grove.yml";
+/// The folder that holds one folder per instance.
+pub const INSTANCES_DIR: &str = "instances";
+/// What `grove new` copies into a new instance.
+pub const DEFAULTS_DIR: &str = "defaults";
+/// An instance's Tutor config.
+pub const CONFIG_FILE: &str = "config.yml";
+/// An instance's Grove settings.
+pub const SETTINGS_FILE: &str = "grove.yml";
+/// An instance's Python requirements (tutor and plugins).
+pub const REQUIREMENTS_FILE: &str = "grove-requirements.txt";
+/// The folder of a cluster repository's own pipeline templates.
+pub const TEMPLATES_DIR: &str = "templates/pipelines";
+
+/// Cluster-wide settings from the root `grove.yml`. Every key is optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE", default)]
+pub struct ClusterSettings {
+    /// Text laid into the pipeline templates at `{{patch "NAME"}}`, by patch name.
+    pub pipeline_patches: BTreeMap<String, String>,
+    /// The image generated jobs run in (`default: image:`), if set.
+    pub pipeline_image: Option<String>,
+}
+
+/// The keys of an instance's Tutor `config.yml` that Grove reads; the others are Tutor's.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct InstanceConfig {
+    /// The edx-platform repository the instance is built from.
+    #[serde(rename = "EDX_PLATFORM_REPOSITORY")]
+    pub edx_platform_repository: Option<String>,
+    /// The edx-platform branch, tag or commit the instance is built from.
+    #[serde(rename = "EDX_PLATFORM_VERSION")]
+    pub edx_platform_version: Option<String>,
+}
+
+/// An instance's Grove settings from its `grove.yml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE", default)]
+pub struct InstanceSettings {
+    /// Leave this instance out of batch upgrades.
+    pub batch_upgrade_disabled: bool,
+}
+
+/// One instance, parsed.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    /// Its name (and folder name).
+    pub name: InstanceName,
+    /// What Grove reads of its Tutor config.
+    pub config: InstanceConfig,
+    /// Its Grove settings.
+    pub settings: InstanceSettings,
+    /// The short hash of its requirements (its own file, else the defaults'), for cache keys.
+    pub requirements_hash: String,
+}
+
+/// A folder under `instances/` that is not an instance, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ignored {
+    /// The folder name.
+    pub folder: String,
+    /// Why it was not taken as an instance.
+    pub reason: String,
+}
+
+/// The cluster repository: its settings, its instances, its template overrides.
+#[derive(Debug, Clone, Default)]
+pub struct Fleet {
+    /// The root `grove.yml`.
+    pub settings: ClusterSettings,
+    /// Every folder with a `config.yml` and a valid name.
+    instances: BTreeSet<InstanceName>,
+    /// Folders under `instances/` that are not instances.
+    pub ignored: Vec<Ignored>,
+    /// The short hash of `defaults/grove-requirements.txt`, if there is one.
+    pub defaults_requirements_hash: Option<String>,
+    files: Files,
+}
+
+impl Fleet {
+    /// Indexes a cluster repository and reads its root `grove.yml`.
+    pub fn new(files: Files) -> Result<Fleet> {
+        let settings = match files.get(CLUSTER_SETTINGS) {
+            Some(text) => parse_yaml(CLUSTER_SETTINGS, text)?,
+            None => ClusterSettings::default(),
+        };
+        let mut instances = BTreeSet::new();
+        let mut ignored = Vec::new();
+        let prefix = format!("{INSTANCES_DIR}/");
+        let mut last_folder = "";
+        for path in files.keys() {
+            let Some(rest) = path.strip_prefix(&prefix) else {
+                continue;
+            };
+            let Some((folder, file)) = rest.split_once('/') else {
+                continue;
+            };
+            if folder == last_folder || folder.starts_with('.') {
+                continue;
+            }
+            if file != CONFIG_FILE
+                && !files.contains_key(&format!("{prefix}{folder}/{CONFIG_FILE}"))
+            {
+                continue;
+            }
+            last_folder = folder;
+            match InstanceName::parse(folder) {
+                Ok(name) => {
+                    instances.insert(name);
+                }
+                Err(invalid) => ignored.push(Ignored {
+                    folder: folder.to_string(),
+                    reason: format!("not a valid instance name: {}", invalid.message),
+                }),
+            }
+        }
+        let defaults_requirements_hash = files
+            .get(&format!("{DEFAULTS_DIR}/{REQUIREMENTS_FILE}"))
+            .map(|text| short_hash(text));
+        Ok(Fleet {
+            settings,
+            instances,
+            ignored,
+            defaults_requirements_hash,
+            files,
+        })
+    }
+
+    /// Whether `instances/NAME/config.yml` exists.
+    pub fn contains(&self, name: &InstanceName) -> bool {
+        self.instances.contains(name)
+    }
+
+    /// Every instance name, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &InstanceName> {
+        self.instances.iter()
+    }
+
+    /// How many instances there are.
+    pub fn len(&self) -> usize {
+        self.instances.len()
+    }
+
+    /// Whether there are no instances.
+    pub fn is_empty(&self) -> bool {
+        self.instances.is_empty()
+    }
+
+    /// The text of a file of the repository, if it is there.
+    pub fn file(&self, path: &str) -> Option<&str> {
+        self.files.get(path).map(String::as_str)
+    }
+
+    /// Every file under `dir/`, with its path relative to `dir`.
+    pub fn files_under<'a>(&'a self, dir: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> {
+        let prefix = format!("{dir}/");
+        self.files
+            .range(prefix.clone()..)
+            .take_while(move |(path, _)| path.starts_with(&prefix))
+            .map(move |(path, text)| (&path[dir.len() + 1..], text.as_str()))
+    }
+
+    /// Parses one instance. Fails with exit 3 if it is not there, 5 if a file is malformed.
+    pub fn instance(&self, name: &InstanceName) -> Result<Instance> {
+        if !self.contains(name) {
+            return Err(Error::new(
+                ErrorKind::NoSuchInstance,
+                format!("no such instance \"{name}\": {INSTANCES_DIR}/{name}/{CONFIG_FILE} does not exist"),
+            ));
+        }
+        let path = |file: &str| format!("{INSTANCES_DIR}/{name}/{file}");
+        let config_path = path(CONFIG_FILE);
+        let config = parse_yaml(&config_path, self.file(&config_path).unwrap_or_default())?;
+        let settings_path = path(SETTINGS_FILE);
+        let settings = match self.file(&settings_path) {
+            Some(text) => parse_yaml(&settings_path, text)?,
+            None => InstanceSettings::default(),
+        };
+        let requirements_hash = self.requirements_hash(name);
+        Ok(Instance {
+            name: name.clone(),
+            config,
+            settings,
+            requirements_hash,
+        })
+    }
+
+    /// The short hash of the requirements an instance's venv is built from: its own file,
+    /// else `defaults/`, else `none`.
+    pub fn requirements_hash(&self, name: &InstanceName) -> String {
+        self.file(&format!("{INSTANCES_DIR}/{name}/{REQUIREMENTS_FILE}"))
+            .map(short_hash)
+            .or_else(|| self.defaults_requirements_hash.clone())
+            .unwrap_or_else(|| "none".to_string())
+    }
+
+    /// Where a top-level key of a YAML file is, for pointing at it in messages.
+    pub fn key_diagnostic(&self, path: &str, key: &str, message: &str) -> Error {
+        let text = self.file(path).unwrap_or_default();
+        let range = key_range(text, key).unwrap_or(0..0);
+        Error::invalid(
+            format!("{path}: {message}"),
+            path,
+            text,
+            vec![Diagnostic::error(range, message)],
+        )
+    }
+}
+
+/// The first 16 hex digits of the SHA-256 of `text`.
+pub fn short_hash(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Parses a YAML file of the repository, turning a failure into an error that names the file,
+/// the line and the column.
+pub fn parse_yaml<T: serde::de::DeserializeOwned + Default>(path: &str, text: &str) -> Result<T> {
+    yaml::from_str_plain(text).map_err(|e| {
+        let at = e.offset.unwrap_or(0);
+        let (line, column) = crate::diagnostic::line_column(text, at);
+        let end = crate::diagnostic::floor_char_boundary(text, at + 1).max(at.min(text.len()));
+        Error::invalid(
+            format!("{path}:{line}:{column}: {}", e.message),
+            path,
+            text,
+            vec![Diagnostic::error(at.min(text.len())..end, e.message)],
+        )
+    })
+}
+
+/// The byte range of `KEY:` at the start of a line of a YAML file.
+fn key_range(text: &str, key: &str) -> Option<std::ops::Range<usize>> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if line.starts_with(key) && line[key.len()..].trim_start().starts_with(':') {
+            return Some(offset..offset + key.len());
+        }
+        offset += line.len();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fleet(files: &[(&str, &str)]) -> Fleet {
+        Fleet::new(
+            files
+                .iter()
+                .map(|(p, t)| (p.to_string(), t.to_string()))
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn instances_are_folders_with_a_config() {
+        let f = fleet(&[
+            ("instances/a/config.yml", "LMS_HOST: a.org\n"),
+            ("instances/b/grove.yml", "BATCH_UPGRADE_DISABLED: true\n"),
+            ("instances/Bad/config.yml", ""),
+            ("instances/.tmp-x/config.yml", ""),
+            ("defaults/grove-requirements.txt", "tutor\n"),
+        ]);
+        let names: Vec<&str> = f.names().map(InstanceName::as_str).collect();
+        assert_eq!(names, ["a"]);
+        assert_eq!(f.ignored.len(), 1);
+        assert_eq!(f.ignored[0].folder, "Bad");
+        let a = f.instance(&InstanceName::parse("a").unwrap()).unwrap();
+        assert_eq!(a.requirements_hash, short_hash("tutor\n"));
+    }
+
+    #[test]
+    fn a_malformed_config_names_its_file_and_line() {
+        let f = fleet(&[(
+            "instances/a/config.yml",
+            "LMS_HOST: a\nEDX_PLATFORM_VERSION: [1\n",
+        )]);
+        let e = f.instance(&InstanceName::parse("a").unwrap()).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidInput);
+        assert!(
+            e.message.starts_with("instances/a/config.yml:"),
+            "{}",
+            e.message
+        );
+        let f = fleet(&[
+            ("instances/a/grove.yml", "BATCH_UPGRADE_DISABLED: maybe\n"),
+            ("instances/a/config.yml", ""),
+        ]);
+        let e = f.instance(&InstanceName::parse("a").unwrap()).unwrap_err();
+        assert!(
+            e.message.starts_with("instances/a/grove.yml:1:"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn a_missing_instance_is_exit_3() {
+        let f = fleet(&[]);
+        let e = f.instance(&InstanceName::parse("a").unwrap()).unwrap_err();
+        assert_eq!(e.exit_code(), 3);
+    }
+}

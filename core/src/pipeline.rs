@@ -1,0 +1,546 @@
+//! The pipeline: a plan rendered through the templates into GitLab CI YAML, then read back into
+//! a typed model and checked before anyone sees it.
+//!
+//! The checks are the ones GitLab would otherwise make after a push, when it is too late: every
+//! `needs` names a job that exists, every stage is declared, `needs` has no cycle, there is at
+//! least one job, and job names fit GitLab's limits.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::fleet::{Fleet, INSTANCES_DIR};
+use crate::plan::{Action, Plan, PlannedInstance};
+use crate::template::Templates;
+use crate::yaml;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The longest job name GitLab accepts.
+pub const MAX_JOB_NAME: usize = 255;
+/// The longest job name GitLab accepts in `needs`.
+pub const MAX_NEEDS_NAME: usize = 128;
+
+/// Stages in the order they run; a pipeline declares those its jobs use.
+pub const STAGES: [&str; 10] = [
+    "terraform",
+    "base-image",
+    "venv",
+    "prepare",
+    "image",
+    "predeploy",
+    "deploy",
+    "postdeploy",
+    "archive",
+    "noop",
+];
+
+/// Keys at the top of a GitLab CI file that are not jobs.
+const GLOBAL_KEYS: [&str; 10] = [
+    "default",
+    "include",
+    "stages",
+    "variables",
+    "workflow",
+    "image",
+    "services",
+    "cache",
+    "before_script",
+    "after_script",
+];
+
+/// GitLab's stages when a file declares none.
+const DEFAULT_STAGES: [&str; 3] = ["build", "test", "deploy"];
+
+/// A job variable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Variable {
+    /// Its name.
+    pub name: String,
+    /// Its value.
+    pub value: String,
+    /// Whether GitLab expands `$VARIABLES` in the value.
+    pub expand: bool,
+}
+
+/// A job, as far as Grove checks it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Job {
+    /// Its name.
+    pub name: String,
+    /// Its stage (`test` when not given, as in GitLab).
+    pub stage: String,
+    /// The jobs it needs, in order.
+    pub needs: Vec<String>,
+    /// Its script lines.
+    pub script: Vec<String>,
+    /// Its own variables.
+    pub variables: Vec<Variable>,
+    /// Its `resource_group`, if any.
+    pub resource_group: Option<String>,
+}
+
+/// A generated pipeline read back from its YAML.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pipeline {
+    /// The declared stages, in order.
+    pub stages: Vec<String>,
+    /// The jobs, in file order.
+    pub jobs: Vec<Job>,
+}
+
+/// Renders `plan` into YAML with the fleet's templates, and checks the result.
+pub fn render(plan: &Plan, fleet: &Fleet, templates: &Templates) -> Result<(String, Pipeline)> {
+    let context = context(plan, fleet);
+    let text = templates.render(&context)?;
+    let pipeline = Pipeline::parse(&text)?;
+    pipeline.check()?;
+    Ok((text, pipeline))
+}
+
+/// A job name for an instance step, such as `deploy:campus`.
+fn job(step: &str, name: &str) -> String {
+    format!("{step}:{name}")
+}
+
+/// The data the templates see.
+fn context(plan: &Plan, fleet: &Fleet) -> Value {
+    let mut stages: BTreeSet<&str> = BTreeSet::new();
+    let terraform = plan.terraform.then(|| {
+        stages.insert("terraform");
+        json!({
+            "plan_job": "terraform:plan",
+            "apply_job": "terraform:apply",
+            "plan_file": ".grove/terraform.plan",
+        })
+    });
+    let base_images: Vec<Value> = plan
+        .base_images
+        .iter()
+        .enumerate()
+        .map(|(i, image)| {
+            stages.insert("base-image");
+            json!({
+                "job": base_image_job(i),
+                "repository": image.repository,
+                "version": image.version,
+            })
+        })
+        .collect();
+    let mut instances = Vec::new();
+    let mut archives = Vec::new();
+    for instance in &plan.instances {
+        if instance.action == Action::Archive {
+            stages.insert("archive");
+            archives.push(json!({
+                "job": job("archive", instance.name.as_str()),
+                "name": instance.name,
+                "resource_group": format!("instance-{}", instance.name),
+            }));
+        } else {
+            stages.extend([
+                "venv",
+                "prepare",
+                "image",
+                "predeploy",
+                "deploy",
+                "postdeploy",
+            ]);
+            instances.push(deployed(plan, instance));
+        }
+    }
+    let noop = plan.reason.as_ref().map(|reason| {
+        stages.insert("noop");
+        json!({"job": "noop", "reason": reason})
+    });
+    let stages: Vec<&str> = STAGES
+        .iter()
+        .copied()
+        .filter(|s| stages.contains(s))
+        .collect();
+    json!({
+        "kind": plan.kind,
+        "stages": stages,
+        "image": fleet.settings.pipeline_image,
+        "terraform": terraform,
+        "base_images": base_images,
+        "instances": instances,
+        "archives": archives,
+        "noop": noop,
+    })
+}
+
+fn base_image_job(index: usize) -> String {
+    format!("base-image:{}", index + 1)
+}
+
+/// The data for one deployed instance's chain of jobs.
+fn deployed(plan: &Plan, instance: &PlannedInstance) -> Value {
+    let name = instance.name.as_str();
+    let folder = format!("{INSTANCES_DIR}/{name}/");
+    let jobs: Map<String, Value> = [
+        "venv",
+        "prepare",
+        "image",
+        "predeploy",
+        "deploy",
+        "postdeploy",
+    ]
+    .iter()
+    .map(|step| (step.to_string(), Value::String(job(step, name))))
+    .collect();
+    let mut prepare_needs = vec![job("venv", name)];
+    if plan.terraform {
+        prepare_needs.push("terraform:apply".to_string());
+    }
+    let mut image_needs = vec![job("prepare", name)];
+    if let Some(index) = instance.base_image {
+        image_needs.push(base_image_job(index));
+    }
+    let after = |step: &str| vec![job(step, name), job("prepare", name)];
+    let mut variables = vec![json!({"name": "INSTANCE_NAME", "value": name})];
+    if let Some(id) = &instance.deployment_id {
+        variables.push(json!({"name": "DEPLOYMENT_ID", "value": id}));
+    }
+    if let Some(version) = &instance.edx_platform_version {
+        variables.push(json!({"name": "EDX_PLATFORM_VERSION", "value": version}));
+    }
+    json!({
+        "name": name,
+        "exists": instance.exists,
+        "folder": folder,
+        "jobs": jobs,
+        "needs": {
+            "prepare": prepare_needs,
+            "image": image_needs,
+            "predeploy": after("image"),
+            "deploy": after("predeploy"),
+            "postdeploy": after("deploy"),
+        },
+        "cache": {
+            "key": format!("venv-{name}-{}", instance.requirements_hash),
+            "path": format!("{folder}.venv/"),
+            "exclude": format!("{folder}.venv/**/*"),
+        },
+        "resource_group": format!("instance-{name}"),
+        "variables": variables,
+        "edx_platform_version": instance.edx_platform_version,
+    })
+}
+
+/// An error in generated YAML: the templates (embedded or overridden) produced something wrong.
+fn invalid(message: impl Into<String>) -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!("the generated pipeline is invalid: {}", message.into()),
+    )
+}
+
+impl Pipeline {
+    /// Reads pipeline YAML into the model.
+    pub fn parse(text: &str) -> Result<Pipeline> {
+        let document: Value = yaml::from_str(text).map_err(|e| {
+            let (line, column) = crate::diagnostic::line_column(text, e.offset.unwrap_or(0));
+            invalid(format!("line {line}, column {column}: {}", e.message))
+        })?;
+        let Value::Object(top) = document else {
+            return Err(invalid("the document is not a mapping"));
+        };
+        let stages = match top.get("stages") {
+            None => DEFAULT_STAGES.iter().map(|s| s.to_string()).collect(),
+            Some(Value::Array(list)) => list
+                .iter()
+                .map(|s| {
+                    s.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| invalid("`stages` holds a non-string"))
+                })
+                .collect::<Result<Vec<_>>>()?,
+            Some(_) => return Err(invalid("`stages` is not a list")),
+        };
+        let mut jobs = Vec::new();
+        for (name, body) in &top {
+            if GLOBAL_KEYS.contains(&name.as_str()) || name.starts_with('.') {
+                continue;
+            }
+            jobs.push(Job::parse(name, body)?);
+        }
+        Ok(Pipeline { stages, jobs })
+    }
+
+    /// Checks what GitLab would refuse after the push.
+    pub fn check(&self) -> Result<()> {
+        if self.jobs.is_empty() {
+            return Err(invalid(
+                "it has no job, and GitLab refuses an empty pipeline",
+            ));
+        }
+        let declared: BTreeSet<&str> = self
+            .stages
+            .iter()
+            .map(String::as_str)
+            .chain([".pre", ".post"])
+            .collect();
+        let index: BTreeMap<&str, usize> = self
+            .jobs
+            .iter()
+            .enumerate()
+            .map(|(i, j)| (j.name.as_str(), i))
+            .collect();
+        for job in &self.jobs {
+            if job.name.len() > MAX_JOB_NAME {
+                return Err(invalid(format!(
+                    "job name \"{}…\" is {} characters; GitLab allows {MAX_JOB_NAME}",
+                    &job.name[..crate::diagnostic::floor_char_boundary(&job.name, 40)],
+                    job.name.len()
+                )));
+            }
+            if !declared.contains(job.stage.as_str()) {
+                return Err(invalid(format!(
+                    "job \"{}\" is in stage \"{}\", which `stages` does not declare",
+                    job.name, job.stage
+                )));
+            }
+            for need in &job.needs {
+                if need.len() > MAX_NEEDS_NAME {
+                    return Err(invalid(format!(
+                        "job \"{}\" needs a job whose name is {} characters; GitLab allows {MAX_NEEDS_NAME} in `needs`",
+                        job.name,
+                        need.len()
+                    )));
+                }
+                if !index.contains_key(need.as_str()) {
+                    return Err(invalid(format!(
+                        "job \"{}\" needs \"{need}\", which is not a job of this pipeline",
+                        job.name
+                    )));
+                }
+            }
+        }
+        if let Some(cycle) = self.find_cycle(&index) {
+            return Err(invalid(format!(
+                "`needs` has a cycle: {}",
+                cycle.join(" → ")
+            )));
+        }
+        Ok(())
+    }
+
+    /// A cycle in `needs`, as the job names along it, if there is one.
+    fn find_cycle(&self, index: &BTreeMap<&str, usize>) -> Option<Vec<String>> {
+        #[derive(Clone, Copy, PartialEq)]
+        enum Mark {
+            New,
+            Open,
+            Done,
+        }
+        let mut marks = vec![Mark::New; self.jobs.len()];
+        for start in 0..self.jobs.len() {
+            if marks[start] != Mark::New {
+                continue;
+            }
+            // Iterative depth-first search: (job, next need to visit).
+            let mut stack = vec![(start, 0usize)];
+            marks[start] = Mark::Open;
+            while let Some(&mut (job, ref mut next)) = stack.last_mut() {
+                let needs = &self.jobs[job].needs;
+                if *next == needs.len() {
+                    marks[job] = Mark::Done;
+                    stack.pop();
+                    continue;
+                }
+                let need = index[needs[*next].as_str()];
+                *next += 1;
+                match marks[need] {
+                    Mark::New => {
+                        marks[need] = Mark::Open;
+                        stack.push((need, 0));
+                    }
+                    Mark::Open => {
+                        let from = stack.iter().position(|&(j, _)| j == need).unwrap_or(0);
+                        let mut cycle: Vec<String> = stack[from..]
+                            .iter()
+                            .map(|&(j, _)| self.jobs[j].name.clone())
+                            .collect();
+                        cycle.push(self.jobs[need].name.clone());
+                        return Some(cycle);
+                    }
+                    Mark::Done => {}
+                }
+            }
+        }
+        None
+    }
+}
+
+impl Job {
+    fn parse(name: &str, body: &Value) -> Result<Job> {
+        let Value::Object(body) = body else {
+            return Err(invalid(format!("job \"{name}\" is not a mapping")));
+        };
+        if !body.contains_key("script")
+            && !body.contains_key("trigger")
+            && !body.contains_key("extends")
+        {
+            return Err(invalid(format!(
+                "job \"{name}\" has no `script` or `trigger`"
+            )));
+        }
+        let text = |key: &str| -> Result<Option<String>> {
+            match body.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(invalid(format!("job \"{name}\": `{key}` is not a string"))),
+            }
+        };
+        let stage = text("stage")?.unwrap_or_else(|| "test".to_string());
+        let needs = match body.get("needs") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(list)) => {
+                let mut needs = Vec::new();
+                for need in list {
+                    match need {
+                        Value::String(job) => needs.push(job.clone()),
+                        Value::Object(need)
+                            if need.contains_key("pipeline") || need.contains_key("project") => {}
+                        Value::Object(need) => match need.get("job") {
+                            Some(Value::String(job)) => {
+                                let optional = need
+                                    .get("optional")
+                                    .and_then(Value::as_bool)
+                                    .unwrap_or(false);
+                                if !optional {
+                                    needs.push(job.clone());
+                                }
+                            }
+                            _ => {
+                                return Err(invalid(format!(
+                                    "job \"{name}\": a `needs` entry has no `job`"
+                                )))
+                            }
+                        },
+                        _ => {
+                            return Err(invalid(format!(
+                                "job \"{name}\": a `needs` entry is neither a name nor a mapping"
+                            )))
+                        }
+                    }
+                }
+                needs
+            }
+            Some(_) => return Err(invalid(format!("job \"{name}\": `needs` is not a list"))),
+        };
+        let script = match body.get("script") {
+            None => Vec::new(),
+            Some(Value::String(line)) => vec![line.clone()],
+            Some(Value::Array(lines)) => lines
+                .iter()
+                .map(|l| {
+                    l.as_str().map(str::to_string).ok_or_else(|| {
+                        invalid(format!("job \"{name}\": a script line is not a string"))
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?,
+            Some(_) => {
+                return Err(invalid(format!(
+                    "job \"{name}\": `script` is not a list of strings"
+                )))
+            }
+        };
+        let variables = match body.get("variables") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Object(vars)) => vars
+                .iter()
+                .map(|(var, value)| match value {
+                    Value::String(v) => Ok(Variable {
+                        name: var.clone(),
+                        value: v.clone(),
+                        expand: true,
+                    }),
+                    Value::Number(n) => Ok(Variable {
+                        name: var.clone(),
+                        value: n.to_string(),
+                        expand: true,
+                    }),
+                    Value::Object(o) => Ok(Variable {
+                        name: var.clone(),
+                        value: o
+                            .get("value")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string(),
+                        expand: o.get("expand").and_then(Value::as_bool).unwrap_or(true),
+                    }),
+                    _ => Err(invalid(format!(
+                        "job \"{name}\": variable {var} is neither a string nor a mapping"
+                    ))),
+                })
+                .collect::<Result<Vec<_>>>()?,
+            Some(_) => {
+                return Err(invalid(format!(
+                    "job \"{name}\": `variables` is not a mapping"
+                )))
+            }
+        };
+        Ok(Job {
+            name: name.to_string(),
+            stage,
+            needs,
+            script,
+            variables,
+            resource_group: text("resource_group")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parses and checks a pipeline; returns `ok` or the error message.
+    fn check(yaml: &str, expected: &str) {
+        let got = match Pipeline::parse(yaml).and_then(|p| p.check()) {
+            Ok(()) => "ok".to_string(),
+            Err(e) => e.message,
+        };
+        assert_eq!(got, expected, "{yaml}");
+    }
+
+    #[test]
+    fn structural_checks() {
+        check("a: {script: [x]}", "ok");
+        check(
+            "stages: [s]\na: {stage: s, script: [x]}\nb: {stage: s, needs: [a], script: [x]}",
+            "ok",
+        );
+        check("{}", "the generated pipeline is invalid: it has no job, and GitLab refuses an empty pipeline");
+        check(".hidden: {script: [x]}", "the generated pipeline is invalid: it has no job, and GitLab refuses an empty pipeline");
+        check("a: {stage: nope, script: [x]}", "the generated pipeline is invalid: job \"a\" is in stage \"nope\", which `stages` does not declare");
+        check("a: {needs: [b], script: [x]}", "the generated pipeline is invalid: job \"a\" needs \"b\", which is not a job of this pipeline");
+        check(
+            "a: {needs: [b], script: [x]}\nb: {needs: [c], script: [x]}\nc: {needs: [a], script: [x]}",
+            "the generated pipeline is invalid: `needs` has a cycle: a → b → c → a",
+        );
+        check(
+            "a: {needs: [a], script: [x]}",
+            "the generated pipeline is invalid: `needs` has a cycle: a → a",
+        );
+        check(
+            "a: {stage: test}",
+            "the generated pipeline is invalid: job \"a\" has no `script` or `trigger`",
+        );
+        check(
+            "a: [x]",
+            "the generated pipeline is invalid: job \"a\" is not a mapping",
+        );
+        check(
+            "a: {script: [x]}\na: {script: [y]}",
+            "the generated pipeline is invalid: line 1, column 1: duplicate entry with key \"a\"",
+        );
+        let long = "j".repeat(256);
+        check(&format!("{long}: {{script: [x]}}"), &format!("the generated pipeline is invalid: job name \"{}…\" is 256 characters; GitLab allows 255", "j".repeat(40)));
+        let name = "j".repeat(129);
+        check(
+            &format!("{name}: {{script: [x]}}\nb: {{needs: [{name}], script: [x]}}"),
+            "the generated pipeline is invalid: job \"b\" needs a job whose name is 129 characters; GitLab allows 128 in `needs`",
+        );
+    }
+}

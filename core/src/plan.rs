@@ -1,0 +1,394 @@
+//! The plan: what a request will do to the fleet, in which order, and what it leaves out and why.
+//!
+//! A plan is the contract between deciding and rendering. `grove plan --format json` prints it;
+//! its field names (`kind`, `terraform`, `instances`, `skipped`) are read by other tools and
+//! stay stable.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::fleet::{Fleet, Instance, CONFIG_FILE, INSTANCES_DIR, SETTINGS_FILE};
+use crate::name::InstanceName;
+use crate::request::{CommitHash, DeploymentId, PlatformRef, Repository, Request, Target, Version};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// What happens to one instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Created (from `defaults/` if its folder is missing) and deployed.
+    Create,
+    /// Redeployed with its current config.
+    Update,
+    /// Image rebuilt on a new base image, then redeployed.
+    Upgrade,
+    /// Workloads stopped, data kept.
+    Archive,
+}
+
+/// One instance the pipeline acts on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedInstance {
+    /// The instance.
+    pub name: InstanceName,
+    /// The requester's deployment id, if the title gave one.
+    pub deployment_id: Option<DeploymentId>,
+    /// What happens to it.
+    pub action: Action,
+    /// Whether its folder exists now (false only for Create of a new instance).
+    pub exists: bool,
+    /// The short hash of its requirements, for the venv cache key.
+    pub requirements_hash: String,
+    /// Index into [`Plan::base_images`] of the base image it is rebuilt on, in batch upgrades.
+    pub base_image: Option<usize>,
+    /// The edx-platform version it is moved to, in `UpgradeTo`.
+    pub edx_platform_version: Option<CommitHash>,
+}
+
+/// A base image built before the instances that use it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BaseImage {
+    /// The edx-platform repository.
+    pub repository: Repository,
+    /// The branch, tag or commit.
+    pub version: String,
+    /// How many planned instances are built on it.
+    pub instances: usize,
+}
+
+/// An instance the request could have touched but leaves alone, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// The instance (or folder) name.
+    pub name: String,
+    /// Why it is left out, in words.
+    pub reason: String,
+}
+
+/// What a request will do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// `none`, `infrastructure`, `create`, `update`, `archive`, `batch-upgrade` or `batch-upgrade-to`.
+    pub kind: &'static str,
+    /// Whether Terraform plan and apply run first.
+    pub terraform: bool,
+    /// The instances acted on: in title order for Create, Update and Archive, by name for batches.
+    pub instances: Vec<PlannedInstance>,
+    /// Instances left out, with the reason.
+    pub skipped: Vec<Skipped>,
+    /// Base images built first, in batch upgrades.
+    pub base_images: Vec<BaseImage>,
+    /// Why the pipeline does nothing, when it does nothing.
+    pub reason: Option<String>,
+    /// Other things worth knowing, one sentence each.
+    pub notes: Vec<String>,
+    /// Keys of `PIPELINE_PATCHES` that no template has a patch point for.
+    pub unknown_patches: Vec<String>,
+}
+
+impl Plan {
+    fn empty(kind: &'static str) -> Plan {
+        Plan {
+            kind,
+            terraform: false,
+            instances: Vec::new(),
+            skipped: Vec::new(),
+            base_images: Vec::new(),
+            reason: None,
+            notes: Vec::new(),
+            unknown_patches: Vec::new(),
+        }
+    }
+
+    /// Decides what `request` does to `fleet`.
+    ///
+    /// Fails with exit 3 when Update or Archive names an instance that is not there, and with
+    /// exit 5 when a file the plan must read is malformed.
+    pub fn new(request: &Request, fleet: &Fleet) -> Result<Plan> {
+        let mut plan = Plan::empty(request.kind());
+        match request {
+            Request::Nothing => {
+                plan.reason = Some("the commit title has no [AutoDeploy] tag".into());
+            }
+            Request::Infrastructure { .. } => plan.terraform = true,
+            Request::Create(targets) => {
+                plan.terraform = true;
+                plan.instances = deployed(fleet, targets, Action::Create)?;
+            }
+            Request::Update(targets) => plan.instances = deployed(fleet, targets, Action::Update)?,
+            Request::Archive(names) => {
+                require_all(fleet, names.iter())?;
+                plan.instances = names
+                    .iter()
+                    .map(|name| PlannedInstance {
+                        name: name.clone(),
+                        deployment_id: None,
+                        action: Action::Archive,
+                        exists: true,
+                        requirements_hash: fleet.requirements_hash(name),
+                        base_image: None,
+                        edx_platform_version: None,
+                    })
+                    .collect();
+            }
+            Request::BatchUpgrade(refs) => batch(&mut plan, fleet, Batch::Pairs(refs))?,
+            Request::BatchUpgradeTo(commit) => batch(&mut plan, fleet, Batch::To(commit))?,
+        }
+        for ignored in &fleet.ignored {
+            if matches!(
+                request,
+                Request::BatchUpgrade(_) | Request::BatchUpgradeTo(_)
+            ) {
+                plan.skipped.push(Skipped {
+                    name: ignored.folder.clone(),
+                    reason: ignored.reason.clone(),
+                });
+            }
+        }
+        if plan.reason.is_none() && plan.instances.is_empty() && !plan.terraform {
+            plan.reason = Some("no instance matches the request".into());
+        }
+        Ok(plan)
+    }
+
+    /// The plan in plain words, one line per fact, for people.
+    pub fn describe(&self) -> String {
+        let mut out = String::new();
+        let count = |n: usize| {
+            if n == 1 {
+                "1 instance".to_string()
+            } else {
+                format!("{n} instances")
+            }
+        };
+        let headline = match self.kind {
+            "none" => "Nothing to deploy.".to_string(),
+            "infrastructure" => {
+                "Infrastructure: Terraform plan and apply, no instance.".to_string()
+            }
+            "create" => format!(
+                "Create: Terraform plan and apply, then create and deploy {}.",
+                count(self.instances.len())
+            ),
+            "update" => format!(
+                "Update: deploy {}, no Terraform.",
+                count(self.instances.len())
+            ),
+            "archive" => format!(
+                "Archive: stop the workloads of {}, keeping their data.",
+                count(self.instances.len())
+            ),
+            "batch-upgrade" | "batch-upgrade-to" => format!(
+                "Batch upgrade: build {} base image{}, then rebuild and redeploy {}.",
+                self.base_images.len(),
+                if self.base_images.len() == 1 { "" } else { "s" },
+                count(self.instances.len())
+            ),
+            other => format!("{other}."),
+        };
+        out.push_str(&headline);
+        out.push('\n');
+        if let Some(reason) = &self.reason {
+            out.push_str(&format!("Why: {reason}.\n"));
+        }
+        for (i, image) in self.base_images.iter().enumerate() {
+            out.push_str(&format!(
+                "  base image {}: {} at {} (for {})\n",
+                i + 1,
+                image.repository,
+                image.version,
+                count(image.instances)
+            ));
+        }
+        for instance in &self.instances {
+            let mut line = format!("  {}", instance.name);
+            if let Some(id) = &instance.deployment_id {
+                line.push_str(&format!(" (deployment {id})"));
+            }
+            let steps = match instance.action {
+                Action::Archive => "archive".to_string(),
+                _ => {
+                    let first = if instance.exists {
+                        "venv"
+                    } else {
+                        "new from defaults/, venv"
+                    };
+                    format!("{first} → prepare → image → predeploy → deploy → postdeploy")
+                }
+            };
+            line.push_str(&format!(": {steps}"));
+            if let Some(version) = &instance.edx_platform_version {
+                line.push_str(&format!(", moved to edx-platform {version}"));
+            }
+            out.push_str(&line);
+            out.push('\n');
+        }
+        if !self.skipped.is_empty() {
+            out.push_str("Left out:\n");
+            for skipped in &self.skipped {
+                out.push_str(&format!("  {}: {}\n", skipped.name, skipped.reason));
+            }
+        }
+        for note in &self.notes {
+            out.push_str(&format!("Note: {note}.\n"));
+        }
+        if !self.unknown_patches.is_empty() {
+            out.push_str(&format!(
+                "Unknown patches: PIPELINE_PATCHES in grove.yml names {}, which no template has a patch point for; they are not used.\n",
+                self.unknown_patches.join(", ")
+            ));
+        }
+        out
+    }
+
+    /// Whether the pipeline has nothing to do but say so.
+    pub fn is_noop(&self) -> bool {
+        self.reason.is_some()
+    }
+}
+
+/// Fails with exit 3, naming every listed instance that is not in the fleet.
+fn require_all<'a>(fleet: &Fleet, names: impl Iterator<Item = &'a InstanceName>) -> Result<()> {
+    let missing: Vec<String> = names
+        .filter(|name| !fleet.contains(name))
+        .map(|name| format!("\"{name}\""))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let (noun, list) = match missing.len() {
+        1 => ("instance", missing[0].clone()),
+        _ => ("instances", missing.join(", ")),
+    };
+    Err(Error::new(
+        ErrorKind::NoSuchInstance,
+        format!("no such {noun} {list} in {INSTANCES_DIR}/ (each needs {INSTANCES_DIR}/NAME/{CONFIG_FILE})"),
+    ))
+}
+
+/// Plans Create or Update of the listed instances, in title order.
+fn deployed(fleet: &Fleet, targets: &[Target], action: Action) -> Result<Vec<PlannedInstance>> {
+    if action == Action::Update {
+        require_all(fleet, targets.iter().map(|t| &t.name))?;
+    }
+    targets
+        .iter()
+        .map(|target| {
+            let exists = fleet.contains(&target.name);
+            if exists {
+                // Parse it now so a broken config fails the generation, not the deployment.
+                fleet.instance(&target.name)?;
+            }
+            Ok(PlannedInstance {
+                name: target.name.clone(),
+                deployment_id: target.deployment_id.clone(),
+                action,
+                exists,
+                requirements_hash: fleet.requirements_hash(&target.name),
+                base_image: None,
+                edx_platform_version: None,
+            })
+        })
+        .collect()
+}
+
+/// What a batch upgrade matches on.
+enum Batch<'a> {
+    /// `[Batch][Upgrade] REPO|VERSION,...`
+    Pairs(&'a [PlatformRef]),
+    /// `[Batch][UpgradeTo] COMMIT`
+    To(&'a CommitHash),
+}
+
+/// Plans a batch upgrade: every matching instance that allows it, by name, after base images.
+fn batch(plan: &mut Plan, fleet: &Fleet, batch: Batch<'_>) -> Result<()> {
+    // Base image key → index into plan.base_images, in order of first use.
+    let mut images: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for name in fleet.names() {
+        let instance = fleet.instance(name)?;
+        let repository = instance.config.edx_platform_repository.as_deref();
+        let version = instance.config.edx_platform_version.as_deref();
+        let (image_repository, image_version) = match batch {
+            Batch::Pairs(refs) => {
+                let matched = refs.iter().any(|r| {
+                    Some(r.repository.as_str()) == repository && Some(r.version.as_str()) == version
+                });
+                if !matched {
+                    continue;
+                }
+                (
+                    repository.unwrap_or_default(),
+                    version.unwrap_or_default().to_string(),
+                )
+            }
+            Batch::To(commit) => match repository {
+                Some(repository) => (repository, commit.to_string()),
+                None => {
+                    plan.skipped.push(Skipped {
+                        name: name.to_string(),
+                        reason: format!(
+                            "{INSTANCES_DIR}/{name}/{CONFIG_FILE} sets no EDX_PLATFORM_REPOSITORY"
+                        ),
+                    });
+                    continue;
+                }
+            },
+        };
+        if instance.settings.batch_upgrade_disabled {
+            plan.skipped.push(Skipped {
+                name: name.to_string(),
+                reason: format!(
+                    "BATCH_UPGRADE_DISABLED is true in {INSTANCES_DIR}/{name}/{SETTINGS_FILE}"
+                ),
+            });
+            continue;
+        }
+        let key = (image_repository.to_string(), image_version.clone());
+        let index = match images.get(&key) {
+            Some(&index) => index,
+            None => {
+                let path = format!("{INSTANCES_DIR}/{name}/{CONFIG_FILE}");
+                let repository = Repository::parse(image_repository).map_err(|invalid| {
+                    fleet.key_diagnostic(&path, "EDX_PLATFORM_REPOSITORY", &invalid.message)
+                })?;
+                Version::parse(&image_version).map_err(|invalid| {
+                    fleet.key_diagnostic(&path, "EDX_PLATFORM_VERSION", &invalid.message)
+                })?;
+                plan.base_images.push(BaseImage {
+                    repository,
+                    version: image_version,
+                    instances: 0,
+                });
+                images.insert(key, plan.base_images.len() - 1);
+                plan.base_images.len() - 1
+            }
+        };
+        plan.base_images[index].instances += 1;
+        plan.instances.push(upgraded(&instance, index, &batch));
+    }
+    if let Batch::Pairs(refs) = batch {
+        for r in refs {
+            if !images.contains_key(&(r.repository.to_string(), r.version.to_string())) {
+                plan.notes.push(format!(
+                    "no batch-enabled instance is built from {}|{}",
+                    r.repository, r.version
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn upgraded(instance: &Instance, base_image: usize, batch: &Batch<'_>) -> PlannedInstance {
+    PlannedInstance {
+        name: instance.name.clone(),
+        deployment_id: None,
+        action: Action::Upgrade,
+        exists: true,
+        requirements_hash: instance.requirements_hash.clone(),
+        base_image: Some(base_image),
+        edx_platform_version: match batch {
+            Batch::To(commit) => Some((*commit).clone()),
+            Batch::Pairs(_) => None,
+        },
+    }
+}
