@@ -90,7 +90,10 @@ pub struct Pipeline {
 /// Renders `plan` into YAML with the fleet's templates, and checks the result.
 pub fn render(plan: &Plan, fleet: &Fleet, templates: &Templates) -> Result<(String, Pipeline)> {
     let context = context(plan, fleet);
-    let text = templates.render(&context)?;
+    let mut text = templates.render(&context)?;
+    // Patch points left empty leave blank lines at the end; one newline ends the file.
+    text.truncate(text.trim_end().len());
+    text.push('\n');
     let pipeline = Pipeline::parse(&text)?;
     pipeline.check()?;
     Ok((text, pipeline))

@@ -161,7 +161,7 @@ impl Plan {
             }
         };
         let headline = match self.kind {
-            "none" => "Nothing to deploy.".to_string(),
+            _ if self.reason.is_some() => "Nothing to deploy.".to_string(),
             "infrastructure" => {
                 "Infrastructure: Terraform plan and apply, no instance.".to_string()
             }
