@@ -129,17 +129,17 @@ fn check(
     if text.is_empty() {
         return Err(Invalid::new(0..0, format!("the {what} is empty"), hint));
     }
-    if let Some((at, c)) = text.char_indices().find(|&(_, c)| !allowed(c)) {
-        return Err(Invalid::new(
-            at..at + c.len_utf8(),
-            format!("character {c:?} is not allowed in a {what}"),
-            hint,
-        ));
-    }
     if text.starts_with('-') {
         return Err(Invalid::new(
             0..1,
             format!("a {what} must not start with '-'"),
+            hint,
+        ));
+    }
+    if let Some((at, c)) = text.char_indices().find(|&(_, c)| !allowed(c)) {
+        return Err(Invalid::new(
+            at..at + c.len_utf8(),
+            format!("character {c:?} is not allowed in a {what}"),
             hint,
         ));
     }

@@ -1,1 +1,219 @@
+//! Grove's core compiled to WebAssembly: the boundary between JavaScript and [`grove_core`].
+//!
+//! The exports, for `wasm-bindgen --target web`:
+//!
+//! - [`preview()`]`(title, files)`: one commit title against a fleet given as path → text;
+//! - the [`GroveFleet`] class (`Fleet` in JavaScript): the same, with the fleet read once and
+//!   previewed against many titles (one per keystroke);
+//! - [`is_fleet_file`] (`isFleetFile`): which files of a dropped folder are worth reading;
+//! - [`version`]: the version of this crate.
+//!
+//! Nothing panics across the boundary. A title with errors gives its diagnostics as data, and so
+//! does any failure of core (a missing instance, a malformed config): the `error` of a
+//! [`preview::Preview`] carries the whole message and the CLI's exit code. Only arguments of the
+//! wrong shape (a fleet that does not map paths to text) throw, as a `JsError` with the reason.
+//! Diagnostic ranges are UTF-8 byte offsets into the input; JavaScript strings count UTF-16 units,
+//! so the page converts them before it underlines.
+//!
+//! A webhook export will take a JSON payload instead of a title, read it into a request with
+//! core, and hand it to [`preview::LoadedFleet::preview_request`] like the title does.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
+pub mod fleet_files;
+pub mod graph;
+pub mod preview;
+
+use grove_core::Files;
+use preview::LoadedFleet;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** A cluster repository as data: each path relative to its root (with `/`) and its text. */
+export type Files = Record<string, string> | Map<string, string>;
+
+/** A message about the bytes `start..end` (UTF-8 offsets) of an input. */
+export interface Diagnostic {
+  severity: "error" | "warning";
+  message: string;
+  /** First byte of the offending part (UTF-8 offset, not a JavaScript string index). */
+  start: number;
+  /** One past its last byte; equal to `start` for a point. */
+  end: number;
+  hint: string | null;
+}
+
+/** A failure of core, as the CLI would report it. */
+export interface GroveError {
+  kind: "no-such-instance" | "already-exists" | "invalid-input";
+  /** The CLI's exit code: 3, 4 or 5. */
+  exitCode: number;
+  /** The whole message, one line per diagnostic, as the CLI prints it. */
+  message: string;
+  /** The first line of `message`. */
+  summary: string;
+  /** What the diagnostics point into: `commit title` or a file path. */
+  source: string | null;
+  diagnostics: Diagnostic[];
+}
+
+/** One instance a plan acts on (the fields of `grove plan --format json`). */
+export interface PlannedInstance {
+  name: string;
+  deployment_id: string | null;
+  action: "create" | "update" | "upgrade" | "archive";
+  exists: boolean;
+  requirements_hash: string;
+  base_image: number | null;
+  edx_platform_version: string | null;
+}
+
+/** A base image built before the instances that use it. */
+export interface BaseImage {
+  repository: string;
+  version: string;
+  instances: number;
+}
+
+/** An instance left out, and why. */
+export interface Skipped {
+  name: string;
+  reason: string;
+}
+
+/** What a request will do: `grove plan --format json`. */
+export interface Plan {
+  kind: "none" | "infrastructure" | "create" | "update" | "archive" | "batch-upgrade" | "batch-upgrade-to";
+  terraform: boolean;
+  instances: PlannedInstance[];
+  skipped: Skipped[];
+  base_images: BaseImage[];
+  reason: string | null;
+  notes: string[];
+  unknown_patches: string[];
+}
+
+/** A job of the pipeline graph. */
+export interface GraphJob {
+  name: string;
+  stage: string;
+  needs: string[];
+}
+
+/** The stages of a pipeline in order, and its jobs with their `needs`. */
+export interface Graph {
+  stages: string[];
+  jobs: GraphJob[];
+}
+
+/**
+ * Everything the page shows for one title. Either `error` is set and `plan`, `planJson`,
+ * `planText`, `yaml` and `graph` are null, or those are all set and `error` is null.
+ */
+export interface Preview {
+  /** The title's errors and warnings. */
+  diagnostics: Diagnostic[];
+  plan: Plan | null;
+  /** Exactly what `grove plan --format json` prints. */
+  planJson: string | null;
+  /** Exactly what `grove plan` prints. */
+  planText: string | null;
+  /** Exactly what `grove pipeline` writes. */
+  yaml: string | null;
+  graph: Graph | null;
+  error: GroveError | null;
+}
+
+/** A folder under `instances/` that is not an instance. */
+export interface IgnoredFolder {
+  folder: string;
+  reason: string;
+}
+
+/** The instances of a fleet, or why it cannot be used. */
+export interface FleetSummary {
+  instances: string[];
+  ignored: IgnoredFolder[];
+  error: GroveError | null;
+}
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// A JavaScript object or `Map` of path → text (`Files` in TypeScript).
+    #[wasm_bindgen(typescript_type = "Files")]
+    pub type JsFiles;
+
+    /// A [`preview::Preview`] in JavaScript (`Preview` in TypeScript).
+    #[wasm_bindgen(typescript_type = "Preview")]
+    pub type JsPreview;
+
+    /// A [`preview::FleetSummary`] in JavaScript (`FleetSummary` in TypeScript).
+    #[wasm_bindgen(typescript_type = "FleetSummary")]
+    pub type JsFleetSummary;
+}
+
+/// Previews a commit title against a fleet: its diagnostics, plan, pipeline YAML and graph.
+///
+/// Throws only if `files` does not map paths to text.
+#[wasm_bindgen]
+pub fn preview(title: &str, files: &JsFiles) -> Result<JsPreview, JsError> {
+    GroveFleet::new(files)?.preview(title)
+}
+
+/// Whether Grove reads the file at `path` (relative to the cluster root): the files to keep of
+/// a dropped folder.
+#[wasm_bindgen(js_name = isFleetFile)]
+pub fn is_fleet_file(path: &str) -> bool {
+    fleet_files::is_fleet_file(path)
+}
+
+/// The version of Grove this module was built from.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
+
+/// A fleet read once from its files, to preview many titles against (`Fleet` in JavaScript).
+#[wasm_bindgen(js_name = Fleet)]
+pub struct GroveFleet {
+    inner: LoadedFleet,
+}
+
+#[wasm_bindgen(js_class = Fleet)]
+impl GroveFleet {
+    /// Reads a fleet from its files. A malformed `grove.yml` does not throw: it is the `error`
+    /// of [`GroveFleet::summary`] and of every preview. Throws only if `files` does not map
+    /// paths to text.
+    #[wasm_bindgen(constructor)]
+    pub fn new(files: &JsFiles) -> Result<GroveFleet, JsError> {
+        let value: &JsValue = files;
+        let files: Files = serde_wasm_bindgen::from_value(value.clone()).map_err(|e| {
+            JsError::new(&format!(
+                "the fleet must be an object or Map of file path → text: {e}"
+            ))
+        })?;
+        Ok(GroveFleet {
+            inner: LoadedFleet::new(files),
+        })
+    }
+
+    /// Previews a commit title against this fleet.
+    pub fn preview(&self, title: &str) -> Result<JsPreview, JsError> {
+        to_js(&self.inner.preview_title(title)).map(JsCast::unchecked_into)
+    }
+
+    /// The instances of this fleet, the folders that are not instances, and its error if any.
+    pub fn summary(&self) -> Result<JsFleetSummary, JsError> {
+        to_js(&self.inner.summary()).map(JsCast::unchecked_into)
+    }
+}
+
+/// Converts a value to plain JavaScript data: objects, arrays, strings, numbers and `null`.
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&format!("cannot hand the result to JavaScript: {e}")))
+}

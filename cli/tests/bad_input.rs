@@ -1,0 +1,157 @@
+//! Hostile and malformed input through the `grove` binary: the exit code of SPEC.md, a message
+//! that names the problem, and nothing written.
+
+mod common;
+
+use common::*;
+
+/// Runs `grove pipeline` on a title; asserts exit `code`, `message` on stderr, and no file written.
+fn check(title: &str, code: i32, message: &str) {
+    let shown: String = title.chars().take(80).collect();
+    let dir = scratch("bad-title");
+    let out = dir.join("pipeline.yml");
+    let run = grove(&example_cluster(), &["pipeline", title, out.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(code), "{shown:?}: {}", describe(&run));
+    assert!(stderr.contains(message), "{shown:?}: expected {message:?} in\n{stderr}");
+    assert!(!out.exists(), "{shown:?}: a pipeline was written");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "{shown:?}: something was written");
+}
+
+#[test]
+fn malformed_titles_give_exit_5_and_name_the_problem() {
+    let long_name = format!("[AutoDeploy][Update] {}", "a".repeat(50));
+    let long_title = format!("[AutoDeploy][Update] a,{}", "b,".repeat(2100));
+    let cases: &[(&str, &str)] = &[
+        ("[AutoDeploy][Creat] a", "unknown type \"Creat\"; expected one of Create, Update, Archive, Infrastructure, Batch"),
+        ("[AutoDeploy][create] a", "did you mean [Create]?"),
+        ("[AutoDeploy][Deploy] a", "unknown type \"Deploy\""),
+        ("[AutoDeploy][] a", "unknown type \"\""),
+        ("[autodeploy][Update] a", "the tag is spelled \"[autodeploy]\""),
+        ("[AutoDeploy][Update]", "no instances listed"),
+        ("[AutoDeploy][Update]   ", "no instances listed"),
+        ("[AutoDeploy][Update] campus,,labs", "empty item in the list"),
+        ("[AutoDeploy][Update] campus,", "empty item in the list"),
+        ("[AutoDeploy][Update] campus|", "the deployment id is empty"),
+        ("[AutoDeploy][Update] campus|1|2", "character '|' is not allowed in a deployment id"),
+        ("[AutoDeploy][Update] campus|$(id)", "character '$' is not allowed in a deployment id"),
+        ("[AutoDeploy][Update] campus,campus", "\"campus\" is listed twice"),
+        ("[AutoDeploy][Update] Campus", "uppercase letter 'C' in instance name"),
+        ("[AutoDeploy][Update] ../etc", "character '.' is not allowed in an instance name"),
+        ("[AutoDeploy][Update] a/b", "character '/' is not allowed in an instance name"),
+        ("[AutoDeploy][Update] my campus", "character ' ' is not allowed in an instance name"),
+        ("[AutoDeploy][Update] a\"b", "character '\"' is not allowed in an instance name"),
+        ("[AutoDeploy][Update] a'b", "character '\\'' is not allowed in an instance name"),
+        ("[AutoDeploy][Update] a$b", "character '$' is not allowed in an instance name"),
+        ("[AutoDeploy][Update] a;b", "character ';' is not allowed in an instance name"),
+        ("[AutoDeploy][Update] -a", "instance name starts with '-'"),
+        ("[AutoDeploy][Update] a-", "instance name ends with '-'"),
+        ("[AutoDeploy][Update] é", "character 'é' is not allowed in an instance name"),
+        (&long_name, "instance name is 50 characters long; the limit is 49"),
+        ("[AutoDeploy][Update] campus\nlabs", "a commit title is one line"),
+        ("[AutoDeploy][Update] campus\r", "a commit title is one line"),
+        ("[AutoDeploy][Archive] campus|1", "Archive takes instance names without deployment ids"),
+        ("[AutoDeploy][Batch] x", "[Batch] needs a second tag: [Upgrade] or [UpgradeTo]"),
+        ("[AutoDeploy][Batch][Upgrad] x|y", "unknown batch type \"Upgrad\""),
+        ("[AutoDeploy][Batch][Upgrade] https://x.org/a.git", "is not a REPOSITORY|VERSION pair"),
+        ("[AutoDeploy][Batch][Upgrade] --upload-pack=x|main", "a repository must not start with '-'"),
+        ("[AutoDeploy][Batch][Upgrade] https://x.org/a.git|a..b", "a version must not contain '..'"),
+        ("[AutoDeploy][Batch][Upgrade] https://x.org/$CI_JOB_TOKEN|main", "character '$' is not allowed in a repository"),
+        ("[AutoDeploy][Batch][Upgrade] https://x.org/a.git|main: x", "character ':' is not allowed in a version"),
+        ("[AutoDeploy][Batch][UpgradeTo] main", "character 'm' is not allowed in a commit hash"),
+        ("[AutoDeploy][Batch][UpgradeTo] abc", "the commit hash is 3 characters long; it must be 7 to 64"),
+        ("[AutoDeploy][Batch][UpgradeTo]", "no commit hash given"),
+        ("[AutoDeploy][Batch][UpgradeTo] abcdef1,abcdef2", "UpgradeTo takes exactly one commit hash"),
+        ("[AutoDeploy][Update][now] campus", "unexpected tag \"[now]\" after the type"),
+        ("[AutoDeploy][Update campus", "this '[' is not closed"),
+        ("[AutoDeploy]", "nothing follows [AutoDeploy]"),
+        ("[AutoDeploy] campus", "expected NAME:ID - MESSAGE after [AutoDeploy]"),
+        ("[AutoDeploy] campus:42 deploy", "expected \" - \" between the deployment id and the message"),
+        ("[AutoDeploy] campus:42 - roll back", "unknown message \"roll back\""),
+        ("[AutoDeploy] campus: - apply changes", "the deployment id is empty"),
+        (&long_title, "the commit title is 4223 bytes long; the limit is 4096"),
+    ];
+    assert!(cases.len() >= 25);
+    for (title, message) in cases {
+        check(title, 5, message);
+    }
+}
+
+#[test]
+fn errors_are_drawn_under_the_offending_characters() {
+    let run = grove(&example_cluster(), &["plan", "[AutoDeploy][Creat] campus"]);
+    assert_eq!(run.status.code(), Some(5));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    let title_line = lines.iter().position(|l| l.ends_with("[AutoDeploy][Creat] campus")).expect(&stderr);
+    let carets = lines[title_line + 1];
+    let title_start = lines[title_line].find("[AutoDeploy]").unwrap();
+    assert_eq!(carets.find('^'), Some(title_start + 13), "{stderr}");
+    assert_eq!(carets.matches('^').count(), 5, "{stderr}");
+}
+
+#[test]
+fn update_or_archive_of_a_missing_instance_is_exit_3() {
+    check("[AutoDeploy][Update] nosuch|1", 3, "no such instance \"nosuch\"");
+    check("[AutoDeploy][Update] campus,nosuch,gone", 3, "no such instances \"nosuch\", \"gone\"");
+    check("[AutoDeploy][Archive] nosuch", 3, "no such instance \"nosuch\"");
+    check("[AutoDeploy] nosuch:1 - apply changes", 3, "no such instance \"nosuch\"");
+}
+
+#[test]
+fn create_of_a_missing_instance_is_fine() {
+    let dir = scratch("create-missing");
+    let out = dir.join("p.yml");
+    let run = grove(&example_cluster(), &["pipeline", "[AutoDeploy][Create] brandnew", out.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", describe(&run));
+    let yaml = std::fs::read_to_string(out).unwrap();
+    assert!(yaml.contains("    - grove new \"$INSTANCE_NAME\"\n"), "{yaml}");
+}
+
+#[test]
+fn a_malformed_config_is_exit_5_naming_the_file_and_line() {
+    let root = scratch("bad-config");
+    copy_tree(&example_cluster(), &root);
+    std::fs::write(
+        root.join("instances/campus/config.yml"),
+        "LMS_HOST: campus.example.org\nEDX_PLATFORM_VERSION: [open-release\n",
+    )
+    .unwrap();
+    let out = root.join("p.yml");
+    let run = grove(&root, &["pipeline", "[AutoDeploy][Update] campus", out.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(5), "{}", describe(&run));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("instances/campus/config.yml:2:23: EDX_PLATFORM_VERSION: invalid type"), "{stderr}");
+    assert!(!out.exists());
+    // An unrelated instance still deploys: only the plans that read the broken file fail.
+    let run = grove(&root, &["pipeline", "[AutoDeploy][Update] labs", out.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", describe(&run));
+    // A batch upgrade must read every instance, so it fails too.
+    let run = grove(&root, &["pipeline", "[AutoDeploy][Batch][UpgradeTo] abcdef1", root.join("b.yml").to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(5), "{}", describe(&run));
+}
+
+#[test]
+fn a_batch_setting_of_the_wrong_type_is_exit_5() {
+    let root = scratch("bad-setting");
+    copy_tree(&example_cluster(), &root);
+    std::fs::write(root.join("instances/labs/grove.yml"), "BATCH_UPGRADE_DISABLED: sometimes\n").unwrap();
+    let run = grove(&root, &["plan", "[AutoDeploy][Batch][UpgradeTo] abcdef1"]);
+    assert_eq!(run.status.code(), Some(5), "{}", describe(&run));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("instances/labs/grove.yml:1:"));
+}
+
+#[test]
+fn a_title_starting_with_a_dash_is_a_title_not_an_option() {
+    let run = grove(&example_cluster(), &["plan", "--not-an-option"]);
+    assert!(run.status.success(), "{}", describe(&run));
+    assert!(String::from_utf8_lossy(&run.stdout).starts_with("Nothing to deploy."));
+}
+
+#[test]
+fn a_bad_command_line_is_exit_2() {
+    let run = grove(&example_cluster(), &["pipeline"]);
+    assert_eq!(run.status.code(), Some(2), "{}", describe(&run));
+    let run = grove(&example_cluster(), &["no-such-command"]);
+    assert_eq!(run.status.code(), Some(2), "{}", describe(&run));
+}

@@ -1,0 +1,131 @@
+//! The golden pipelines against the real GitLab tooling: GitLab's own CI schema
+//! (check-jsonschema) and gitlab-ci-local 4.60.0. Both are installed by `scripts/setup-tools`.
+
+mod common;
+
+use common::*;
+use grove_core::Pipeline;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The golden pipeline files.
+fn golden_pipelines() -> Vec<(String, PathBuf)> {
+    golden_titles()
+        .into_iter()
+        .map(|(name, _)| {
+            let path = project().join(format!("tests/titles/{name}.yml"));
+            (name, path)
+        })
+        .collect()
+}
+
+#[test]
+fn every_golden_pipeline_validates_against_gitlabs_schema() {
+    let files: Vec<PathBuf> = golden_pipelines().into_iter().map(|(_, p)| p).collect();
+    let run = Command::new(tool("check-jsonschema"))
+        .args(["--builtin-schema", "vendor.gitlab-ci"])
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", describe(&run));
+}
+
+#[test]
+fn the_schema_check_catches_a_broken_pipeline() {
+    // The check above must be able to fail: a job whose script is a number is refused.
+    let dir = scratch("schema-negative");
+    let file = dir.join("broken.yml");
+    std::fs::write(&file, "job:\n  script: 42\n").unwrap();
+    let run = Command::new(tool("check-jsonschema"))
+        .args(["--builtin-schema", "vendor.gitlab-ci"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!run.status.success(), "{}", describe(&run));
+}
+
+/// The same pipeline in the form gitlab-ci-local 4.60.0 reads.
+///
+/// gitlab-ci-local 4.60.0 refuses job-level `variables: X: {value: ..., expand: false}` ("invalid
+/// variables hash"), which GitLab itself accepts. This writes each such variable as the plain
+/// value with every `$` doubled, which GitLab and gitlab-ci-local both read as the same literal,
+/// unexpanded text. Jobs, stages and needs are left exactly as generated.
+pub fn for_gitlab_ci_local(yaml: &str) -> String {
+    let mut out = String::with_capacity(yaml.len());
+    for line in yaml.lines() {
+        let trimmed = line.trim_start();
+        let rewritten = trimmed
+            .split_once(": {value: ")
+            .and_then(|(key, rest)| Some((key, rest.strip_suffix(", expand: false}")?)))
+            .map(|(key, value)| {
+                let indent = &line[..line.len() - trimmed.len()];
+                format!("{indent}{key}: {}", value.replace('$', "$$"))
+            });
+        out.push_str(rewritten.as_deref().unwrap_or(line));
+        out.push('\n');
+    }
+    out
+}
+
+/// Jobs and their needs as gitlab-ci-local lists them.
+fn listed_by_gitlab_ci_local(name: &str, yaml: &str) -> BTreeMap<String, Vec<String>> {
+    let dir = scratch(&format!("gcl-{name}"));
+    std::fs::write(dir.join(".gitlab-ci.yml"), for_gitlab_ci_local(yaml)).unwrap();
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let run = Command::new(tool("gitlab-ci-local"))
+        .args(["--list-json", "--home"])
+        .arg(&home)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{name}: {}", describe(&run));
+    let jobs: Vec<serde_json::Value> = serde_json::from_slice(&run.stdout)
+        .unwrap_or_else(|e| panic!("{name}: not JSON ({e}): {}", describe(&run)));
+    jobs.iter()
+        .map(|job| {
+            let needs = job["needs"]
+                .as_array()
+                .map(|needs| needs.iter().map(|n| n["job"].as_str().unwrap().to_string()).collect())
+                .unwrap_or_default();
+            (job["name"].as_str().unwrap().to_string(), needs)
+        })
+        .collect()
+}
+
+#[test]
+fn gitlab_ci_local_lists_every_golden_pipeline_with_its_jobs_and_needs() {
+    let cases = golden_pipelines();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = cases
+            .iter()
+            .map(|(name, path)| {
+                scope.spawn(move || {
+                    let yaml = std::fs::read_to_string(path).unwrap();
+                    let expected: BTreeMap<String, Vec<String>> = Pipeline::parse(&yaml)
+                        .unwrap()
+                        .jobs
+                        .into_iter()
+                        .map(|job| (job.name, job.needs))
+                        .collect();
+                    assert!(!expected.is_empty(), "{name}");
+                    let listed = listed_by_gitlab_ci_local(name, &yaml);
+                    assert_eq!(listed, expected, "{name}: gitlab-ci-local lists other jobs or needs");
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.join().unwrap();
+        }
+    });
+}
+
+#[test]
+fn the_rewrite_for_gitlab_ci_local_keeps_values_literal() {
+    let yaml = "a:\n  variables:\n    X: {value: \"$CI_JOB_TOKEN\", expand: false}\n  script:\n    - echo \"$X\"\n";
+    assert_eq!(
+        for_gitlab_ci_local(yaml),
+        "a:\n  variables:\n    X: \"$$CI_JOB_TOKEN\"\n  script:\n    - echo \"$X\"\n"
+    );
+}

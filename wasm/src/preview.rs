@@ -1,0 +1,256 @@
+//! The preview: one commit title against one fleet, and everything the page shows about it, as
+//! plain data that serializes to JavaScript.
+//!
+//! This module has no JavaScript in it, so it runs and is tested like any Rust code. A failure is
+//! a value here, never a panic: a malformed title gives its diagnostics, and any other failure
+//! (a missing instance, a malformed config) gives the error the CLI would exit with.
+//!
+//! Every kind of input goes through [`LoadedFleet::preview_request`]: the title export reads the
+//! title into a request first; a webhook export will read a payload the same way and reuse it.
+
+use crate::graph::Graph;
+use grove_core::{Diagnostic, Error, ErrorKind, Files, Fleet, Plan, Request};
+use serde::Serialize;
+
+/// A core error as data: what the CLI would print, and the exit code it would exit with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Failure {
+    /// `no-such-instance`, `already-exists` or `invalid-input`.
+    pub kind: &'static str,
+    /// The exit code of the CLI for this error (3, 4 or 5).
+    pub exit_code: u8,
+    /// The whole message, with one line per diagnostic, as the CLI prints it.
+    pub message: String,
+    /// The first line of the message alone.
+    pub summary: String,
+    /// The input the diagnostics point into (`commit title` or a file path), if any.
+    pub source: Option<String>,
+    /// Diagnostics with byte ranges into `source`.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl From<&Error> for Failure {
+    fn from(error: &Error) -> Self {
+        Failure {
+            kind: kind_name(error.kind),
+            exit_code: error.exit_code(),
+            message: error.to_string(),
+            summary: error.message.clone(),
+            source: error.source.as_ref().map(|s| s.name.clone()),
+            diagnostics: error.diagnostics.clone(),
+        }
+    }
+}
+
+/// The stable name of an error kind, in kebab case like the plan's fields.
+fn kind_name(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::NoSuchInstance => "no-such-instance",
+        ErrorKind::AlreadyExists => "already-exists",
+        ErrorKind::InvalidInput => "invalid-input",
+    }
+}
+
+/// Everything the page shows for one input.
+///
+/// Either `error` is set and the four outputs are `None`, or the outputs are all set and `error`
+/// is `None`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Preview {
+    /// The input's errors and warnings, with byte ranges into it (UTF-8 offsets).
+    pub diagnostics: Vec<Diagnostic>,
+    /// What the pipeline will do.
+    pub plan: Option<Plan>,
+    /// The plan exactly as `grove plan --format json` prints it.
+    pub plan_json: Option<String>,
+    /// The plan in plain words, exactly as `grove plan` prints it.
+    pub plan_text: Option<String>,
+    /// The child pipeline, exactly as `grove pipeline` writes it.
+    pub yaml: Option<String>,
+    /// The stages and jobs of the pipeline, with their `needs`.
+    pub graph: Option<Graph>,
+    /// Why there is no pipeline, when there is none.
+    pub error: Option<Failure>,
+}
+
+impl Preview {
+    /// A preview that stops at `error`, keeping the input's diagnostics.
+    fn failed(diagnostics: Vec<Diagnostic>, error: &Error) -> Preview {
+        Preview {
+            diagnostics,
+            plan: None,
+            plan_json: None,
+            plan_text: None,
+            yaml: None,
+            graph: None,
+            error: Some(Failure::from(error)),
+        }
+    }
+}
+
+/// A folder under `instances/` that is not taken as an instance, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IgnoredFolder {
+    /// The folder name.
+    pub folder: String,
+    /// Why it is not an instance.
+    pub reason: String,
+}
+
+/// What the page shows about a fleet before any title.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FleetSummary {
+    /// Every instance, sorted by name.
+    pub instances: Vec<String>,
+    /// Folders under `instances/` that are not instances.
+    pub ignored: Vec<IgnoredFolder>,
+    /// Why the fleet cannot be used at all (a malformed root `grove.yml`), if it cannot.
+    pub error: Option<Failure>,
+}
+
+/// A fleet read from its files once, ready to preview many inputs against.
+///
+/// A fleet that cannot be read is kept as its error, so that every preview reports it.
+#[derive(Debug, Clone)]
+pub struct LoadedFleet {
+    fleet: Result<Fleet, Error>,
+}
+
+impl LoadedFleet {
+    /// Indexes the files of a cluster repository (path → text).
+    pub fn new(files: Files) -> LoadedFleet {
+        LoadedFleet {
+            fleet: Fleet::new(files),
+        }
+    }
+
+    /// The instances, ignored folders and error of this fleet.
+    pub fn summary(&self) -> FleetSummary {
+        match &self.fleet {
+            Ok(fleet) => FleetSummary {
+                instances: fleet.names().map(|n| n.to_string()).collect(),
+                ignored: fleet
+                    .ignored
+                    .iter()
+                    .map(|i| IgnoredFolder {
+                        folder: i.folder.clone(),
+                        reason: i.reason.clone(),
+                    })
+                    .collect(),
+                error: None,
+            },
+            Err(error) => FleetSummary {
+                instances: Vec::new(),
+                ignored: Vec::new(),
+                error: Some(Failure::from(error)),
+            },
+        }
+    }
+
+    /// Previews a commit title: its diagnostics, and its plan and pipeline if it has no errors.
+    pub fn preview_title(&self, title: &str) -> Preview {
+        self.preview_request(grove_core::request_from_title(title))
+    }
+
+    /// Previews a request read from any input, given with that input's warnings, or the error
+    /// that reading the input failed with (whose diagnostics point into the input).
+    pub fn preview_request(&self, read: Result<(Request, Vec<Diagnostic>), Error>) -> Preview {
+        let (request, diagnostics) = match read {
+            Ok(read) => read,
+            Err(error) => return Preview::failed(error.diagnostics.clone(), &error),
+        };
+        let fleet = match &self.fleet {
+            Ok(fleet) => fleet,
+            Err(error) => return Preview::failed(diagnostics, error),
+        };
+        let generated = match grove_core::generate(&request, fleet) {
+            Ok(generated) => generated,
+            Err(error) => return Preview::failed(diagnostics, &error),
+        };
+        let plan_json = match serde_json::to_string_pretty(&generated.plan) {
+            Ok(mut json) => {
+                json.push('\n');
+                json
+            }
+            Err(e) => {
+                let error = Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("the plan cannot be written as JSON: {e}"),
+                );
+                return Preview::failed(diagnostics, &error);
+            }
+        };
+        Preview {
+            diagnostics,
+            plan_text: Some(generated.plan.describe()),
+            plan_json: Some(plan_json),
+            graph: Some(Graph::from(&generated.pipeline)),
+            yaml: Some(generated.yaml),
+            plan: Some(generated.plan),
+            error: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fleet(files: &[(&str, &str)]) -> LoadedFleet {
+        LoadedFleet::new(
+            files
+                .iter()
+                .map(|(p, t)| (p.to_string(), t.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn a_bad_title_gives_diagnostics_and_exit_5() {
+        let preview = fleet(&[]).preview_title("[AutoDeploy][Updte] a");
+        assert!(preview.yaml.is_none() && preview.plan.is_none());
+        assert_eq!(preview.diagnostics.len(), 1);
+        assert_eq!(preview.diagnostics[0].range(), 13..18);
+        let error = preview.error.expect("an error");
+        assert_eq!((error.kind, error.exit_code), ("invalid-input", 5));
+        assert_eq!(error.source.as_deref(), Some("commit title"));
+    }
+
+    #[test]
+    fn a_missing_instance_is_exit_3_as_data() {
+        let preview = fleet(&[]).preview_title("[AutoDeploy][Update] nowhere");
+        assert!(preview.diagnostics.is_empty());
+        let error = preview.error.expect("an error");
+        assert_eq!((error.kind, error.exit_code), ("no-such-instance", 3));
+        assert!(error.message.contains("\"nowhere\""), "{}", error.message);
+    }
+
+    #[test]
+    fn a_malformed_root_settings_file_fails_every_preview() {
+        let f = fleet(&[("grove.yml", "PIPELINE_PATCHES: [\n")]);
+        assert!(f.summary().error.is_some());
+        let preview = f.preview_title("no tag");
+        let error = preview.error.expect("an error");
+        assert!(error.message.starts_with("grove.yml:"), "{}", error.message);
+    }
+
+    #[test]
+    fn a_good_title_gives_every_output() {
+        let f = fleet(&[("instances/a/config.yml", "LMS_HOST: a.org\n")]);
+        assert_eq!(f.summary().instances, ["a"]);
+        let preview = f.preview_title("[AutoDeploy][Update] a");
+        assert!(preview.error.is_none());
+        let yaml = preview.yaml.expect("yaml");
+        assert!(yaml.contains("deploy:a"), "{yaml}");
+        assert!(preview.plan_json.expect("json").ends_with("}\n"));
+        assert!(preview.plan_text.expect("text").starts_with("Update:"));
+        let graph = preview.graph.expect("graph");
+        let deploy = graph.jobs.iter().find(|j| j.name == "deploy:a");
+        assert_eq!(
+            deploy.map(|j| j.needs.clone()),
+            Some(vec!["predeploy:a".to_string(), "prepare:a".to_string()])
+        );
+    }
+}
