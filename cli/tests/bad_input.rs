@@ -10,12 +10,27 @@ fn check(title: &str, code: i32, message: &str) {
     let shown: String = title.chars().take(80).collect();
     let dir = scratch("bad-title");
     let out = dir.join("pipeline.yml");
-    let run = grove(&example_cluster(), &["pipeline", title, out.to_str().unwrap()]);
+    let run = grove(
+        &example_cluster(),
+        &["pipeline", title, out.to_str().unwrap()],
+    );
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(code), "{shown:?}: {}", describe(&run));
-    assert!(stderr.contains(message), "{shown:?}: expected {message:?} in\n{stderr}");
+    assert_eq!(
+        run.status.code(),
+        Some(code),
+        "{shown:?}: {}",
+        describe(&run)
+    );
+    assert!(
+        stderr.contains(message),
+        "{shown:?}: expected {message:?} in\n{stderr}"
+    );
     assert!(!out.exists(), "{shown:?}: a pipeline was written");
-    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "{shown:?}: something was written");
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        0,
+        "{shown:?}: something was written"
+    );
 }
 
 #[test]
@@ -83,7 +98,10 @@ fn errors_are_drawn_under_the_offending_characters() {
     assert_eq!(run.status.code(), Some(5));
     let stderr = String::from_utf8_lossy(&run.stderr);
     let lines: Vec<&str> = stderr.lines().collect();
-    let title_line = lines.iter().position(|l| l.ends_with("[AutoDeploy][Creat] campus")).expect(&stderr);
+    let title_line = lines
+        .iter()
+        .position(|l| l.ends_with("[AutoDeploy][Creat] campus"))
+        .expect(&stderr);
     let carets = lines[title_line + 1];
     let title_start = lines[title_line].find("[AutoDeploy]").unwrap();
     assert_eq!(carets.find('^'), Some(title_start + 13), "{stderr}");
@@ -92,20 +110,46 @@ fn errors_are_drawn_under_the_offending_characters() {
 
 #[test]
 fn update_or_archive_of_a_missing_instance_is_exit_3() {
-    check("[AutoDeploy][Update] nosuch|1", 3, "no such instance \"nosuch\"");
-    check("[AutoDeploy][Update] campus,nosuch,gone", 3, "no such instances \"nosuch\", \"gone\"");
-    check("[AutoDeploy][Archive] nosuch", 3, "no such instance \"nosuch\"");
-    check("[AutoDeploy] nosuch:1 - apply changes", 3, "no such instance \"nosuch\"");
+    check(
+        "[AutoDeploy][Update] nosuch|1",
+        3,
+        "no such instance \"nosuch\"",
+    );
+    check(
+        "[AutoDeploy][Update] campus,nosuch,gone",
+        3,
+        "no such instances \"nosuch\", \"gone\"",
+    );
+    check(
+        "[AutoDeploy][Archive] nosuch",
+        3,
+        "no such instance \"nosuch\"",
+    );
+    check(
+        "[AutoDeploy] nosuch:1 - apply changes",
+        3,
+        "no such instance \"nosuch\"",
+    );
 }
 
 #[test]
 fn create_of_a_missing_instance_is_fine() {
     let dir = scratch("create-missing");
     let out = dir.join("p.yml");
-    let run = grove(&example_cluster(), &["pipeline", "[AutoDeploy][Create] brandnew", out.to_str().unwrap()]);
+    let run = grove(
+        &example_cluster(),
+        &[
+            "pipeline",
+            "[AutoDeploy][Create] brandnew",
+            out.to_str().unwrap(),
+        ],
+    );
     assert!(run.status.success(), "{}", describe(&run));
     let yaml = std::fs::read_to_string(out).unwrap();
-    assert!(yaml.contains("    - grove new \"$INSTANCE_NAME\"\n"), "{yaml}");
+    assert!(
+        yaml.contains("    - grove new \"$INSTANCE_NAME\"\n"),
+        "{yaml}"
+    );
 }
 
 #[test]
@@ -118,16 +162,40 @@ fn a_malformed_config_is_exit_5_naming_the_file_and_line() {
     )
     .unwrap();
     let out = root.join("p.yml");
-    let run = grove(&root, &["pipeline", "[AutoDeploy][Update] campus", out.to_str().unwrap()]);
+    let run = grove(
+        &root,
+        &[
+            "pipeline",
+            "[AutoDeploy][Update] campus",
+            out.to_str().unwrap(),
+        ],
+    );
     assert_eq!(run.status.code(), Some(5), "{}", describe(&run));
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(stderr.contains("instances/campus/config.yml:2:23: EDX_PLATFORM_VERSION: invalid type"), "{stderr}");
+    assert!(
+        stderr.contains("instances/campus/config.yml:2:23: EDX_PLATFORM_VERSION: invalid type"),
+        "{stderr}"
+    );
     assert!(!out.exists());
     // An unrelated instance still deploys: only the plans that read the broken file fail.
-    let run = grove(&root, &["pipeline", "[AutoDeploy][Update] labs", out.to_str().unwrap()]);
+    let run = grove(
+        &root,
+        &[
+            "pipeline",
+            "[AutoDeploy][Update] labs",
+            out.to_str().unwrap(),
+        ],
+    );
     assert!(run.status.success(), "{}", describe(&run));
     // A batch upgrade must read every instance, so it fails too.
-    let run = grove(&root, &["pipeline", "[AutoDeploy][Batch][UpgradeTo] abcdef1", root.join("b.yml").to_str().unwrap()]);
+    let run = grove(
+        &root,
+        &[
+            "pipeline",
+            "[AutoDeploy][Batch][UpgradeTo] abcdef1",
+            root.join("b.yml").to_str().unwrap(),
+        ],
+    );
     assert_eq!(run.status.code(), Some(5), "{}", describe(&run));
 }
 
@@ -135,7 +203,11 @@ fn a_malformed_config_is_exit_5_naming_the_file_and_line() {
 fn a_batch_setting_of_the_wrong_type_is_exit_5() {
     let root = scratch("bad-setting");
     copy_tree(&example_cluster(), &root);
-    std::fs::write(root.join("instances/labs/grove.yml"), "BATCH_UPGRADE_DISABLED: sometimes\n").unwrap();
+    std::fs::write(
+        root.join("instances/labs/grove.yml"),
+        "BATCH_UPGRADE_DISABLED: sometimes\n",
+    )
+    .unwrap();
     let run = grove(&root, &["plan", "[AutoDeploy][Batch][UpgradeTo] abcdef1"]);
     assert_eq!(run.status.code(), Some(5), "{}", describe(&run));
     assert!(String::from_utf8_lossy(&run.stderr).contains("instances/labs/grove.yml:1:"));

@@ -87,7 +87,12 @@ fn listed_by_gitlab_ci_local(name: &str, yaml: &str) -> BTreeMap<String, Vec<Str
         .map(|job| {
             let needs = job["needs"]
                 .as_array()
-                .map(|needs| needs.iter().map(|n| n["job"].as_str().unwrap().to_string()).collect())
+                .map(|needs| {
+                    needs
+                        .iter()
+                        .map(|n| n["job"].as_str().unwrap().to_string())
+                        .collect()
+                })
                 .unwrap_or_default();
             (job["name"].as_str().unwrap().to_string(), needs)
         })
@@ -111,7 +116,10 @@ fn gitlab_ci_local_lists_every_golden_pipeline_with_its_jobs_and_needs() {
                         .collect();
                     assert!(!expected.is_empty(), "{name}");
                     let listed = listed_by_gitlab_ci_local(name, &yaml);
-                    assert_eq!(listed, expected, "{name}: gitlab-ci-local lists other jobs or needs");
+                    assert_eq!(
+                        listed, expected,
+                        "{name}: gitlab-ci-local lists other jobs or needs"
+                    );
                 })
             })
             .collect();

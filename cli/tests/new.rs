@@ -40,17 +40,36 @@ fn new_refuses_an_existing_instance_with_exit_4_and_changes_nothing() {
     let run = grove(&root, &["new", "campus"]);
     assert_eq!(run.status.code(), Some(4), "{}", describe(&run));
     assert!(String::from_utf8_lossy(&run.stderr).contains("instance \"campus\" already exists"));
-    assert_eq!(std::fs::read(root.join("instances/campus/config.yml")).unwrap(), before);
+    assert_eq!(
+        std::fs::read(root.join("instances/campus/config.yml")).unwrap(),
+        before
+    );
 }
 
 #[test]
 fn new_refuses_bad_names_with_exit_5() {
     let root = cluster("new-bad");
     let long = "a".repeat(50);
-    for name in ["..", "a/b", "../x", "a b", "Campus", "a\nb", "a\"b", "a$b", "a;b", "-a", long.as_str(), ""] {
+    for name in [
+        "..",
+        "a/b",
+        "../x",
+        "a b",
+        "Campus",
+        "a\nb",
+        "a\"b",
+        "a$b",
+        "a;b",
+        "-a",
+        long.as_str(),
+        "",
+    ] {
         let run = grove(&root, &["new", "--", name]);
         assert_eq!(run.status.code(), Some(5), "{name:?}: {}", describe(&run));
-        assert!(String::from_utf8_lossy(&run.stderr).contains("invalid instance name"), "{name:?}");
+        assert!(
+            String::from_utf8_lossy(&run.stderr).contains("invalid instance name"),
+            "{name:?}"
+        );
     }
     let entries: Vec<_> = std::fs::read_dir(root.join("instances")).unwrap().collect();
     assert_eq!(entries.len(), 7, "nothing was created");
@@ -65,7 +84,12 @@ fn new_recovers_from_an_interrupted_run() {
     std::fs::create_dir_all(&staging).unwrap();
     std::fs::write(staging.join("config.yml"), "half: written").unwrap();
     let run = grove(&root, &["plan", "[AutoDeploy][Update] fresh"]);
-    assert_eq!(run.status.code(), Some(3), "a staging folder is not an instance: {}", describe(&run));
+    assert_eq!(
+        run.status.code(),
+        Some(3),
+        "a staging folder is not an instance: {}",
+        describe(&run)
+    );
     let run = grove(&root, &["new", "fresh"]);
     assert!(run.status.success(), "{}", describe(&run));
     assert!(!staging.exists());

@@ -30,7 +30,12 @@ fn example_files() -> Files {
             if path.is_dir() {
                 walk(root, &path, files);
             } else {
-                let rel = path.strip_prefix(root).unwrap().to_str().unwrap().replace('\\', "/");
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .replace('\\', "/");
                 files.insert(rel, std::fs::read_to_string(&path).unwrap());
             }
         }
@@ -58,10 +63,18 @@ fn assert_contained(pipeline: &Pipeline, expected_jobs: &[&str], values: &[&str]
     let allowed = template_script_lines();
     for job in &pipeline.jobs {
         for line in &job.script {
-            assert!(allowed.contains(line), "job {} runs {line:?}, which no template writes", job.name);
+            assert!(
+                allowed.contains(line),
+                "job {} runs {line:?}, which no template writes",
+                job.name
+            );
         }
         for variable in &job.variables {
-            assert!(!variable.expand, "job {}: {} is expanded", job.name, variable.name);
+            assert!(
+                !variable.expand,
+                "job {}: {} is expanded",
+                job.name, variable.name
+            );
         }
     }
     let carried: BTreeSet<&str> = pipeline
@@ -70,7 +83,10 @@ fn assert_contained(pipeline: &Pipeline, expected_jobs: &[&str], values: &[&str]
         .flat_map(|j| j.variables.iter().map(|v| v.value.as_str()))
         .collect();
     for value in values {
-        assert!(carried.contains(value), "{value:?} did not arrive intact as a variable value");
+        assert!(
+            carried.contains(value),
+            "{value:?} did not arrive intact as a variable value"
+        );
     }
 }
 
@@ -85,7 +101,13 @@ fn hostile_values_stay_inside_unexpanded_variables() {
         let (_, pipeline) = pipeline::render(&plan, &fleet, &templates).unwrap();
         assert_contained(&pipeline, &["noop"], &[hostile]);
 
-        let mut plan = Plan::new(&request_from_title("[AutoDeploy][Infrastructure] x").unwrap().0, &fleet).unwrap();
+        let mut plan = Plan::new(
+            &request_from_title("[AutoDeploy][Infrastructure] x")
+                .unwrap()
+                .0,
+            &fleet,
+        )
+        .unwrap();
         plan.terraform = false;
         plan.base_images.push(BaseImage {
             repository: Repository::parse("https://x.org/a.git").unwrap(),
@@ -93,7 +115,11 @@ fn hostile_values_stay_inside_unexpanded_variables() {
             instances: 0,
         });
         let (_, pipeline) = pipeline::render(&plan, &fleet, &templates).unwrap();
-        assert_contained(&pipeline, &["base-image:1"], &[hostile, "https://x.org/a.git"]);
+        assert_contained(
+            &pipeline,
+            &["base-image:1"],
+            &[hostile, "https://x.org/a.git"],
+        );
     }
 }
 
@@ -108,7 +134,12 @@ fn every_generated_pipeline_runs_only_template_scripts_and_expands_nothing() {
             let title = std::fs::read_to_string(&path).unwrap();
             let (request, _) = request_from_title(title.trim_end()).unwrap();
             let generated = generate(&request, &fleet).unwrap();
-            let names: Vec<&str> = generated.pipeline.jobs.iter().map(|j| j.name.as_str()).collect();
+            let names: Vec<&str> = generated
+                .pipeline
+                .jobs
+                .iter()
+                .map(|j| j.name.as_str())
+                .collect();
             assert_contained(&generated.pipeline, &names, &[]);
             checked += 1;
         }
@@ -118,7 +149,11 @@ fn every_generated_pipeline_runs_only_template_scripts_and_expands_nothing() {
 
 #[test]
 fn hostile_config_values_are_refused_naming_the_file() {
-    for hostile in ["https://x.org/$CI_JOB_TOKEN", "--upload-pack=touch /tmp/x", "a b"] {
+    for hostile in [
+        "https://x.org/$CI_JOB_TOKEN",
+        "--upload-pack=touch /tmp/x",
+        "a b",
+    ] {
         let mut files = example_files();
         files.insert(
             "instances/campus/config.yml".into(),
@@ -128,8 +163,15 @@ fn hostile_config_values_are_refused_naming_the_file() {
         let (request, _) = request_from_title("[AutoDeploy][Batch][UpgradeTo] abcdef1").unwrap();
         let error = generate(&request, &fleet).unwrap_err();
         assert_eq!(error.kind, ErrorKind::InvalidInput, "{hostile}");
-        assert!(error.message.starts_with("instances/campus/config.yml: "), "{}", error.message);
-        assert_eq!(error.diagnostics[0].start, 29, "points at EDX_PLATFORM_REPOSITORY");
+        assert!(
+            error.message.starts_with("instances/campus/config.yml: "),
+            "{}",
+            error.message
+        );
+        assert_eq!(
+            error.diagnostics[0].start, 29,
+            "points at EDX_PLATFORM_REPOSITORY"
+        );
     }
 }
 
@@ -156,9 +198,17 @@ fn template_overrides_cannot_write_raw_values() {
             "templates/pipelines/archive.yml.hbs".into(),
             format!("{{{{plain job}}}}:\n  script:\n    - grove archive {raw}\n"),
         );
-        let error = Templates::new(&Fleet::new(files).unwrap()).err().expect(raw);
+        let error = Templates::new(&Fleet::new(files).unwrap())
+            .err()
+            .expect(raw);
         assert_eq!(error.kind, ErrorKind::InvalidInput);
-        assert!(error.message.starts_with("templates/pipelines/archive.yml.hbs: raw output is not allowed"), "{}", error.message);
+        assert!(
+            error
+                .message
+                .starts_with("templates/pipelines/archive.yml.hbs: raw output is not allowed"),
+            "{}",
+            error.message
+        );
     }
 }
 
@@ -170,9 +220,19 @@ fn an_override_that_breaks_the_pipeline_is_caught_before_it_is_written() {
         "{{plain job}}:\n  stage: archive\n  needs: [somewhere]\n  script:\n    - grove archive \"$INSTANCE_NAME\"\n".into(),
     );
     let fleet = Fleet::new(files).unwrap();
-    let error = generate(&request_from_title("[AutoDeploy][Archive] labs").unwrap().0, &fleet).unwrap_err();
+    let error = generate(
+        &request_from_title("[AutoDeploy][Archive] labs").unwrap().0,
+        &fleet,
+    )
+    .unwrap_err();
     assert_eq!(error.kind, ErrorKind::InvalidInput);
-    assert!(error.message.contains("needs \"somewhere\", which is not a job"), "{}", error.message);
+    assert!(
+        error
+            .message
+            .contains("needs \"somewhere\", which is not a job"),
+        "{}",
+        error.message
+    );
 }
 
 #[test]
@@ -183,9 +243,16 @@ fn unknown_patches_are_listed_not_dropped() {
         "PIPELINE_PATCHES:\n  deploy-job: \"retry: 1\\n\"\n  deploy-jobs: \"retry: 2\\n\"\n".into(),
     );
     let fleet = Fleet::new(files).unwrap();
-    let generated = generate(&request_from_title("[AutoDeploy][Update] campus").unwrap().0, &fleet).unwrap();
+    let generated = generate(
+        &request_from_title("[AutoDeploy][Update] campus").unwrap().0,
+        &fleet,
+    )
+    .unwrap();
     assert_eq!(generated.plan.unknown_patches, ["deploy-jobs"]);
     assert!(generated.yaml.contains("  retry: 1\n"));
     assert!(!generated.yaml.contains("retry: 2"));
-    assert!(generated.plan.describe().contains("Unknown patches: PIPELINE_PATCHES in grove.yml names deploy-jobs"));
+    assert!(generated
+        .plan
+        .describe()
+        .contains("Unknown patches: PIPELINE_PATCHES in grove.yml names deploy-jobs"));
 }
