@@ -11,6 +11,10 @@ pub enum Failure {
     Core(Error),
     /// The file system, an external program or the network failed (exit 1).
     External(String),
+    /// The command line is wrong (exit 2).
+    Usage(String),
+    /// An external subcommand failed with this exit code, and said why itself.
+    Exit(u8),
 }
 
 impl Failure {
@@ -24,6 +28,8 @@ impl Failure {
         match self {
             Failure::Core(e) => e.exit_code(),
             Failure::External(_) => 1,
+            Failure::Usage(_) => 2,
+            Failure::Exit(code) => *code,
         }
     }
 }
@@ -38,7 +44,8 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Core(e) => write!(f, "{e}"),
-            Failure::External(message) => f.write_str(message),
+            Failure::External(message) | Failure::Usage(message) => f.write_str(message),
+            Failure::Exit(code) => write!(f, "exit code {code}"),
         }
     }
 }

@@ -94,3 +94,15 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     fs::File::open(dir)?.sync_all()
 }
+
+/// `grove prepare`: create the instance from `defaults/` if it is missing, then render its
+/// Tutor config in its venv, with Terraform's outputs when the infrastructure exists.
+pub fn prepare(
+    _context: &crate::Context,
+    _name: &InstanceName,
+    _edx_platform_version: Option<&str>,
+) -> Result<(), Failure> {
+    Err(Failure::External(
+        "grove prepare is not implemented yet".into(),
+    ))
+}

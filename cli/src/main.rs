@@ -1,18 +1,30 @@
 //! `grove`: deploys and runs a fleet of Open edX instances from one git repository.
 //!
 //! This crate is the thin side of Grove that touches the world: it reads the cluster
-//! repository, calls `grove-core`, writes files and prints. Exit codes follow SPEC.md.
+//! repository, runs programs (never through a shell), writes files and prints. The deciding
+//! is done by `grove-core`. Exit codes follow SPEC.md.
 
+mod cluster;
+mod envstore;
+mod external;
 mod failure;
+mod image;
 mod instance;
+mod process;
 mod report;
 mod repository;
+mod terraform;
+mod theme;
+mod tutor;
+mod venv;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use failure::Failure;
 use grove_core::name::InstanceName;
 use grove_core::{Error, Fleet};
+use process::Ui;
 use repository::{Repository, Scope};
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,6 +36,12 @@ struct Cli {
     /// The cluster repository (holds grove.yml, defaults/ and instances/).
     #[arg(long, global = true, env = "GROVE_ROOT", default_value = ".")]
     root: PathBuf,
+    /// Print nothing but errors.
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Also print each command before it runs.
+    #[arg(long, short, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -47,11 +65,134 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Creates instances/NAME from defaults/.
+    /// Creates instances/NAME from defaults/; fails if it exists.
     New {
         /// The new instance's name.
         name: String,
     },
+    /// Creates instances/NAME from defaults/ if it is missing, then renders its Tutor config.
+    Prepare {
+        /// The instance.
+        name: String,
+        /// Move the instance to this edx-platform version first (batch UpgradeTo).
+        #[arg(long)]
+        edx_platform_version: Option<String>,
+    },
+    /// Manages an instance's own Python virtual environment (.venv).
+    Venv {
+        #[command(subcommand)]
+        action: VenvAction,
+    },
+    /// Runs Tutor for an instance, in its venv with TUTOR_ROOT set to its folder.
+    Tutor {
+        #[command(subcommand)]
+        action: TutorAction,
+    },
+    /// Prepares an instance for deployment: clones its themes, writes SCSS overrides.
+    Predeploy {
+        /// The instance.
+        name: String,
+    },
+    /// Deploys an instance to Kubernetes (Tutor's non-interactive k8s deployment).
+    Deploy {
+        /// The instance.
+        name: String,
+    },
+    /// Finishes a deployment: enables the theme, restarts deployments to pull new images.
+    Postdeploy {
+        /// The instance.
+        name: String,
+    },
+    /// Builds a Docker image of an instance (tutor images build), or a base image.
+    Buildimage {
+        /// The instance (omit with --base).
+        #[arg(required_unless_present = "base")]
+        name: Option<String>,
+        /// The image, such as openedx.
+        image: Option<String>,
+        /// An image to use as a build cache.
+        #[arg(long, alias = "cache_from")]
+        cache_from: Option<String>,
+        /// Build the base image IMAGE for --repository and --version instead of an instance's.
+        #[arg(long, requires_all = ["repository", "version"])]
+        base: bool,
+        /// The edx-platform repository of the base image.
+        #[arg(long)]
+        repository: Option<String>,
+        /// The edx-platform version of the base image.
+        #[arg(long)]
+        version: Option<String>,
+    },
+    /// Archives an instance: stops its workloads and keeps its data.
+    Archive {
+        /// The instance.
+        name: String,
+    },
+    /// Runs Terraform for the cluster's infrastructure.
+    Terraform {
+        #[command(subcommand)]
+        action: TerraformAction,
+    },
+    /// Prints a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Prints the man page.
+    Man,
+    /// `grove foo ...` runs `grove-foo ...` from PATH, with GROVE_ROOT set.
+    #[command(external_subcommand)]
+    External(Vec<OsString>),
+}
+
+#[derive(Subcommand)]
+enum VenvAction {
+    /// Creates or updates the venv from grove-requirements.txt; does nothing if unchanged.
+    Update(VenvTarget),
+    /// Rebuilds the venv from scratch beside the old one, swapping only on success.
+    Reset(VenvTarget),
+    /// Starts $SHELL with the venv active and TUTOR_ROOT set.
+    #[command(alias = "shell")]
+    Activate {
+        /// The instance.
+        name: String,
+    },
+}
+
+/// One instance, or all of them.
+#[derive(clap::Args)]
+struct VenvTarget {
+    /// The instance.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    name: Option<String>,
+    /// Every instance, in parallel.
+    #[arg(long)]
+    all: bool,
+}
+
+#[derive(Subcommand)]
+enum TutorAction {
+    /// Pulls env/ from the env store, lays env-overrides/ over it, saves the config, pushes it.
+    Sync {
+        /// The instance.
+        name: String,
+    },
+    /// Runs any Tutor command, given as one string split by shell-word rules (no shell runs).
+    Exec {
+        /// The instance.
+        name: String,
+        /// The Tutor command, such as "config printvalue LMS_HOST".
+        #[arg(allow_hyphen_values = true)]
+        command: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TerraformAction {
+    /// terraform init and plan, saving the plan.
+    Plan,
+    /// terraform apply of the saved plan.
+    Apply,
 }
 
 /// How `grove plan` prints.
@@ -63,10 +204,24 @@ enum Format {
     Json,
 }
 
+/// What every command gets: the repository, and how much to say.
+pub struct Context {
+    /// The cluster repository.
+    pub repository: Repository,
+    /// How much `grove` says.
+    pub ui: Ui,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let repository = Repository::new(cli.root);
-    match run(&repository, cli.command) {
+    let context = Context {
+        repository: Repository::new(cli.root),
+        ui: Ui {
+            quiet: cli.quiet,
+            verbose: cli.verbose,
+        },
+    };
+    match run(&context, cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             report::failure(&failure);
@@ -75,22 +230,22 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(repository: &Repository, command: Command) -> Result<(), Failure> {
+fn run(context: &Context, command: Command) -> Result<(), Failure> {
     match command {
         Command::Pipeline { title, file } => {
-            let generated = generate(repository, &title)?;
+            let generated = generate(&context.repository, &title)?;
             repository::write_atomically(&file, generated.yaml.as_bytes())?;
-            eprintln!(
-                "grove: wrote {} ({} jobs, {}) to {}",
+            context.ui.info(format!(
+                "wrote {} ({} jobs, {}) to {}",
                 generated.plan.kind,
                 generated.pipeline.jobs.len(),
                 summary(&generated.plan),
                 file.display()
-            );
+            ));
             Ok(())
         }
         Command::Plan { title, format } => {
-            let generated = generate(repository, &title)?;
+            let generated = generate(&context.repository, &title)?;
             let text = match format {
                 Format::Text => generated.plan.describe(),
                 Format::Json => {
@@ -100,17 +255,88 @@ fn run(repository: &Repository, command: Command) -> Result<(), Failure> {
                     json
                 }
             };
-            std::io::stdout()
-                .write_all(text.as_bytes())
-                .map_err(|e| Failure::External(format!("cannot write to stdout: {e}")))
+            print(&text)
         }
         Command::New { name } => {
             let name = parse_name(&name)?;
-            instance::create(repository, &name)?;
-            eprintln!("grove: created instances/{name} from defaults/");
+            instance::create(&context.repository, &name)?;
+            context
+                .ui
+                .info(format!("created instances/{name} from defaults/"));
             Ok(())
         }
+        Command::Prepare {
+            name,
+            edx_platform_version,
+        } => instance::prepare(
+            context,
+            &parse_name(&name)?,
+            edx_platform_version.as_deref(),
+        ),
+        Command::Venv { action } => match action {
+            VenvAction::Update(target) => venv::update(context, &targets(context, target)?),
+            VenvAction::Reset(target) => venv::reset(context, &targets(context, target)?),
+            VenvAction::Activate { name } => venv::activate(context, &existing(context, &name)?),
+        },
+        Command::Tutor { action } => match action {
+            TutorAction::Sync { name } => envstore::sync(context, &existing(context, &name)?),
+            TutorAction::Exec { name, command } => {
+                tutor::exec(context, &existing(context, &name)?, &command)
+            }
+        },
+        Command::Predeploy { name } => theme::predeploy(context, &existing(context, &name)?),
+        Command::Deploy { name } => cluster::deploy(context, &existing(context, &name)?),
+        Command::Postdeploy { name } => cluster::postdeploy(context, &existing(context, &name)?),
+        Command::Buildimage {
+            name,
+            image,
+            cache_from,
+            base,
+            repository,
+            version,
+        } => {
+            if base {
+                // With --base, the one positional is the image.
+                let image = image.or(name).unwrap_or_else(|| "openedx".to_string());
+                image::build_base(
+                    context,
+                    &image,
+                    repository.as_deref().unwrap_or_default(),
+                    version.as_deref().unwrap_or_default(),
+                    cache_from.as_deref(),
+                )
+            } else {
+                let name = existing(context, name.as_deref().unwrap_or_default())?;
+                let image = image.unwrap_or_else(|| "openedx".to_string());
+                image::build(context, &name, &image, cache_from.as_deref())
+            }
+        }
+        Command::Archive { name } => cluster::archive(context, &existing(context, &name)?),
+        Command::Terraform { action } => match action {
+            TerraformAction::Plan => terraform::plan(context),
+            TerraformAction::Apply => terraform::apply(context),
+        },
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "grove", &mut out);
+            print(&String::from_utf8_lossy(&out))
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .map_err(|e| Failure::External(format!("cannot render the man page: {e}")))?;
+            print(&String::from_utf8_lossy(&out))
+        }
+        Command::External(args) => external::run(context, &args),
     }
+}
+
+/// Writes to stdout, turning a closed pipe into a clean failure.
+fn print(text: &str) -> Result<(), Failure> {
+    std::io::stdout()
+        .write_all(text.as_bytes())
+        .map_err(|e| Failure::External(format!("cannot write to stdout: {e}")))
 }
 
 /// Parses a title, reads what it needs of the repository, and generates its pipeline.
@@ -145,4 +371,23 @@ fn parse_name(text: &str) -> Result<InstanceName, Failure> {
             vec![invalid.at(0)],
         ))
     })
+}
+
+/// Checks a name and that the instance exists (exit 5, exit 3).
+fn existing(context: &Context, text: &str) -> Result<InstanceName, Failure> {
+    let name = parse_name(text)?;
+    context.repository.require(&name)?;
+    Ok(name)
+}
+
+/// The instances a venv command acts on: one, or every instance with --all.
+fn targets(context: &Context, target: VenvTarget) -> Result<Vec<InstanceName>, Failure> {
+    match (target.all, target.name) {
+        (true, _) => {
+            let fleet = Fleet::new(context.repository.load(Scope::All)?)?;
+            Ok(fleet.names().cloned().collect())
+        }
+        (false, Some(name)) => Ok(vec![existing(context, &name)?]),
+        (false, None) => Err(Failure::External("name an instance or pass --all".into())),
+    }
 }

@@ -46,6 +46,9 @@ pub fn diagnostics(name: &str, text: &str, headline: Option<&str>, diagnostics: 
 
 /// Prints a failure on stderr: drawn over its source when it has one, else as one line.
 pub fn failure(failure: &Failure) {
+    if let Failure::Exit(_) = failure {
+        return;
+    }
     if let Failure::Core(e) = failure {
         if let Some(source) = &e.source {
             if !e.diagnostics.is_empty() {

@@ -37,6 +37,41 @@ impl Repository {
         self.root.join(INSTANCES_DIR).join(name.as_str())
     }
 
+    /// The root folder, absolute (Tutor and child programs get absolute paths).
+    pub fn absolute_root(&self) -> Result<PathBuf, Failure> {
+        std::path::absolute(&self.root).map_err(|e| Failure::io("resolve", &self.root, e))
+    }
+
+    /// The folder of instance `name`, absolute.
+    pub fn absolute_instance_dir(&self, name: &InstanceName) -> Result<PathBuf, Failure> {
+        Ok(self
+            .absolute_root()?
+            .join(INSTANCES_DIR)
+            .join(name.as_str()))
+    }
+
+    /// Fails with exit 3 unless `instances/NAME/config.yml` exists.
+    pub fn require(&self, name: &InstanceName) -> Result<(), Failure> {
+        if self.instance_dir(name).join(CONFIG_FILE).is_file() {
+            Ok(())
+        } else {
+            Err(Failure::Core(grove_core::Error::new(
+                grove_core::ErrorKind::NoSuchInstance,
+                format!("no such instance \"{name}\": {INSTANCES_DIR}/{name}/{CONFIG_FILE} does not exist"),
+            )))
+        }
+    }
+
+    /// Reads and parses one instance, with the cluster settings (exit 3, 5).
+    pub fn fleet_of(
+        &self,
+        name: &InstanceName,
+    ) -> Result<(grove_core::Fleet, grove_core::fleet::Instance), Failure> {
+        let fleet = grove_core::Fleet::new(self.load(Scope::Only(vec![name]))?)?;
+        let instance = fleet.instance(name)?;
+        Ok((fleet, instance))
+    }
+
     /// Reads the files core needs for `scope` into a map, path → text.
     pub fn load(&self, scope: Scope<'_>) -> Result<Files, Failure> {
         if !self.root.is_dir() {

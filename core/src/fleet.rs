@@ -39,6 +39,18 @@ pub struct ClusterSettings {
     pub pipeline_patches: BTreeMap<String, String>,
     /// The image generated jobs run in (`default: image:`), if set.
     pub pipeline_image: Option<String>,
+    /// The Terraform configuration of the cluster, relative to the root.
+    pub terraform_dir: Option<String>,
+    /// Where `grove tutor sync` keeps each instance's rendered `env/`: a folder path or URL
+    /// (`file:///...`, `s3://bucket/prefix`). Defaults to `.grove/env-store` in the root.
+    pub env_store: Option<String>,
+}
+
+impl ClusterSettings {
+    /// The Terraform folder, relative to the root (`infrastructure` unless set).
+    pub fn terraform_dir(&self) -> &str {
+        self.terraform_dir.as_deref().unwrap_or("infrastructure")
+    }
 }
 
 /// The keys of an instance's Tutor `config.yml` that Grove reads; the others are Tutor's.
@@ -51,6 +63,9 @@ pub struct InstanceConfig {
     /// The edx-platform branch, tag or commit the instance is built from.
     #[serde(rename = "EDX_PLATFORM_VERSION")]
     pub edx_platform_version: Option<String>,
+    /// The Kubernetes namespace, if the config sets one (else the instance name).
+    #[serde(rename = "K8S_NAMESPACE")]
+    pub k8s_namespace: Option<String>,
 }
 
 /// An instance's Grove settings from its `grove.yml`.
@@ -59,6 +74,27 @@ pub struct InstanceConfig {
 pub struct InstanceSettings {
     /// Leave this instance out of batch upgrades.
     pub batch_upgrade_disabled: bool,
+    /// Theme repositories cloned before the image is built; the first one is enabled.
+    pub themes: Vec<Theme>,
+    /// SCSS files written into the first theme: path inside the theme → content.
+    pub theme_scss_overrides: BTreeMap<String, String>,
+}
+
+/// A comprehensive theme: a git repository cloned into Tutor's build context.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Theme {
+    /// The theme's folder name, which is also the name Open edX knows it by.
+    pub name: String,
+    /// The git repository.
+    pub repository: String,
+    /// The branch or tag to clone.
+    #[serde(default = "default_theme_version")]
+    pub version: String,
+}
+
+fn default_theme_version() -> String {
+    "main".to_string()
 }
 
 /// One instance, parsed.

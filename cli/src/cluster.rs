@@ -1,0 +1,103 @@
+//! What Grove does to an instance on the Kubernetes cluster: deploy, post-deploy, archive.
+
+use crate::failure::Failure;
+use crate::process;
+use crate::tutor;
+use crate::Context;
+use grove_core::name::InstanceName;
+use std::process::Command;
+
+/// The instance's namespace: `K8S_NAMESPACE` from its config.yml, else its name.
+fn namespace(context: &Context, name: &InstanceName) -> Result<String, Failure> {
+    let (_, instance) = context.repository.fleet_of(name)?;
+    let namespace = instance
+        .config
+        .k8s_namespace
+        .unwrap_or_else(|| name.to_string());
+    // A namespace is a DNS label, the same rule as instance names.
+    InstanceName::parse(&namespace).map_err(|invalid| {
+        Failure::Core(grove_core::Error::new(
+            grove_core::ErrorKind::InvalidInput,
+            format!("instances/{name}/config.yml: K8S_NAMESPACE {namespace:?} is not a valid namespace: {}", invalid.message),
+        ))
+    })?;
+    Ok(namespace)
+}
+
+fn kubectl(namespace: &str) -> Command {
+    let mut command = Command::new("kubectl");
+    command.arg("--namespace").arg(namespace);
+    command
+}
+
+/// `grove deploy`: Tutor's non-interactive Kubernetes deployment.
+pub fn deploy(context: &Context, name: &InstanceName) -> Result<(), Failure> {
+    tutor::run(context, name, ["k8s", "launch", "--non-interactive"])?;
+    context.ui.info(format!("deployed {name}"));
+    Ok(())
+}
+
+/// `grove postdeploy`: enable the instance's theme, then restart its deployments so that
+/// updated images are pulled.
+pub fn postdeploy(context: &Context, name: &InstanceName) -> Result<(), Failure> {
+    let (_, instance) = context.repository.fleet_of(name)?;
+    if let Some(theme) = crate::theme::checked(name, &instance.settings)?.first() {
+        tutor::run(
+            context,
+            name,
+            ["k8s", "do", "settheme", theme.name.as_str()],
+        )?;
+    }
+    let namespace = namespace(context, name)?;
+    process::run(
+        &context.ui,
+        kubectl(&namespace).args(["rollout", "restart", "deployment"]),
+    )?;
+    context
+        .ui
+        .info(format!("restarted the deployments of {name}"));
+    Ok(())
+}
+
+/// `grove archive`: scale every deployment of the instance to zero, keeping its volumes.
+///
+/// Archiving an archived instance (nothing running, or no namespace) succeeds and changes nothing.
+pub fn archive(context: &Context, name: &InstanceName) -> Result<(), Failure> {
+    let namespace = namespace(context, name)?;
+    let exists = process::succeeds(
+        &context.ui,
+        Command::new("kubectl").args(["get", "namespace", namespace.as_str()]),
+    )?;
+    if !exists {
+        context.ui.info(format!(
+            "{name} is already archived: namespace {namespace} is gone"
+        ));
+        return Ok(());
+    }
+    let running = process::output(
+        &context.ui,
+        kubectl(&namespace).args([
+            "get",
+            "deployments",
+            "--output",
+            "jsonpath={range .items[?(@.spec.replicas>0)]}{.metadata.name}{\"\\n\"}{end}",
+        ]),
+    )?;
+    let running: Vec<&str> = running.lines().filter(|l| !l.trim().is_empty()).collect();
+    if running.is_empty() {
+        context
+            .ui
+            .info(format!("{name} is already archived: nothing is running"));
+        return Ok(());
+    }
+    // The resource/name form keeps every name an operand, never an option.
+    let mut args: Vec<String> = vec!["scale".into(), "--replicas=0".into()];
+    args.extend(running.iter().map(|d| format!("deployment/{}", d.trim())));
+    process::run(&context.ui, kubectl(&namespace).args(&args))?;
+    context.ui.info(format!(
+        "archived {name}: {} deployment{} scaled to zero, volumes kept",
+        running.len(),
+        if running.len() == 1 { "" } else { "s" }
+    ));
+    Ok(())
+}

@@ -1,0 +1,94 @@
+//! Docker images: an instance's (`tutor images build`), and base images for batch upgrades.
+
+use crate::failure::Failure;
+use crate::tutor;
+use crate::Context;
+use grove_core::name::InstanceName;
+use grove_core::request::{Repository, Version};
+use grove_core::{Error, ErrorKind};
+
+/// Checks an image name or reference given on the command line.
+fn checked<'a>(what: &str, value: &'a str) -> Result<&'a str, Failure> {
+    let ok = !value.is_empty()
+        && !value.starts_with('-')
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-/:@".contains(c));
+    if ok {
+        Ok(value)
+    } else {
+        Err(Failure::Core(Error::new(
+            ErrorKind::InvalidInput,
+            format!("invalid {what} {value:?}: use letters, digits and . _ - / : @, not starting with -"),
+        )))
+    }
+}
+
+/// The arguments of `tutor images build` and `push` for one image.
+fn build_args(image: &str, cache_from: Option<&str>) -> Vec<String> {
+    let mut args = vec!["images".to_string(), "build".to_string(), image.to_string()];
+    if let Some(reference) = cache_from {
+        // `tutor images build` has no cache-from flag of its own: docker gets it.
+        args.push(format!("--docker-arg=--cache-from={reference}"));
+    }
+    args
+}
+
+/// `grove buildimage NAME IMAGE [--cache-from REF]`: build and push an instance's image.
+pub fn build(
+    context: &Context,
+    name: &InstanceName,
+    image: &str,
+    cache_from: Option<&str>,
+) -> Result<(), Failure> {
+    let image = checked("image", image)?;
+    let cache_from = cache_from
+        .map(|r| checked("--cache-from reference", r))
+        .transpose()?;
+    tutor::run(context, name, build_args(image, cache_from))?;
+    tutor::run(context, name, ["images", "push", image])?;
+    context
+        .ui
+        .info(format!("built and pushed the {image} image of {name}"));
+    Ok(())
+}
+
+/// `grove buildimage --base IMAGE --repository R --version V`: the base image that a batch
+/// upgrade rebuilds instances on, built with the defaults' Tutor.
+pub fn build_base(
+    context: &Context,
+    image: &str,
+    repository: &str,
+    version: &str,
+    cache_from: Option<&str>,
+) -> Result<(), Failure> {
+    let image = checked("image", image)?;
+    let cache_from = cache_from
+        .map(|r| checked("--cache-from reference", r))
+        .transpose()?;
+    let invalid = |what: &str, message: String| {
+        Failure::Core(Error::new(
+            ErrorKind::InvalidInput,
+            format!("invalid {what}: {message}"),
+        ))
+    };
+    let repository =
+        Repository::parse(repository).map_err(|e| invalid("--repository", e.message))?;
+    let version = Version::parse(version).map_err(|e| invalid("--version", e.message))?;
+    let (root, venv) = crate::venv::ensure_base(context)?;
+    let mut save = tutor::command_in(&root, &venv);
+    save.args(["config", "save"])
+        .arg(format!("--set=EDX_PLATFORM_REPOSITORY={repository}"))
+        .arg(format!("--set=EDX_PLATFORM_VERSION={version}"));
+    crate::process::run(&context.ui, &mut save)?;
+    let mut build = tutor::command_in(&root, &venv);
+    build.args(build_args(image, cache_from));
+    crate::process::run(&context.ui, &mut build)?;
+    let mut push = tutor::command_in(&root, &venv);
+    push.args(["images", "push", image]);
+    crate::process::run(&context.ui, &mut push)?;
+    context.ui.info(format!(
+        "built and pushed the base {image} image for {repository} at {version}"
+    ));
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! Terraform for the cluster's infrastructure: plan, apply, and the outputs instances use.
+
+use crate::failure::Failure;
+use crate::process;
+use crate::repository::Scope;
+use crate::Context;
+use grove_core::name::InstanceName;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// Where `grove terraform plan` saves the plan that `apply` applies.
+const PLAN_FILE: &str = ".grove/terraform.plan";
+
+/// The Terraform folder, absolute, from `TERRAFORM_DIR` in grove.yml.
+fn dir(context: &Context) -> Result<PathBuf, Failure> {
+    let fleet = grove_core::Fleet::new(context.repository.load(Scope::Only(vec![]))?)?;
+    Ok(context
+        .repository
+        .absolute_root()?
+        .join(fleet.settings.terraform_dir()))
+}
+
+fn terraform(dir: &std::path::Path) -> Command {
+    let mut command = Command::new("terraform");
+    command.arg(format!("-chdir={}", dir.display()));
+    command
+}
+
+/// `grove terraform plan`: init, then plan into `.grove/terraform.plan`.
+pub fn plan(context: &Context) -> Result<(), Failure> {
+    let dir = dir(context)?;
+    let plan = context.repository.absolute_root()?.join(PLAN_FILE);
+    if let Some(parent) = plan.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Failure::io("create", parent, e))?;
+    }
+    process::run(&context.ui, terraform(&dir).args(["init", "-input=false"]))?;
+    process::run(
+        &context.ui,
+        terraform(&dir)
+            .args(["plan", "-input=false"])
+            .arg(format!("-out={}", plan.display())),
+    )
+}
+
+/// `grove terraform apply`: apply the plan `grove terraform plan` saved.
+pub fn apply(context: &Context) -> Result<(), Failure> {
+    let dir = dir(context)?;
+    let plan = context.repository.absolute_root()?.join(PLAN_FILE);
+    if !plan.is_file() {
+        return Err(Failure::External(format!(
+            "{PLAN_FILE} is missing: run `grove terraform plan` first"
+        )));
+    }
+    process::run(&context.ui, terraform(&dir).args(["init", "-input=false"]))?;
+    process::run(
+        &context.ui,
+        terraform(&dir).args(["apply", "-input=false"]).arg(&plan),
+    )
+}
+
+/// The Tutor settings Terraform outputs for one instance, when the infrastructure exists.
+///
+/// They come from the output `instances` (a map of instance name → map of Tutor setting →
+/// value). No Terraform folder, or no such output, means no settings.
+pub fn instance_settings(
+    context: &Context,
+    name: &InstanceName,
+) -> Result<Vec<(String, String)>, Failure> {
+    let dir = dir(context)?;
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let text = process::output(&context.ui, terraform(&dir).args(["output", "-json"]))?;
+    let outputs: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        Failure::External(format!(
+            "`terraform output -json` printed invalid JSON: {e}"
+        ))
+    })?;
+    let Some(settings) = outputs["instances"]["value"][name.as_str()].as_object() else {
+        return Ok(Vec::new());
+    };
+    let mut pairs = Vec::new();
+    for (key, value) in settings {
+        let key_ok = !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+        let value = match value {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(_) | serde_json::Value::Bool(_) => value.to_string(),
+            _ => {
+                return Err(Failure::External(format!(
+                    "terraform output instances.{name}.{key} is not a string, number or bool"
+                )))
+            }
+        };
+        if !key_ok {
+            return Err(Failure::External(format!(
+                "terraform output instances.{name} has the key {key:?}; Tutor settings are UPPER_CASE"
+            )));
+        }
+        pairs.push((key.clone(), value));
+    }
+    Ok(pairs)
+}
