@@ -1,0 +1,491 @@
+//! The lifecycle commands against fake `tutor`, `kubectl`, `terraform` and `git` executables
+//! that record the exact argv they were given (there is no cluster, Docker or Terraform here).
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A scratch cluster repository with fakes on PATH and a fake venv for some instances.
+struct Cluster {
+    root: PathBuf,
+    fakes: PathBuf,
+    log: PathBuf,
+}
+
+/// The fake: appends `PROGRAM<TAB>ARG...` (and TUTOR_ROOT for tutor) to $GROVE_FAKE_LOG, and
+/// answers the few questions grove asks from files in $GROVE_FAKE_STATE.
+const FAKE: &str = r#"#!/bin/sh
+prog=$(basename "$0")
+{ printf '%s' "$prog"; for a in "$@"; do printf '\t%s' "$a"; done; printf '\n'; } >> "$GROVE_FAKE_LOG"
+if [ "$prog" = tutor ]; then printf 'TUTOR_ROOT=%s\n' "$TUTOR_ROOT" >> "$GROVE_FAKE_LOG"; fi
+state="$GROVE_FAKE_STATE"
+case "$prog $*" in
+  "kubectl get namespace "*) [ -e "$state/namespace" ] || exit 1 ;;
+  "kubectl --namespace "*" get deployments "*) cat "$state/deployments" 2>/dev/null ;;
+  "kubectl --namespace "*" scale "*) : > "$state/deployments" ;;
+  "terraform "*" output -json") cat "$state/terraform-output.json" 2>/dev/null || echo '{}' ;;
+  "git clone "*) for last; do :; done; mkdir -p "$last/lms" && echo theme > "$last/README" ;;
+esac
+exit "${GROVE_FAKE_EXIT:-0}"
+"#;
+
+impl Cluster {
+    fn new(name: &str) -> Cluster {
+        let base = scratch(name);
+        let root = base.join("cluster");
+        copy_tree(&example_cluster(), &root);
+        let fakes = base.join("fakes");
+        std::fs::create_dir_all(&fakes).unwrap();
+        for program in ["kubectl", "terraform", "git", "docker"] {
+            write_executable(&fakes.join(program), FAKE);
+        }
+        let state = base.join("state");
+        std::fs::create_dir_all(&state).unwrap();
+        let cluster = Cluster {
+            root,
+            fakes,
+            log: base.join("argv.log"),
+        };
+        for instance in ["campus", "labs", "academy"] {
+            cluster.fake_venv(instance);
+        }
+        cluster
+    }
+
+    fn state(&self) -> PathBuf {
+        self.fakes.parent().unwrap().join("state")
+    }
+
+    /// A venv that grove takes as current, whose `tutor` is the fake.
+    fn fake_venv(&self, instance: &str) {
+        let dir = self.root.join("instances").join(instance);
+        let requirements = std::fs::read_to_string(dir.join("grove-requirements.txt")).unwrap();
+        let venv = dir.join(".venv");
+        std::fs::create_dir_all(venv.join("bin")).unwrap();
+        write_executable(&venv.join("bin/tutor"), FAKE);
+        std::fs::write(
+            venv.join(".grove-requirements-hash"),
+            grove_core::fleet::short_hash(&requirements),
+        )
+        .unwrap();
+    }
+
+    fn grove(&self, args: &[&str]) -> Output {
+        let path = format!(
+            "{}:{}",
+            self.fakes.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        Command::new(env!("CARGO_BIN_EXE_grove"))
+            .arg("--root")
+            .arg(&self.root)
+            .args(args)
+            .env("PATH", path)
+            .env("GROVE_FAKE_LOG", &self.log)
+            .env("GROVE_FAKE_STATE", self.state())
+            .env("NO_COLOR", "1")
+            .env_remove("GROVE_ROOT")
+            .output()
+            .unwrap()
+    }
+
+    /// The recorded calls, one `program arg...` string (tab-separated) per line; then clears them.
+    fn calls(&self) -> Vec<String> {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let _ = std::fs::remove_file(&self.log);
+        text.lines().map(str::to_string).collect()
+    }
+
+    fn instance_dir(&self, name: &str) -> String {
+        std::path::absolute(self.root.join("instances").join(name))
+            .unwrap()
+            .display()
+            .to_string()
+    }
+}
+
+fn write_executable(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Joins argv the way the fake records it.
+fn argv(words: &[&str]) -> String {
+    words.join("\t")
+}
+
+#[test]
+fn deploy_runs_tutors_non_interactive_k8s_launch_in_the_instance() {
+    let cluster = Cluster::new("deploy");
+    let run = cluster.grove(&["deploy", "campus"]);
+    assert!(run.status.success(), "{}", describe(&run));
+    assert_eq!(
+        cluster.calls(),
+        [
+            argv(&["tutor", "k8s", "launch", "--non-interactive"]),
+            format!("TUTOR_ROOT={}", cluster.instance_dir("campus")),
+        ]
+    );
+}
+
+#[test]
+fn postdeploy_enables_the_theme_and_restarts_deployments() {
+    let cluster = Cluster::new("postdeploy");
+    std::fs::write(
+        cluster.root.join("instances/campus/grove.yml"),
+        "BATCH_UPGRADE_DISABLED: false\nTHEMES:\n  - name: campus-theme\n    repository: https://git.example.org/campus/theme.git\n    version: v2\n",
+    )
+    .unwrap();
+    let run = cluster.grove(&["postdeploy", "campus"]);
+    assert!(run.status.success(), "{}", describe(&run));
+    assert_eq!(
+        cluster.calls(),
+        [
+            argv(&["tutor", "k8s", "do", "settheme", "campus-theme"]),
+            format!("TUTOR_ROOT={}", cluster.instance_dir("campus")),
+            argv(&[
+                "kubectl",
+                "--namespace",
+                "campus",
+                "rollout",
+                "restart",
+                "deployment"
+            ]),
+        ]
+    );
+    // Without a theme, only the restart; K8S_NAMESPACE from config.yml wins over the name.
+    let config = cluster.root.join("instances/labs/config.yml");
+    let text = std::fs::read_to_string(&config).unwrap() + "K8S_NAMESPACE: labs-prod\n";
+    std::fs::write(config, text).unwrap();
+    let run = cluster.grove(&["postdeploy", "labs"]);
+    assert!(run.status.success(), "{}", describe(&run));
+    assert_eq!(
+        cluster.calls(),
+        [argv(&[
+            "kubectl",
+            "--namespace",
+            "labs-prod",
+            "rollout",
+            "restart",
+            "deployment"
+        ])]
+    );
+}
+
+#[test]
+fn buildimage_passes_cache_from_through_docker_arg_and_pushes() {
+    let cluster = Cluster::new("buildimage");
+    let root = format!("TUTOR_ROOT={}", cluster.instance_dir("campus"));
+    for flag in ["--cache-from", "--cache_from"] {
+        let run = cluster.grove(&[
+            "buildimage",
+            "campus",
+            "openedx",
+            flag,
+            "registry.example.org/campus/openedx:latest",
+        ]);
+        assert!(run.status.success(), "{}", describe(&run));
+        assert_eq!(
+            cluster.calls(),
+            [
+                argv(&[
+                    "tutor",
+                    "images",
+                    "build",
+                    "openedx",
+                    "--docker-arg=--cache-from=registry.example.org/campus/openedx:latest"
+                ]),
+                root.clone(),
+                argv(&["tutor", "images", "push", "openedx"]),
+                root.clone(),
+            ]
+        );
+    }
+    let run = cluster.grove(&["buildimage", "campus", "mfe"]);
+    assert!(run.status.success(), "{}", describe(&run));
+    assert_eq!(
+        cluster.calls(),
+        [
+            argv(&["tutor", "images", "build", "mfe"]),
+            root.clone(),
+            argv(&["tutor", "images", "push", "mfe"]),
+            root
+        ]
+    );
+    // A reference that could be read as an option is refused before anything runs.
+    let run = cluster.grove(&["buildimage", "campus", "openedx", "--cache-from=--push"]);
+    assert_eq!(run.status.code(), Some(5), "{}", describe(&run));
+    assert!(cluster.calls().is_empty());
+}
+
+#[test]
+fn archive_scales_running_deployments_to_zero_and_is_idempotent() {
+    let cluster = Cluster::new("archive");
+    std::fs::write(cluster.state().join("namespace"), "").unwrap();
+    std::fs::write(cluster.state().join("deployments"), "lms\ncms\n").unwrap();
+    let jsonpath = "jsonpath={range .items[?(@.spec.replicas>0)]}{.metadata.name}{\"\\n\"}{end}";
+    let run = cluster.grove(&["archive", "labs"]);
+    assert!(run.status.success(), "{}", describe(&run));
+    assert_eq!(
+        cluster.calls(),
+        [
+            argv(&["kubectl", "get", "namespace", "labs"]),
+            argv(&[
+                "kubectl",
+                "--namespace",
+                "labs",
+                "get",
+                "deployments",
+                "--output",
+                jsonpath
+            ]),
+            argv(&[
+                "kubectl",
+                "--namespace",
+                "labs",
+                "scale",
+                "--replicas=0",
+                "deployment/lms",
+                "deployment/cms"
+            ]),
+        ]
+    );
+    // The second time nothing is running: it asks, and changes nothing.
+    let run = cluster.grove(&["archive", "labs"]);
+    assert!(run.status.success(), "{}", describe(&run));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("already archived"));
+    assert_eq!(
+        cluster.calls(),
+        [
+            argv(&["kubectl", "get", "namespace", "labs"]),
+            argv(&[
+                "kubectl",
+                "--namespace",
+                "labs",
+                "get",
+                "deployments",
+                "--output",
+                jsonpath
+            ]),
+        ]
+    );
+    // With the namespace gone, archiving is done already.
+    std::fs::remove_file(cluster.state().join("namespace")).unwrap();
+    let run = cluster.grove(&["archive", "labs"]);
+    assert!(run.status.success(), "{}", describe(&run));
+    assert_eq!(
+        cluster.calls(),
+        [argv(&["kubectl", "get", "namespace", "labs"])]
+    );
+}
+
+#[test]
+fn predeploy_clones_themes_and_writes_scss_overrides() {
+    let cluster = Cluster::new("predeploy");
+    std::fs::write(
+        cluster.root.join("instances/campus/grove.yml"),
+        "THEMES:\n  - name: campus-theme\n    repository: https://git.example.org/campus/theme.git\n    version: v2\nTHEME_SCSS_OVERRIDES:\n  lms/static/sass/_overrides.scss: \"$primary: #0b5;\\n\"\n",
+    )
+    .unwrap();
+    for _ in 0..2 {
+        let run = cluster.grove(&["predeploy", "campus"]);
+        assert!(run.status.success(), "{}", describe(&run));
+        let themes = format!(
+            "{}/env/build/openedx/themes",
+            cluster.instance_dir("campus")
+        );
+        assert_eq!(
+            cluster.calls(),
+            [argv(&[
+                "git",
+                "clone",
+                "--quiet",
+                "--depth",
+                "1",
+                "--branch",
+                "v2",
+                "--",
+                "https://git.example.org/campus/theme.git",
+                &format!("{themes}/.campus-theme.clone"),
+            ])]
+        );
+        let theme = Path::new(&themes).join("campus-theme");
+        assert_eq!(
+            std::fs::read_to_string(theme.join("README")).unwrap(),
+            "theme\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(theme.join("lms/static/sass/_overrides.scss")).unwrap(),
+            "$primary: #0b5;\n"
+        );
+        assert!(!Path::new(&themes).join(".campus-theme.clone").exists());
+    }
+}
+
+#[test]
+fn predeploy_refuses_hostile_theme_settings() {
+    let cluster = Cluster::new("predeploy-hostile");
+    for (settings, message) in [
+        ("THEMES:\n  - name: t\n    repository: \"--upload-pack=touch /tmp/x\"\n", "must not start with '-'"),
+        ("THEMES:\n  - name: ../t\n    repository: https://x.org/t.git\n", "theme name \"../t\""),
+        ("THEMES:\n  - name: t\n    repository: https://x.org/t.git\nTHEME_SCSS_OVERRIDES:\n  ../../x.scss: a\n", "is not a relative .scss path"),
+    ] {
+        std::fs::write(cluster.root.join("instances/campus/grove.yml"), settings).unwrap();
+        let run = cluster.grove(&["predeploy", "campus"]);
+        assert_eq!(run.status.code(), Some(5), "{}", describe(&run));
+        assert!(String::from_utf8_lossy(&run.stderr).contains(message), "{}", describe(&run));
+        assert!(cluster.calls().is_empty());
+    }
+}
+
+#[test]
+fn terraform_plan_and_apply_run_in_the_terraform_folder() {
+    let cluster = Cluster::new("terraform");
+    let dir = std::path::absolute(cluster.root.join("infrastructure"))
+        .unwrap()
+        .display()
+        .to_string();
+    let plan = std::path::absolute(cluster.root.join(".grove/terraform.plan"))
+        .unwrap()
+        .display()
+        .to_string();
+    let run = cluster.grove(&["terraform", "apply"]);
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "no saved plan yet: {}",
+        describe(&run)
+    );
+    let run = cluster.grove(&["terraform", "plan"]);
+    assert!(run.status.success(), "{}", describe(&run));
+    let chdir = format!("-chdir={dir}");
+    assert_eq!(
+        cluster.calls(),
+        [
+            argv(&["terraform", &chdir, "init", "-input=false"]),
+            argv(&[
+                "terraform",
+                &chdir,
+                "plan",
+                "-input=false",
+                &format!("-out={plan}")
+            ]),
+        ]
+    );
+    std::fs::write(&plan, "saved").unwrap();
+    let run = cluster.grove(&["terraform", "apply"]);
+    assert!(run.status.success(), "{}", describe(&run));
+    assert_eq!(
+        cluster.calls(),
+        [
+            argv(&["terraform", &chdir, "init", "-input=false"]),
+            argv(&["terraform", &chdir, "apply", "-input=false", &plan]),
+        ]
+    );
+}
+
+#[test]
+fn a_failing_program_is_exit_1_naming_it() {
+    let cluster = Cluster::new("failing");
+    let path = format!(
+        "{}:{}",
+        cluster.fakes.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = Command::new(env!("CARGO_BIN_EXE_grove"))
+        .args(["--root", cluster.root.to_str().unwrap(), "deploy", "campus"])
+        .env("PATH", path)
+        .env("GROVE_FAKE_LOG", &cluster.log)
+        .env("GROVE_FAKE_STATE", cluster.state())
+        .env("GROVE_FAKE_EXIT", "3")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1), "{}", describe(&run));
+    assert!(String::from_utf8_lossy(&run.stderr)
+        .contains("k8s launch --non-interactive` failed with exit code 3"));
+}
+
+#[test]
+fn a_missing_program_is_a_clear_error() {
+    let cluster = Cluster::new("missing-program");
+    std::fs::remove_file(cluster.fakes.join("kubectl")).unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_grove"))
+        .args([
+            "--root",
+            cluster.root.to_str().unwrap(),
+            "archive",
+            "campus",
+        ])
+        .env("PATH", &cluster.fakes)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1), "{}", describe(&run));
+    assert!(String::from_utf8_lossy(&run.stderr)
+        .contains("`kubectl` was not found: install it or put it on PATH"));
+}
+
+#[test]
+fn unknown_instances_and_bad_names() {
+    let cluster = Cluster::new("unknown");
+    for command in ["deploy", "postdeploy", "predeploy", "archive"] {
+        let run = cluster.grove(&[command, "nosuch"]);
+        assert_eq!(run.status.code(), Some(3), "{command}: {}", describe(&run));
+        let run = cluster.grove(&[command, "../campus"]);
+        assert_eq!(run.status.code(), Some(5), "{command}: {}", describe(&run));
+    }
+    assert!(cluster.calls().is_empty());
+}
+
+#[test]
+fn verbose_shows_commands_and_quiet_shows_nothing() {
+    let cluster = Cluster::new("verbosity");
+    let run = cluster.grove(&["--verbose", "deploy", "campus"]);
+    assert!(run.status.success(), "{}", describe(&run));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("$ ") && stderr.contains("tutor k8s launch --non-interactive"),
+        "{stderr}"
+    );
+    let run = cluster.grove(&["--quiet", "deploy", "campus"]);
+    assert!(run.status.success(), "{}", describe(&run));
+    assert_eq!(String::from_utf8_lossy(&run.stderr), "");
+}
+
+#[test]
+fn external_subcommands_run_grove_foo_with_the_root() {
+    let cluster = Cluster::new("external");
+    write_executable(
+        &cluster.fakes.join("grove-hello"),
+        "#!/bin/sh\necho \"hello $* from $GROVE_ROOT\"\nexit 7\n",
+    );
+    let run = cluster.grove(&["hello", "a", "b"]);
+    assert_eq!(run.status.code(), Some(7), "{}", describe(&run));
+    let root = std::path::absolute(&cluster.root).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout),
+        format!("hello a b from {}\n", root.display())
+    );
+    let run = cluster.grove(&["nosuchplugin"]);
+    assert_eq!(run.status.code(), Some(2), "{}", describe(&run));
+}
+
+#[test]
+fn completions_and_man_page() {
+    let cluster = Cluster::new("completions");
+    for shell in ["bash", "zsh", "fish"] {
+        let run = cluster.grove(&["completions", shell]);
+        assert!(run.status.success(), "{}", describe(&run));
+        let text = String::from_utf8_lossy(&run.stdout);
+        assert!(
+            text.contains("webhookpipeline") || text.contains("pipeline"),
+            "{shell}"
+        );
+        assert!(text.contains("buildimage"), "{shell}");
+    }
+    let run = cluster.grove(&["man"]);
+    assert!(run.status.success(), "{}", describe(&run));
+    assert!(String::from_utf8_lossy(&run.stdout).starts_with(".ie \\n(.g .ds Aq \\(aq"));
+}
