@@ -227,3 +227,34 @@ fn a_bad_command_line_is_exit_2() {
     let run = grove(&example_cluster(), &["no-such-command"]);
     assert_eq!(run.status.code(), Some(2), "{}", describe(&run));
 }
+
+#[test]
+fn alias_bombs_and_deep_nesting_in_configs_are_exit_5() {
+    let root = scratch("yaml-limits");
+    copy_tree(&example_cluster(), &root);
+    let mut bomb = String::from(
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    let mut previous = 'a';
+    for name in 'b'..='i' {
+        bomb.push_str(&format!(
+            "{name}: &{name} [{}]\n",
+            vec![format!("*{previous}"); 9].join(",")
+        ));
+        previous = name;
+    }
+    let deep = format!("x: {}{}\n", "[".repeat(101), "]".repeat(101));
+    for (config, message) in [
+        (bomb, "YAML aliases (*name) are not allowed"),
+        (deep, "nesting deeper than 100 levels"),
+    ] {
+        std::fs::write(root.join("instances/campus/config.yml"), config).unwrap();
+        let run = grove(&root, &["plan", "[AutoDeploy][Update] campus"]);
+        assert_eq!(run.status.code(), Some(5), "{}", describe(&run));
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(
+            stderr.contains("instances/campus/config.yml:") && stderr.contains(message),
+            "{stderr}"
+        );
+    }
+}

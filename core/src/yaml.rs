@@ -34,6 +34,122 @@ pub fn from_str_plain<T: DeserializeOwned + Default>(text: &str) -> Result<T, Ya
     serde_yaml::from_str(text).map_err(convert)
 }
 
+/// The deepest nesting Grove reads in a settings file.
+pub const MAX_DEPTH: usize = 100;
+/// The largest settings file Grove reads, in bytes.
+pub const MAX_SETTINGS_LEN: usize = 1 << 20;
+
+/// Refuses what a settings file (`config.yml`, `grove.yml`) has no use for and could use to
+/// exhaust memory or time: more than [`MAX_SETTINGS_LEN`] bytes, aliases (`*name`, the stuff of
+/// "billion laughs" bombs), and nesting deeper than [`MAX_DEPTH`] levels.
+///
+/// The scan is lexical and linear: it follows quotes, comments, block scalars, flow brackets,
+/// indentation and `- ` entries, which is all it needs to see aliases and depth.
+pub fn check_settings_limits(text: &str) -> Result<(), YamlError> {
+    if text.len() > MAX_SETTINGS_LEN {
+        return Err(YamlError {
+            message: format!(
+                "the file is {} bytes; settings files are at most {MAX_SETTINGS_LEN}",
+                text.len()
+            ),
+            offset: Some(MAX_SETTINGS_LEN),
+        });
+    }
+    let too_deep = |offset: usize| YamlError {
+        message: format!("nesting deeper than {MAX_DEPTH} levels"),
+        offset: Some(offset),
+    };
+    let mut indents: Vec<usize> = Vec::new();
+    let mut flow = 0usize;
+    let mut block_scalar: Option<usize> = None;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let content = line.trim_end_matches(['\n', '\r']);
+        let indent = content.len() - content.trim_start_matches(' ').len();
+        let rest = &content[indent..];
+        if let Some(parent) = block_scalar {
+            if rest.is_empty() || indent > parent {
+                continue;
+            }
+            block_scalar = None;
+        }
+        if rest.is_empty() || rest.starts_with('#') {
+            continue;
+        }
+        if flow == 0 {
+            while indents.last().is_some_and(|&top| top > indent) {
+                indents.pop();
+            }
+            if indents.last().is_none_or(|&top| top < indent) {
+                indents.push(indent);
+            }
+        }
+        let bytes = rest.as_bytes();
+        let mut dashes = 0;
+        let mut at_node_start = true;
+        let mut i = 0;
+        while i < bytes.len() {
+            let c = bytes[i];
+            match c {
+                b'\'' | b'"' => {
+                    // Skip the quoted scalar (to the end of the line if it goes on).
+                    let quote = c;
+                    i += 1;
+                    while i < bytes.len() && bytes[i] != quote {
+                        if quote == b'"' && bytes[i] == b'\\' {
+                            i += 1;
+                        }
+                        i += 1;
+                    }
+                    at_node_start = false;
+                }
+                b'#' if i == 0 || bytes[i - 1] == b' ' => break,
+                b'*' if at_node_start => {
+                    return Err(YamlError {
+                        message: "YAML aliases (*name) are not allowed in settings files".into(),
+                        offset: Some(start + indent + i),
+                    });
+                }
+                b'-' if at_node_start
+                    && bytes.get(i + 1).is_none_or(|&n| n == b' ')
+                    && flow == 0 =>
+                {
+                    dashes += 1;
+                }
+                b'[' | b'{' if at_node_start || flow > 0 => {
+                    flow += 1;
+                    at_node_start = true;
+                }
+                b']' | b'}' => {
+                    flow = flow.saturating_sub(1);
+                    at_node_start = false;
+                }
+                b',' if flow > 0 => at_node_start = true,
+                b':' if bytes.get(i + 1).is_none_or(|&n| n == b' ') => at_node_start = true,
+                b'|' | b'>' if at_node_start && flow == 0 => {
+                    block_scalar = Some(indent);
+                    break;
+                }
+                b' ' | b'\t' => {}
+                b'&' | b'!' if at_node_start => {
+                    // An anchor or a tag: skip its name; the node follows.
+                    while i + 1 < bytes.len() && bytes[i + 1] != b' ' {
+                        i += 1;
+                    }
+                }
+                _ => at_node_start = false,
+            }
+            if indents.len() + dashes + flow > MAX_DEPTH {
+                return Err(too_deep(start + indent + i));
+            }
+            i += 1;
+        }
+    }
+    Ok(())
+}
+
 /// Whether a document holds nothing but blanks and comments.
 fn is_blank(text: &str) -> bool {
     text.lines().all(|line| {
@@ -151,6 +267,39 @@ mod tests {
                 serde_yaml::from_str(&format!("{written}: x")).unwrap();
             assert_eq!(map.keys().next().map(String::as_str), Some(text));
         }
+    }
+
+    /// Checks the settings limits: `Ok` or the start of the error message.
+    fn check_limits(text: &str, expected: Result<(), &str>) {
+        let got = check_settings_limits(text);
+        match (&got, expected) {
+            (Ok(()), Ok(())) => {}
+            (Err(e), Err(message)) => {
+                assert!(e.message.starts_with(message), "{text:?}: {}", e.message)
+            }
+            _ => panic!("{text:?}: got {got:?}, expected {expected:?}"),
+        }
+    }
+
+    #[test]
+    fn settings_limits() {
+        check_limits("A: 1\nB: [x, y]\nC: {d: e}\n", Ok(()));
+        check_limits("A: \"*not an alias\"\nB: 'x *y'\nC: a*b # *c\n", Ok(()));
+        check_limits("A: &anchor x\nB: |\n  *literal\n  - text\n", Ok(()));
+        check_limits("A: &a [1]\nB: *a\n", Err("YAML aliases"));
+        check_limits("A: [*a]\n", Err("YAML aliases"));
+        check_limits("- *a\n", Err("YAML aliases"));
+        let deep_flow = format!("x: {}{}\n", "[".repeat(101), "]".repeat(101));
+        check_limits(&deep_flow, Err("nesting deeper than 100"));
+        let ok_flow = format!("x: {}{}\n", "[".repeat(99), "]".repeat(99));
+        check_limits(&ok_flow, Ok(()));
+        let deep_block: String = (0..101)
+            .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+            .collect();
+        check_limits(&deep_block, Err("nesting deeper than 100"));
+        let deep_dashes = format!("{}x\n", "- ".repeat(101));
+        check_limits(&deep_dashes, Err("nesting deeper than 100"));
+        check_limits(&"a".repeat(MAX_SETTINGS_LEN + 1), Err("the file is"));
     }
 
     #[test]
