@@ -1,0 +1,35 @@
+//! Any text as an instance's config.yml and grove.yml and the cluster's grove.yml: no panic,
+//! and every error points inside the file it names.
+#![no_main]
+
+use grove_core::fleet::Fleet;
+use grove_core::name::InstanceName;
+use grove_core::{request_from_title, Files};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|input: (&str, &str, &str)| {
+    let (config, settings, cluster) = input;
+    let mut files = Files::new();
+    files.insert("instances/campus/config.yml".into(), config.into());
+    files.insert("instances/campus/grove.yml".into(), settings.into());
+    files.insert("grove.yml".into(), cluster.into());
+    let fleet = match Fleet::new(files) {
+        Ok(fleet) => fleet,
+        Err(e) => return check(&e),
+    };
+    if let Err(e) = fleet.instance(&InstanceName::parse("campus").unwrap()) {
+        check(&e);
+    }
+    let (request, _) = request_from_title("[AutoDeploy][Batch][UpgradeTo] abcdef1").unwrap();
+    if let Err(e) = grove_core::generate(&request, &fleet) {
+        check(&e);
+    }
+});
+
+fn check(error: &grove_core::Error) {
+    if let Some(source) = &error.source {
+        for d in &error.diagnostics {
+            assert!(d.start <= d.end && d.end <= source.text.len(), "{d:?} in {}", source.name);
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! Hostile values through the templates: whatever the text, the pipeline keeps exactly the
+//! template's jobs and scripts, and the value arrives intact in an unexpanded variable.
+#![no_main]
+
+use grove_core::fleet::Fleet;
+use grove_core::plan::Plan;
+use grove_core::template::Templates;
+use grove_core::{pipeline, request_from_title, Files};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|value: &str| {
+    let fleet = Fleet::new(Files::new()).unwrap();
+    let templates = Templates::new(&fleet).unwrap();
+    let mut plan = Plan::new(&request_from_title("no tag").unwrap().0, &fleet).unwrap();
+    plan.reason = Some(value.to_string());
+    let (_, rendered) = pipeline::render(&plan, &fleet, &templates).expect("any value renders");
+    assert_eq!(rendered.jobs.len(), 1);
+    let job = &rendered.jobs[0];
+    assert_eq!(job.name, "noop");
+    assert_eq!(job.script, ["echo \"Nothing to deploy - $GROVE_REASON\""]);
+    assert_eq!(job.variables.len(), 1);
+    assert_eq!(job.variables[0].value, value);
+    assert!(!job.variables[0].expand);
+});
