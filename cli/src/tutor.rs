@@ -4,25 +4,45 @@ use crate::failure::Failure;
 use crate::process;
 use crate::venv;
 use crate::Context;
+use grove_core::fleet::{DEFAULTS_DIR, INSTANCES_DIR, REQUIREMENTS_FILE};
 use grove_core::name::InstanceName;
 use std::ffi::OsString;
+use std::path::Path;
 use std::process::Command;
 
 /// The `tutor` of an instance's venv, ready to take arguments.
 ///
-/// The venv is built first if it is missing (a cold CI cache), so every Tutor call works.
+/// The venv is built first if it is missing or stale (a cold CI cache), so every Tutor call
+/// works. A venv without `tutor` (requirements that do not list it) is a clear error.
 pub fn command(context: &Context, name: &InstanceName) -> Result<Command, Failure> {
     let dir = context.repository.absolute_instance_dir(name)?;
     let venv = venv::ensure(context, name)?;
+    if !venv.join("bin/tutor").exists() {
+        return Err(Failure::Core(grove_core::Error::new(
+            grove_core::ErrorKind::InvalidInput,
+            format!(
+                "the venv of \"{name}\" has no `tutor`: list tutor in {INSTANCES_DIR}/{name}/{REQUIREMENTS_FILE} \
+                 (or {DEFAULTS_DIR}/{REQUIREMENTS_FILE}), then run `grove venv update {name}`"
+            ),
+        )));
+    }
     Ok(command_in(&dir, &venv))
 }
 
 /// `tutor` from the venv at `venv`, with `TUTOR_ROOT` set to `root`.
-pub fn command_in(root: &std::path::Path, venv: &std::path::Path) -> Command {
+pub fn command_in(root: &Path, venv: &Path) -> Command {
+    let mut command = Command::new(venv.join("bin/tutor"));
+    set_environment(&mut command, root, venv);
+    command.current_dir(root);
+    command
+}
+
+/// Sets what an active venv and Tutor need: `VIRTUAL_ENV`, the venv's `bin` first on `PATH`,
+/// `TUTOR_ROOT`; and removes `PYTHONHOME`, which would point Python elsewhere.
+pub fn set_environment(command: &mut Command, root: &Path, venv: &Path) {
     let bin = venv.join("bin");
-    let mut command = Command::new(bin.join("tutor"));
     let mut path = OsString::from(&bin);
-    if let Some(old) = std::env::var_os("PATH") {
+    if let Some(old) = std::env::var_os("PATH").filter(|p| !p.is_empty()) {
         path.push(":");
         path.push(old);
     }
@@ -30,9 +50,26 @@ pub fn command_in(root: &std::path::Path, venv: &std::path::Path) -> Command {
         .env("TUTOR_ROOT", root)
         .env("VIRTUAL_ENV", venv)
         .env("PATH", path)
-        .env_remove("PYTHONHOME")
-        .current_dir(root);
-    command
+        .env_remove("PYTHONHOME");
+}
+
+/// The `KEY=VALUE` argument of `tutor config save --set` that sets `key` to the text `value`.
+///
+/// Tutor reads the value as YAML, so text that YAML would read as something else (`a: b`,
+/// `[x]`, `~`, `#...`, an empty string) is written as a quoted string. Numbers and `true` or
+/// `false` are left bare, so that they stay numbers and booleans.
+pub fn setting(key: &str, value: &str) -> String {
+    let plain_number = !value.is_empty()
+        && value.parse::<f64>().is_ok()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'));
+    if plain_number || value == "true" || value == "false" {
+        format!("{key}={value}")
+    } else {
+        let quoted = serde_json::Value::String(value.to_string()).to_string();
+        format!("{key}={quoted}")
+    }
 }
 
 /// Runs `tutor ARGS...` for an instance, streaming its output.

@@ -1,0 +1,167 @@
+//! The embedded env store: a local folder, `<store>/<key>`. No server.
+//!
+//! Files are written whole by rename. The conditional write of a manifest takes a lock file
+//! beside it (created exclusively), compares the SHA-256 of the manifest's current bytes with
+//! the version the sync pulled, and writes only if they are equal.
+
+use super::manifest::sha256_hex;
+use super::{Store, StoreError, Tag};
+use crate::repository::write_atomically;
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How long a conditional write waits for another sync's lock before giving up.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// A store in a local folder.
+pub struct FolderStore {
+    root: PathBuf,
+}
+
+impl FolderStore {
+    /// The store in `root` (created on the first push).
+    pub fn new(root: PathBuf) -> FolderStore {
+        FolderStore { root }
+    }
+
+    fn path(&self, key: &str) -> PathBuf {
+        self.root.join(key)
+    }
+
+    fn write(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let path = self.path(key);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(|e| failed("create", parent, e))?;
+        }
+        write_atomically(&path, bytes).map_err(|f| StoreError::Failed(f.to_string()))
+    }
+}
+
+/// Holds a lock file until dropped.
+struct Lock(PathBuf);
+
+impl Lock {
+    fn take(path: PathBuf) -> Result<Lock, StoreError> {
+        let started = Instant::now();
+        loop {
+            match fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(_) => return Ok(Lock(path)),
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                    if started.elapsed() > LOCK_WAIT {
+                        return Err(StoreError::Failed(format!(
+                            "another sync has held the lock {} for over {}s; if none is \
+                             running, delete that file",
+                            path.display(),
+                            LOCK_WAIT.as_secs()
+                        )));
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => return Err(failed("create", &path, e)),
+            }
+        }
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+impl Store for FolderStore {
+    fn describe(&self) -> String {
+        format!("the env store {}", self.root.display())
+    }
+
+    fn get(&self, key: &str) -> Result<Option<(Vec<u8>, Tag)>, StoreError> {
+        let path = self.path(key);
+        match fs::read(&path) {
+            Ok(bytes) => {
+                let tag = Tag(sha256_hex(&bytes));
+                Ok(Some((bytes, tag)))
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(failed("read", &path, e)),
+        }
+    }
+
+    fn put_many(&self, objects: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
+        objects
+            .iter()
+            .try_for_each(|(key, bytes)| self.write(key, bytes))
+    }
+
+    fn put_if(&self, key: &str, bytes: Vec<u8>, expected: Option<&Tag>) -> Result<(), StoreError> {
+        let path = self.path(key);
+        let parent = path.parent().unwrap_or(&self.root).to_path_buf();
+        fs::create_dir_all(&parent).map_err(|e| failed("create", &parent, e))?;
+        let file_name = path.file_name().unwrap_or_default().to_string_lossy();
+        let _lock = Lock::take(parent.join(format!(".{file_name}.lock")))?;
+        let current = self.get(key)?.map(|(_, tag)| tag);
+        if current.as_ref() != expected {
+            return Err(StoreError::Conflict);
+        }
+        self.write(key, &bytes)
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let mut keys = Vec::new();
+        let dir = self.path(prefix);
+        if dir.is_dir() {
+            list_into(&dir, prefix.trim_end_matches('/'), &mut keys)?;
+        }
+        Ok(keys)
+    }
+
+    fn delete_many(&self, keys: Vec<String>) -> Result<(), StoreError> {
+        for key in keys {
+            let path = self.path(&key);
+            match fs::remove_file(&path) {
+                Err(e) if e.kind() != ErrorKind::NotFound => {
+                    return Err(failed("delete", &path, e))
+                }
+                _ => remove_empty_parents(&path, &self.root),
+            }
+        }
+        Ok(())
+    }
+}
+
+fn list_into(dir: &Path, key: &str, keys: &mut Vec<String>) -> Result<(), StoreError> {
+    for entry in fs::read_dir(dir).map_err(|e| failed("list", dir, e))? {
+        let entry = entry.map_err(|e| failed("list", dir, e))?;
+        let child = format!("{key}/{}", entry.file_name().to_string_lossy());
+        if entry
+            .file_type()
+            .map_err(|e| failed("list", dir, e))?
+            .is_dir()
+        {
+            list_into(&entry.path(), &child, keys)?;
+        } else {
+            keys.push(child);
+        }
+    }
+    Ok(())
+}
+
+/// Removes the now empty folders above a deleted file, up to the store's root.
+fn remove_empty_parents(file: &Path, root: &Path) {
+    let mut dir = file.parent();
+    while let Some(d) = dir {
+        if d == root || fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+}
+
+fn failed(action: &str, path: &Path, error: std::io::Error) -> StoreError {
+    StoreError::Failed(format!("cannot {action} {}: {error}", path.display()))
+}

@@ -1,0 +1,468 @@
+//! `grove venv update|reset|activate`: real venvs, built with the real uv and with the
+//! `python3 -m venv` + pip fallback, from a tiny local package (tests/fixtures/venv/grove-hello,
+//! whose build backend is in the package itself, so nothing comes from the network).
+
+mod common;
+
+use common::*;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A scratch copy of the example cluster, with the grove-hello package beside it.
+struct Cluster {
+    root: PathBuf,
+    /// `grove-hello @ file:///...`, a requirement that installs the `grove-hello` script.
+    hello: String,
+    /// Which installer grove is told to use.
+    installer: &'static str,
+    /// Extra environment for grove.
+    env: Vec<(String, OsString)>,
+}
+
+impl Cluster {
+    fn new(name: &str, installer: &'static str) -> Cluster {
+        let base = scratch(name);
+        let root = base.join("cluster");
+        copy_tree(&example_cluster(), &root);
+        let package = base.join("packages/grove-hello");
+        copy_tree(&project().join("tests/fixtures/venv/grove-hello"), &package);
+        let hello = format!("grove-hello @ file://{}\n", package.display());
+        Cluster {
+            root,
+            hello,
+            installer,
+            env: Vec::new(),
+        }
+    }
+
+    /// Runs grove with uv on PATH, and the installer chosen.
+    fn grove(&self, args: &[&str]) -> Output {
+        let uv = tool("uv");
+        let path = std::env::join_paths(std::iter::once(uv.parent().unwrap().to_path_buf()).chain(
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+        ))
+        .unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_grove"));
+        command
+            .arg("--root")
+            .arg(&self.root)
+            .args(args)
+            .env("PATH", path)
+            .env("GROVE_VENV_INSTALLER", self.installer)
+            .env("NO_COLOR", "1")
+            .env_remove("GROVE_ROOT")
+            .env_remove("VIRTUAL_ENV");
+        for (key, value) in &self.env {
+            command.env(key, value);
+        }
+        command.output().expect("grove runs")
+    }
+
+    fn instance(&self, name: &str) -> PathBuf {
+        self.root.join("instances").join(name)
+    }
+
+    fn set_requirements(&self, name: &str, text: &str) {
+        std::fs::write(self.instance(name).join("grove-requirements.txt"), text).unwrap();
+    }
+}
+
+fn succeeded(output: &Output) {
+    assert!(output.status.success(), "{}", describe(output));
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Runs the venv's `grove-hello` script: it works only if the venv is whole and where its
+/// scripts expect it to be.
+fn hello_runs(venv: &Path) -> bool {
+    Command::new(venv.join("bin/grove-hello"))
+        .env_remove("VIRTUAL_ENV")
+        .output()
+        .is_ok_and(|o| o.status.success() && o.stdout == b"hello from grove-hello\n")
+}
+
+/// The names in `dir` that start with `.venv.` (what a reset leaves while it runs).
+fn leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".venv."))
+        .collect()
+}
+
+fn recorded_hash(venv: &Path) -> String {
+    std::fs::read_to_string(venv.join(".grove-requirements-hash")).unwrap_or_default()
+}
+
+/// Every file under `dir` with its length and modification time, to show nothing changed.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
+    let mut all = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let meta = entry.path().symlink_metadata().unwrap();
+            if meta.is_dir() {
+                stack.push(entry.path());
+            }
+            all.push((entry.path(), meta.len(), meta.modified().unwrap()));
+        }
+    }
+    all.sort();
+    all
+}
+
+#[test]
+fn update_creates_the_venv_then_does_nothing_while_the_requirements_are_unchanged() {
+    let cluster = Cluster::new("venv-update", "uv");
+    cluster.set_requirements("campus", &cluster.hello);
+    let venv = cluster.instance("campus").join(".venv");
+
+    let run = cluster.grove(&["venv", "update", "campus"]);
+    succeeded(&run);
+    assert!(
+        stderr(&run).contains("instances/campus/.venv: created"),
+        "{}",
+        describe(&run)
+    );
+    assert!(hello_runs(&venv));
+    assert_eq!(
+        recorded_hash(&venv),
+        grove_core::fleet::short_hash(&cluster.hello)
+    );
+
+    let before = snapshot(&venv);
+    let run = cluster.grove(&["venv", "update", "campus"]);
+    succeeded(&run);
+    assert!(
+        stderr(&run).contains("up to date, nothing to do"),
+        "{}",
+        describe(&run)
+    );
+    assert_eq!(snapshot(&venv), before, "a second update changed the venv");
+
+    // Changed requirements are installed into the same venv.
+    let changed = format!("# with a comment\n{}", cluster.hello);
+    cluster.set_requirements("campus", &changed);
+    let run = cluster.grove(&["venv", "update", "campus"]);
+    succeeded(&run);
+    assert!(
+        stderr(&run).contains("instances/campus/.venv: updated"),
+        "{}",
+        describe(&run)
+    );
+    assert_eq!(
+        recorded_hash(&venv),
+        grove_core::fleet::short_hash(&changed)
+    );
+    assert!(hello_runs(&venv));
+}
+
+#[test]
+fn an_instance_without_requirements_gets_the_defaults() {
+    let cluster = Cluster::new("venv-defaults", "uv");
+    std::fs::write(
+        cluster.root.join("defaults/grove-requirements.txt"),
+        &cluster.hello,
+    )
+    .unwrap();
+    std::fs::remove_file(cluster.instance("labs").join("grove-requirements.txt")).unwrap();
+    let run = cluster.grove(&["venv", "update", "labs"]);
+    succeeded(&run);
+    let venv = cluster.instance("labs").join(".venv");
+    assert!(hello_runs(&venv));
+    assert_eq!(
+        recorded_hash(&venv),
+        grove_core::fleet::short_hash(&cluster.hello)
+    );
+}
+
+#[test]
+fn a_failed_update_does_not_claim_to_be_current() {
+    let cluster = Cluster::new("venv-update-fails", "uv");
+    cluster.set_requirements("campus", &cluster.hello);
+    succeeded(&cluster.grove(&["venv", "update", "campus"]));
+    let venv = cluster.instance("campus").join(".venv");
+    let broken = format!(
+        "{}missing @ file:///nonexistent/grove-test/missing\n",
+        cluster.hello
+    );
+    cluster.set_requirements("campus", &broken);
+    let run = cluster.grove(&["venv", "update", "campus"]);
+    assert_eq!(run.status.code(), Some(1), "{}", describe(&run));
+    assert!(
+        stderr(&run).contains("cannot install instances/campus/grove-requirements.txt"),
+        "{}",
+        describe(&run)
+    );
+    assert_eq!(
+        recorded_hash(&venv),
+        "",
+        "a failed update left a hash behind"
+    );
+    // So the next update tries again, rather than saying it is up to date.
+    let run = cluster.grove(&["venv", "update", "campus"]);
+    assert_eq!(run.status.code(), Some(1), "{}", describe(&run));
+}
+
+/// A reset whose install fails leaves the old venv in place, working and current as before;
+/// a reset that succeeds swaps in a new venv whose scripts run where it now is.
+fn reset_swaps_only_a_working_venv_in(installer: &'static str) {
+    let cluster = Cluster::new(&format!("venv-reset-{installer}"), installer);
+    let home = cluster.instance("campus");
+    let venv = home.join(".venv");
+    cluster.set_requirements("campus", &cluster.hello);
+    succeeded(&cluster.grove(&["venv", "update", "campus"]));
+    std::fs::write(venv.join("marker-of-the-old-venv"), "old").unwrap();
+    let old_hash = recorded_hash(&venv);
+
+    // A failed reset.
+    cluster.set_requirements(
+        "campus",
+        &format!(
+            "{}this-package-does-not-exist-grove @ file:///nonexistent/grove-test/missing\n",
+            cluster.hello
+        ),
+    );
+    let run = cluster.grove(&["venv", "reset", "campus"]);
+    assert_eq!(run.status.code(), Some(1), "{}", describe(&run));
+    assert!(
+        stderr(&run)
+            .contains("the reset of instances/campus/.venv failed, the old venv is left as it was"),
+        "{}",
+        describe(&run)
+    );
+    assert!(
+        venv.join("marker-of-the-old-venv").exists(),
+        "the old venv is gone"
+    );
+    assert!(hello_runs(&venv), "the old venv no longer works");
+    assert_eq!(recorded_hash(&venv), old_hash);
+    assert_eq!(leftovers(&home), Vec::<String>::new());
+
+    // A reset that succeeds.
+    let fixed = format!("# fixed\n{}", cluster.hello);
+    cluster.set_requirements("campus", &fixed);
+    let run = cluster.grove(&["venv", "reset", "campus"]);
+    succeeded(&run);
+    assert!(
+        stderr(&run).contains("instances/campus/.venv: reset"),
+        "{}",
+        describe(&run)
+    );
+    assert!(
+        !venv.join("marker-of-the-old-venv").exists(),
+        "the old venv is still in place"
+    );
+    assert!(hello_runs(&venv), "the reset venv's scripts do not run");
+    let python = Command::new(venv.join("bin/python"))
+        .args(["-c", "import grove_hello, sys; print(sys.prefix)"])
+        .output()
+        .unwrap();
+    assert!(python.status.success(), "{}", describe(&python));
+    assert_eq!(
+        std::fs::canonicalize(String::from_utf8_lossy(&python.stdout).trim()).unwrap(),
+        std::fs::canonicalize(&venv).unwrap(),
+        "the venv's python thinks it lives elsewhere"
+    );
+    assert_eq!(recorded_hash(&venv), grove_core::fleet::short_hash(&fixed));
+    assert_eq!(leftovers(&home), Vec::<String>::new());
+}
+
+#[test]
+fn reset_with_uv_swaps_only_a_working_venv_in() {
+    reset_swaps_only_a_working_venv_in("uv");
+}
+
+#[test]
+fn reset_with_pip_swaps_only_a_working_venv_in() {
+    reset_swaps_only_a_working_venv_in("pip");
+}
+
+#[test]
+fn what_an_interrupted_reset_left_is_put_right() {
+    let cluster = Cluster::new("venv-interrupted", "uv");
+    cluster.set_requirements("campus", &cluster.hello);
+    cluster.set_requirements("labs", &cluster.hello);
+    succeeded(&cluster.grove(&["venv", "update", "campus", "--quiet"]));
+    succeeded(&cluster.grove(&["venv", "update", "labs", "--quiet"]));
+    // No process has these ids (they are above Linux's pid limit).
+    let (dead_new, dead_old) = (".venv.new-4194399", ".venv.old-4194398");
+
+    // campus: interrupted after the old venv was moved aside, before the new one moved in.
+    let campus = cluster.instance("campus");
+    std::fs::rename(campus.join(".venv"), campus.join(dead_old)).unwrap();
+    std::fs::create_dir_all(campus.join(dead_new).join("bin")).unwrap();
+    let run = cluster.grove(&["venv", "update", "campus"]);
+    succeeded(&run);
+    assert!(stderr(&run).contains("up to date"), "{}", describe(&run));
+    assert!(
+        hello_runs(&campus.join(".venv")),
+        "the old venv was not moved back"
+    );
+    assert_eq!(leftovers(&campus), Vec::<String>::new());
+
+    // labs: interrupted after the new venv moved in, before the old one was removed.
+    let labs = cluster.instance("labs");
+    std::fs::create_dir_all(labs.join(dead_old).join("bin")).unwrap();
+    let run = cluster.grove(&["venv", "update", "labs"]);
+    succeeded(&run);
+    assert!(hello_runs(&labs.join(".venv")));
+    assert_eq!(leftovers(&labs), Vec::<String>::new());
+}
+
+#[test]
+fn all_builds_every_instance_in_parallel_and_reports_each_failure() {
+    let cluster = Cluster::new("venv-all", "uv");
+    let instances = [
+        "academy", "campus", "labs", "library", "research", "sandbox", "staging",
+    ];
+    for name in instances {
+        cluster.set_requirements(name, &cluster.hello);
+    }
+    cluster.set_requirements(
+        "library",
+        "broken @ file:///nonexistent/grove-test/broken\n",
+    );
+    let run = cluster.grove(&["venv", "update", "--all"]);
+    assert_eq!(run.status.code(), Some(1), "{}", describe(&run));
+    let err = stderr(&run);
+    assert!(err.contains("error: library: cannot install"), "{err}");
+    assert!(err.contains("1 of 7 venvs failed: library"), "{err}");
+    for name in instances {
+        let venv = cluster.instance(name).join(".venv");
+        if name == "library" {
+            assert_eq!(recorded_hash(&venv), "");
+        } else {
+            assert!(
+                err.contains(&format!("grove: {name}: created")),
+                "{name}: {err}"
+            );
+            assert!(hello_runs(&venv), "{name}");
+        }
+    }
+
+    cluster.set_requirements("library", &cluster.hello);
+    let run = cluster.grove(&["venv", "update", "--all"]);
+    succeeded(&run);
+    let err = stderr(&run);
+    assert!(err.contains("grove: library: updated"), "{err}");
+    assert!(
+        err.contains("grove: campus: up to date, nothing to do"),
+        "{err}"
+    );
+    assert!(err.contains("7 venvs done"), "{err}");
+
+    let run = cluster.grove(&["venv", "reset", "--all", "--quiet"]);
+    succeeded(&run);
+    assert_eq!(stderr(&run), "", "--quiet prints nothing but errors");
+    for name in instances {
+        assert!(hello_runs(&cluster.instance(name).join(".venv")), "{name}");
+    }
+}
+
+#[test]
+fn activate_starts_the_shell_in_the_venv_and_exits_with_its_status() {
+    let mut cluster = Cluster::new("venv-activate", "uv");
+    cluster.set_requirements("campus", &cluster.hello);
+    let shell = cluster.root.parent().unwrap().join("fake-shell");
+    let record = cluster.root.parent().unwrap().join("shell.env");
+    std::fs::write(
+        &shell,
+        format!(
+            "#!/bin/sh\n{{ echo \"VIRTUAL_ENV=$VIRTUAL_ENV\"; echo \"TUTOR_ROOT=$TUTOR_ROOT\"; \
+             echo \"PATH=$PATH\"; grove-hello; }} > '{}'\nexit 7\n",
+            record.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&shell, std::fs::Permissions::from_mode(0o755)).unwrap();
+    cluster.env.push(("SHELL".into(), shell.into()));
+
+    let run = cluster.grove(&["venv", "activate", "campus"]);
+    assert_eq!(run.status.code(), Some(7), "{}", describe(&run));
+    let instance = std::path::absolute(cluster.instance("campus")).unwrap();
+    let venv = instance.join(".venv");
+    let seen = std::fs::read_to_string(&record).unwrap();
+    assert!(
+        seen.contains(&format!("VIRTUAL_ENV={}\n", venv.display())),
+        "{seen}"
+    );
+    assert!(
+        seen.contains(&format!("TUTOR_ROOT={}\n", instance.display())),
+        "{seen}"
+    );
+    assert!(
+        seen.contains(&format!("PATH={}/bin:", venv.display())),
+        "{seen}"
+    );
+    assert!(seen.contains("hello from grove-hello"), "{seen}");
+
+    // The alias, and a shell that succeeds.
+    std::fs::write(
+        cluster.root.parent().unwrap().join("fake-shell"),
+        "#!/bin/sh\nexit 0\n",
+    )
+    .unwrap();
+    succeeded(&cluster.grove(&["venv", "shell", "campus"]));
+}
+
+#[test]
+fn unknown_instances_are_exit_3_and_bad_names_exit_5() {
+    let cluster = Cluster::new("venv-errors", "uv");
+    for args in [
+        &["venv", "update", "nowhere"][..],
+        &["venv", "reset", "nowhere"],
+        &["venv", "activate", "nowhere"],
+        &["tutor", "exec", "nowhere", "config printvalue LMS_HOST"],
+    ] {
+        let run = cluster.grove(args);
+        assert_eq!(run.status.code(), Some(3), "{args:?}: {}", describe(&run));
+        assert!(
+            stderr(&run).contains("no such instance \"nowhere\""),
+            "{args:?}"
+        );
+    }
+    for args in [
+        &["venv", "update", "Bad_Name"][..],
+        &["venv", "reset", "../campus"],
+        &["venv", "activate", "a b"],
+        &["tutor", "exec", "Bad_Name", "config printvalue LMS_HOST"],
+        &["prepare", "Bad_Name"],
+        &[
+            "prepare",
+            "new-one",
+            "--edx-platform-version",
+            "bad version",
+        ],
+        &["prepare", "new-one", "--edx-platform-version=-rf"],
+    ] {
+        let run = cluster.grove(args);
+        assert_eq!(run.status.code(), Some(5), "{args:?}: {}", describe(&run));
+    }
+    assert!(
+        !cluster.instance("new-one").exists(),
+        "a prepare with bad input created the instance"
+    );
+    let run = cluster.grove(&["venv", "update", "--all", "campus"]);
+    assert_eq!(run.status.code(), Some(2), "{}", describe(&run));
+}
+
+#[test]
+fn an_unknown_installer_is_refused() {
+    let mut cluster = Cluster::new("venv-installer", "uv");
+    cluster.installer = "conda";
+    let run = cluster.grove(&["venv", "update", "campus"]);
+    assert_eq!(run.status.code(), Some(5), "{}", describe(&run));
+    assert!(
+        stderr(&run).contains("GROVE_VENV_INSTALLER"),
+        "{}",
+        describe(&run)
+    );
+    assert!(!cluster.instance("campus").join(".venv").exists());
+}
