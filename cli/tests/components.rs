@@ -1,0 +1,1343 @@
+//! The GitLab CI components of `ci-components/`: checked against GitLab's own CI schema, and run
+//! end to end with gitlab-ci-local 4.60.0 on a scratch copy of the example cluster repository.
+//!
+//! In the example cluster's runs, two steps are emulated, and only these:
+//!
+//! - **`include: component:`.** gitlab-ci-local cannot fetch a component from a GitLab server
+//!   (there is none offline), and when it reads one from its include cache it skips `regex` and
+//!   functions. So this test resolves the include itself, as GitLab does: it checks the given
+//!   inputs against the spec (known names, types, `options`, `regex`), interpolates
+//!   `$[[ inputs.NAME ]]` in the keys and string values of the component's body (a string that is
+//!   one whole block keeps the input's type), and writes the result as the pipeline file.
+//!   Regexes are checked with Python's `re`, standing in for GitLab's RE2 on these simple,
+//!   anchored patterns.
+//! - **The child pipeline's `expand: false` variables.** gitlab-ci-local 4.60.0 refuses them (see
+//!   `for_gitlab_ci_local` in `gitlab.rs`), so one line is appended to the generate job's script
+//!   that applies the same rewrite to `generated.yml` before it becomes the artifact.
+//!
+//! The catalog project's own pipeline needs no emulated include: gitlab-ci-local reads a
+//! component of the project's own commit (`$CI_SERVER_FQDN/$CI_PROJECT_PATH/NAME@$CI_COMMIT_SHA`)
+//! from the checkout, as GitLab does.
+//!
+//! Everything else is real: the generate job runs the `grove` built from this repository, the
+//! child pipeline runs from the artifact, `grove venv update` builds real venvs with uv, and only
+//! `tutor` (a tiny Python package, `tests/components/fake-tutor/`), `kubectl`, `terraform` and
+//! `git` are fakes that record the job and argv of every call.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// A component of `ci-components/templates/`: its name and its two YAML documents, as text.
+struct Component {
+    name: String,
+    header: String,
+    body: String,
+}
+
+impl Component {
+    /// `spec: inputs:` of the header.
+    fn inputs(&self) -> Map<String, Value> {
+        yaml(&self.header)["spec"]["inputs"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// Every component, from `templates/NAME.yml` and `templates/NAME/template.yml`, by name.
+fn components() -> Vec<Component> {
+    let dir = project().join("ci-components/templates");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let (name, file) = if path.is_dir() {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, path.join("template.yml"))
+        } else if path.extension().is_some_and(|e| e == "yml") {
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            (name, path)
+        } else {
+            continue;
+        };
+        let text =
+            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let (header, body) = split_documents(&file, &text);
+        found.push(Component { name, header, body });
+    }
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    assert!(
+        found.len() >= 2,
+        "components are missing from {}",
+        dir.display()
+    );
+    found
+}
+
+/// The component called `name`.
+fn component(name: &str) -> Component {
+    components()
+        .into_iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no component {name:?} in ci-components/templates/"))
+}
+
+/// Splits a component file on its `---` line into the spec header and the body.
+fn split_documents(path: &Path, text: &str) -> (String, String) {
+    let mut documents = vec![String::new()];
+    for line in text.lines() {
+        if line.trim_end() == "---" {
+            documents.push(String::new());
+        } else {
+            let last = documents.last_mut().unwrap();
+            last.push_str(line);
+            last.push('\n');
+        }
+    }
+    assert_eq!(
+        documents.len(),
+        2,
+        "{}: a component is a spec header, a `---` line, then its jobs",
+        path.display()
+    );
+    let body = documents.pop().unwrap();
+    (documents.pop().unwrap(), body)
+}
+
+/// Reads YAML into JSON values (merge keys applied), through core's one YAML module.
+fn yaml(text: &str) -> Value {
+    grove_core::yaml::from_str::<Value>(text).unwrap_or_else(|e| panic!("{e:?}\n{text}"))
+}
+
+/// Whether each `(regex, value)` matches, as GitLab checks `spec:inputs:regex`.
+///
+/// Python's `re` stands in for RE2; a final `$` becomes `\Z`, since RE2's `$` does not match
+/// before a trailing newline and Python's does.
+fn regexes_match(pairs: &[(String, String)]) -> Vec<bool> {
+    if pairs.is_empty() {
+        return Vec::new();
+    }
+    const PROGRAM: &str = r#"
+import json, re, sys
+def anchored(p):
+    return p[:-1] + r"\Z" if p.endswith("$") and not p.endswith(r"\$") else p
+print(json.dumps([re.search(anchored(p), v) is not None for p, v in json.load(sys.stdin)]))
+"#;
+    let mut child = Command::new("python3")
+        .args(["-c", PROGRAM])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(serde_json::to_string(pairs).unwrap().as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", describe(&output));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// The value of every input for one include, checked as GitLab checks it: no unknown names,
+/// no missing required input, the declared type, one of `options`, matching `regex`.
+fn resolve_inputs(
+    component: &Component,
+    given: &Map<String, Value>,
+) -> Result<BTreeMap<String, Value>, String> {
+    let spec = component.inputs();
+    if let Some(unknown) = given.keys().find(|k| !spec.contains_key(*k)) {
+        return Err(format!("unknown input {unknown:?}"));
+    }
+    let mut values = BTreeMap::new();
+    let mut regexes = Vec::new();
+    for (name, input) in &spec {
+        let value = given
+            .get(name)
+            .or_else(|| input.get("default"))
+            .cloned()
+            .ok_or_else(|| format!("input {name:?} is required"))?;
+        let kind = input
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("string");
+        let typed = match kind {
+            "string" => value.is_string(),
+            "number" => value.is_number(),
+            "boolean" => value.is_boolean(),
+            "array" => value.is_array(),
+            other => return Err(format!("input {name:?} has an unknown type {other:?}")),
+        };
+        if !typed {
+            return Err(format!("input {name:?}: {value} is not a {kind}"));
+        }
+        if let Some(options) = input.get("options").and_then(Value::as_array) {
+            if !options.contains(&value) {
+                return Err(format!("input {name:?}: {value} is not one of {options:?}"));
+            }
+        }
+        if let (Some(regex), Some(text)) =
+            (input.get("regex").and_then(Value::as_str), value.as_str())
+        {
+            regexes.push((name.clone(), regex.to_string(), text.to_string()));
+        }
+        values.insert(name.clone(), value);
+    }
+    let pairs: Vec<(String, String)> = regexes
+        .iter()
+        .map(|(_, r, v)| (r.clone(), v.clone()))
+        .collect();
+    for ((name, regex, text), matched) in regexes.iter().zip(regexes_match(&pairs)) {
+        if !matched {
+            return Err(format!("input {name:?}: {text:?} does not match {regex}"));
+        }
+    }
+    Ok(values)
+}
+
+/// The component's body with these inputs, as GitLab interpolates it.
+fn instantiate(component: &Component, given: &Map<String, Value>) -> Result<Value, String> {
+    let inputs = resolve_inputs(component, given)?;
+    interpolate(&yaml(&component.body), &inputs)
+}
+
+/// Interpolates every `$[[ ... ]]` block in the keys and string values of `value`.
+fn interpolate(value: &Value, inputs: &BTreeMap<String, Value>) -> Result<Value, String> {
+    match value {
+        Value::String(text) => interpolate_text(text, inputs),
+        Value::Array(items) => items
+            .iter()
+            .map(|item| interpolate(item, inputs))
+            .collect::<Result<_, _>>()
+            .map(Value::Array),
+        Value::Object(map) => {
+            let mut out = Map::new();
+            for (key, item) in map {
+                let Value::String(key) = interpolate_text(key, inputs)? else {
+                    return Err(format!("the key {key:?} is not a string once interpolated"));
+                };
+                out.insert(key, interpolate(item, inputs)?);
+            }
+            Ok(Value::Object(out))
+        }
+        other => Ok(other.clone()),
+    }
+}
+
+/// One string: a string that is a single whole block takes the input's value and type; blocks
+/// inside longer text are replaced by the value's text.
+fn interpolate_text(text: &str, inputs: &BTreeMap<String, Value>) -> Result<Value, String> {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("$[[") {
+        let length = rest[start..]
+            .find("]]")
+            .ok_or_else(|| format!("unclosed interpolation block in {text:?}"))?;
+        let value = block_value(&rest[start + 3..start + length], inputs)?;
+        if start == 0 && length + 2 == rest.len() && out.is_empty() {
+            return Ok(value);
+        }
+        out.push_str(&rest[..start]);
+        match value {
+            Value::String(s) => out.push_str(&s),
+            Value::Number(_) | Value::Bool(_) => out.push_str(&value.to_string()),
+            other => {
+                return Err(format!(
+                    "{other} cannot be written inside the text {text:?}"
+                ))
+            }
+        }
+        rest = &rest[start + length + 2..];
+    }
+    out.push_str(rest);
+    Ok(Value::String(out))
+}
+
+/// The value of one block, `inputs.NAME` (the components use no functions).
+fn block_value(block: &str, inputs: &BTreeMap<String, Value>) -> Result<Value, String> {
+    let mut parts = block.split('|').map(str::trim);
+    let reference = parts.next().unwrap_or_default();
+    if let Some(function) = parts.next() {
+        return Err(format!(
+            "the function {function:?} is not emulated by this test"
+        ));
+    }
+    let name = reference
+        .strip_prefix("inputs.")
+        .ok_or_else(|| format!("unknown interpolation {reference:?}"))?;
+    inputs
+        .get(name)
+        .cloned()
+        .ok_or_else(|| format!("unknown input {name:?} in $[[ {block} ]]"))
+}
+
+/// The `include: - component:` entries of a pipeline file: (component name, inputs).
+fn component_includes(pipeline: &Value) -> Vec<(String, Map<String, Value>)> {
+    let includes = match &pipeline["include"] {
+        Value::Array(items) => items.clone(),
+        Value::Null => Vec::new(),
+        other => vec![other.clone()],
+    };
+    includes
+        .iter()
+        .filter_map(|include| {
+            let address = include["component"].as_str()?;
+            let path = address.split('@').next().unwrap();
+            let name = path.rsplit('/').next().unwrap().to_string();
+            let inputs = include["inputs"].as_object().cloned().unwrap_or_default();
+            Some((name, inputs))
+        })
+        .collect()
+}
+
+/// A pipeline file with its component includes resolved in place (the emulated step).
+fn resolve_pipeline(pipeline: &Value) -> Value {
+    let mut resolved = Map::new();
+    for (name, inputs) in component_includes(pipeline) {
+        let body = instantiate(&component(&name), &inputs)
+            .unwrap_or_else(|e| panic!("include of {name}: {e}"));
+        for (key, value) in body.as_object().unwrap() {
+            assert!(
+                resolved.insert(key.clone(), value.clone()).is_none(),
+                "{key} is defined by two components"
+            );
+        }
+    }
+    for (key, value) in pipeline.as_object().unwrap() {
+        if key == "include" {
+            continue;
+        }
+        assert!(
+            resolved.insert(key.clone(), value.clone()).is_none(),
+            "{key} is defined by a component and by the pipeline"
+        );
+    }
+    Value::Object(resolved)
+}
+
+/// Runs check-jsonschema with GitLab's CI schema on `files`.
+fn check_schema(files: &[PathBuf]) -> std::process::Output {
+    Command::new(tool("check-jsonschema"))
+        .args(["--builtin-schema", "vendor.gitlab-ci"])
+        .args(files)
+        .output()
+        .unwrap()
+}
+
+/// Test values for each component, from `tests/components/inputs.yml`.
+fn test_values(name: &str) -> Vec<Map<String, Value>> {
+    let text = std::fs::read_to_string(project().join("tests/components/inputs.yml")).unwrap();
+    yaml(&text)[name]
+        .as_array()
+        .unwrap_or_else(|| panic!("tests/components/inputs.yml has no test values for {name}"))
+        .iter()
+        .map(|v| v.as_object().cloned().unwrap())
+        .collect()
+}
+
+/// The pipelines that include the components: the example cluster's and the catalog project's.
+fn including_pipelines() -> Vec<(String, Value)> {
+    [
+        "examples/cluster/.gitlab-ci.yml",
+        "ci-components/.gitlab-ci.yml",
+    ]
+    .iter()
+    .map(|path| {
+        let text = std::fs::read_to_string(project().join(path)).unwrap();
+        (path.to_string(), yaml(&text))
+    })
+    .collect()
+}
+
+/// Every set of inputs a component's body is checked with: its defaults, the test values, each
+/// of each input's `options`, and what the including pipelines give it.
+fn input_sets(component: &Component) -> Vec<(String, Map<String, Value>)> {
+    let mut sets = vec![("defaults".to_string(), Map::new())];
+    for (n, values) in test_values(&component.name).into_iter().enumerate() {
+        sets.push((format!("test values {n}"), values));
+    }
+    for (name, input) in component.inputs() {
+        for option in input["options"].as_array().into_iter().flatten() {
+            let mut values = Map::new();
+            values.insert(name.clone(), option.clone());
+            sets.push((format!("{name} = {option}"), values));
+        }
+    }
+    for (path, pipeline) in including_pipelines() {
+        for (name, inputs) in component_includes(&pipeline) {
+            if name == component.name {
+                sets.push((format!("the include in {path}"), inputs));
+            }
+        }
+    }
+    sets
+}
+
+#[test]
+fn every_spec_header_validates_against_gitlabs_schema() {
+    // GitLab's schema has `spec` as a top-level key of its own, so the header alone is a
+    // document it can check.
+    let dir = scratch("component-headers");
+    let files: Vec<PathBuf> = components()
+        .iter()
+        .map(|c| {
+            let file = dir.join(format!("{}.spec.yml", c.name));
+            std::fs::write(&file, &c.header).unwrap();
+            file
+        })
+        .collect();
+    let run = check_schema(&files);
+    assert!(run.status.success(), "{}", describe(&run));
+}
+
+#[test]
+fn the_schema_check_catches_a_broken_spec_header() {
+    let dir = scratch("component-header-negative");
+    let file = dir.join("broken.spec.yml");
+    std::fs::write(
+        &file,
+        "spec:\n  inputs:\n    stage:\n      type: text\n      default: deploy\n",
+    )
+    .unwrap();
+    let run = check_schema(&[file]);
+    assert!(!run.status.success(), "{}", describe(&run));
+}
+
+#[test]
+fn every_body_validates_with_defaults_test_values_options_and_its_includes() {
+    let dir = scratch("component-bodies");
+    let mut files = Vec::new();
+    for component in components() {
+        for (n, (what, given)) in input_sets(&component).into_iter().enumerate() {
+            let body = instantiate(&component, &given)
+                .unwrap_or_else(|e| panic!("{} with {what}: {e}", component.name));
+            let text = serde_json::to_string_pretty(&body).unwrap();
+            assert!(
+                !text.contains("$[["),
+                "{} with {what}: {text}",
+                component.name
+            );
+            let file = dir.join(format!("{}.{n}.json", component.name));
+            std::fs::write(&file, text).unwrap();
+            files.push(file);
+        }
+    }
+    let run = check_schema(&files);
+    assert!(run.status.success(), "{}", describe(&run));
+}
+
+#[test]
+fn every_input_is_described_typed_defaulted_and_used() {
+    for component in components() {
+        let inputs = component.inputs();
+        assert!(!inputs.is_empty(), "{} has no inputs", component.name);
+        for (name, input) in &inputs {
+            let what = format!("{} input {name}", component.name);
+            assert!(
+                input["description"].as_str().is_some_and(|d| d.len() > 10),
+                "{what} has no description"
+            );
+            assert!(input["type"].is_string(), "{what} has no explicit type");
+            assert!(input.get("default").is_some(), "{what} has no default");
+            assert!(
+                component.body.contains(&format!("$[[ inputs.{name} ]]")),
+                "{what} is never used"
+            );
+        }
+    }
+}
+
+#[test]
+fn no_input_is_spliced_into_a_script() {
+    // Inputs reach scripts only through job variables; scripts are fixed text.
+    fn scripts_of(value: &Value, out: &mut Vec<String>) {
+        if let Value::Object(map) = value {
+            for (key, item) in map {
+                if matches!(key.as_str(), "script" | "before_script" | "after_script") {
+                    out.push(item.to_string());
+                } else {
+                    scripts_of(item, out);
+                }
+            }
+        }
+    }
+    for component in components() {
+        let mut scripts = Vec::new();
+        scripts_of(&yaml(&component.body), &mut scripts);
+        assert!(!scripts.is_empty(), "{} has no script", component.name);
+        for script in scripts {
+            assert!(
+                !script.contains("$[["),
+                "{}: an input is spliced into a script: {script}",
+                component.name
+            );
+        }
+    }
+}
+
+#[test]
+fn the_default_grove_version_is_this_workspaces_version() {
+    for component in components() {
+        if let Some(version) = component.inputs().get("grove-version") {
+            assert_eq!(
+                version["default"],
+                json!(env!("CARGO_PKG_VERSION")),
+                "{}: the default grove-version must be the version this repository builds",
+                component.name
+            );
+        }
+    }
+}
+
+#[test]
+fn regexes_accept_good_values_and_refuse_hostile_ones() {
+    let pipeline = component("pipeline");
+    let accepted = [
+        ("root", "."),
+        ("root", "clusters/prod"),
+        ("args", "--verbose"),
+        ("args", "-q"),
+        ("args", " --verbose  --quiet "),
+        ("image", "registry.example.org:5000/ops/grove"),
+        ("grove-version", "1.2.3-rc.1"),
+        ("grove-version", "latest"),
+    ];
+    for (name, value) in accepted {
+        let mut given = Map::new();
+        given.insert(name.into(), json!(value));
+        resolve_inputs(&pipeline, &given)
+            .unwrap_or_else(|e| panic!("{name} = {value:?} is refused: {e}"));
+    }
+    let refused = [
+        ("root", ".."),
+        ("root", "../elsewhere"),
+        ("root", "/etc"),
+        ("root", "a/../../b"),
+        ("root", "$HOME"),
+        ("args", "--verbose; rm -rf /"),
+        ("args", "--root=$(id)"),
+        ("args", "*"),
+        ("args", "--verbose\n--quiet"),
+        ("args", "pipeline"),
+        ("image", "grove; id"),
+        ("image", "Registry/Grove"),
+        ("grove-version", "1.2"),
+        ("grove-version", "latest\n"),
+        ("stage", "deploy"),
+    ];
+    for (name, value) in refused {
+        let mut given = Map::new();
+        given.insert(name.into(), json!(value));
+        if name == "stage" {
+            // Stages are not restricted (they reach no script); a wrong type still is.
+            given.insert(name.into(), json!(7));
+        }
+        assert!(
+            resolve_inputs(&pipeline, &given).is_err(),
+            "{name} = {value:?} is accepted"
+        );
+    }
+}
+
+#[test]
+fn the_emulated_include_refuses_what_gitlab_refuses() {
+    let plan = component("plan");
+    let bad = [
+        json!({"unknown": "x"}),
+        json!({"format": "yaml"}),
+        json!({"rules": "always"}),
+        json!({"stage": ["test"]}),
+    ];
+    for given in bad {
+        assert!(
+            resolve_inputs(&plan, given.as_object().unwrap()).is_err(),
+            "{given} is accepted"
+        );
+    }
+    let body = instantiate(
+        &plan,
+        json!({"rules": [{"when": "manual"}]}).as_object().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(body["grove-plan"]["rules"], json!([{"when": "manual"}]));
+    assert_eq!(
+        body["grove-plan"]["image"],
+        json!(format!(
+            "registry.gitlab.com/opencraft/grove:{}",
+            env!("CARGO_PKG_VERSION")
+        ))
+    );
+}
+
+#[test]
+fn the_readme_documents_every_component_and_input() {
+    let readme = std::fs::read_to_string(project().join("ci-components/README.md")).unwrap();
+    for component in components() {
+        assert!(
+            readme.contains(&format!("/{}@", component.name)),
+            "ci-components/README.md has no example including {}",
+            component.name
+        );
+        for name in component.inputs().keys() {
+            assert!(
+                readme.contains(&format!("`{name}`")),
+                "ci-components/README.md does not document input {name} of {}",
+                component.name
+            );
+        }
+    }
+}
+
+#[test]
+fn the_catalog_project_tests_its_components_at_the_commit_and_releases_on_semver_tags() {
+    let text = std::fs::read_to_string(project().join("ci-components/.gitlab-ci.yml")).unwrap();
+    let pipeline = yaml(&text);
+    let includes: Vec<&str> = pipeline["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["component"].as_str())
+        .collect();
+    for component in components() {
+        let address = format!(
+            "$CI_SERVER_FQDN/$CI_PROJECT_PATH/{}@$CI_COMMIT_SHA",
+            component.name
+        );
+        assert!(
+            includes.contains(&address.as_str()),
+            "{address} is not included"
+        );
+    }
+    let release = pipeline
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|job| job.get("release").is_some())
+        .expect("a job with the release keyword");
+    assert!(release["release"]["tag_name"] == json!("$CI_COMMIT_TAG"));
+    assert!(release["rules"].to_string().contains("CI_COMMIT_TAG"));
+    // The whole file, with its includes resolved, is a valid GitLab pipeline.
+    let dir = scratch("catalog-pipeline");
+    let file = dir.join("catalog.json");
+    std::fs::write(&file, resolve_pipeline(&pipeline).to_string()).unwrap();
+    let run = check_schema(&[file]);
+    assert!(run.status.success(), "{}", describe(&run));
+}
+
+// ---------------------------------------------------------------------------------------------
+// End to end: the example cluster repository, its components, gitlab-ci-local.
+
+/// A fake `kubectl`, `terraform` or `git`: appends `JOB<TAB>PROJECT_DIR<TAB>PROGRAM<TAB>ARG...`
+/// to $GROVE_FAKE_LOG in one write, and answers the few questions grove asks.
+const FAKE: &str = r#"#!/bin/sh
+prog=$(basename "$0")
+line="${CI_JOB_NAME:--}	${CI_PROJECT_DIR:--}	$prog"
+for a in "$@"; do line="$line	$a"; done
+printf '%s\n' "$line" >> "$GROVE_FAKE_LOG"
+case "$prog $*" in
+  "terraform "*" plan "*) for a in "$@"; do case "$a" in -out=*) : > "${a#-out=}" ;; esac; done ;;
+  "terraform "*" output -json") echo '{}' ;;
+  "kubectl --namespace "*" get deployments "*) printf 'lms\ncms\n' ;;
+esac
+exit 0
+"#;
+
+/// Rewrites a generated pipeline in place the way `for_gitlab_ci_local` (gitlab.rs) does.
+const FOR_GITLAB_CI_LOCAL: &str = r#"#!/usr/bin/env python3
+import sys
+path = sys.argv[1]
+out = []
+for line in open(path, encoding="utf-8").read().splitlines():
+    trimmed = line.lstrip()
+    key, sep, rest = trimmed.partition(": {value: ")
+    if sep and rest.endswith(", expand: false}"):
+        value = rest[: -len(", expand: false}")].replace("$", "$$")
+        line = line[: len(line) - len(trimmed)] + key + ": " + value
+    out.append(line)
+open(path, "w", encoding="utf-8").write("\n".join(out) + "\n")
+"#;
+
+/// A scratch copy of the example cluster repository, made a git repository, with the fakes.
+struct Cluster {
+    /// The repository (canonical, so that job paths compare equal).
+    root: PathBuf,
+    /// Where the fakes record their calls.
+    log: PathBuf,
+    /// gitlab-ci-local's home (no variables from the real one).
+    home: PathBuf,
+}
+
+impl Cluster {
+    fn new(name: &str) -> Cluster {
+        let base = scratch(name).canonicalize().unwrap();
+        let root = base.join("cluster");
+        copy_tree(&example_cluster(), &root);
+        // Every venv gets the fake tutor instead of Tutor.
+        let fake_tutor = project().join("tests/components/fake-tutor");
+        let requirement = format!("fake-tutor @ file://{}\n", fake_tutor.display());
+        std::fs::write(root.join("defaults/grove-requirements.txt"), &requirement).unwrap();
+        for entry in std::fs::read_dir(root.join("instances")).unwrap() {
+            let file = entry.unwrap().path().join("grove-requirements.txt");
+            std::fs::write(file, &requirement).unwrap();
+        }
+        // The emulated include, and the one line for gitlab-ci-local's variables.
+        let pipeline = yaml(&std::fs::read_to_string(root.join(".gitlab-ci.yml")).unwrap());
+        let mut resolved = resolve_pipeline(&pipeline);
+        resolved["grove-generate"]["script"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("for-gitlab-ci-local generated.yml"));
+        std::fs::write(
+            root.join(".gitlab-ci.yml"),
+            serde_json::to_string_pretty(&resolved).unwrap(),
+        )
+        .unwrap();
+        // The fakes, and PATH for every job: grove first, then the fakes, then uv.
+        let fakes = base.join("fakes");
+        std::fs::create_dir_all(&fakes).unwrap();
+        for program in ["kubectl", "terraform", "git"] {
+            write_executable(&fakes.join(program), FAKE);
+        }
+        write_executable(&fakes.join("for-gitlab-ci-local"), FOR_GITLAB_CI_LOCAL);
+        let grove_dir = Path::new(env!("CARGO_BIN_EXE_grove")).parent().unwrap();
+        let uv_dir = tool("uv").parent().unwrap().to_path_buf();
+        let path = format!(
+            "{}:{}:{}:{}",
+            grove_dir.display(),
+            fakes.display(),
+            uv_dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let log = base.join("calls.log");
+        // Values that start with "/" would be file variables: the long form says otherwise.
+        let variables = json!({
+            "PATH": {"type": "variable", "values": {"*": path}},
+            "GROVE_FAKE_LOG": {"type": "variable", "values": {"*": log.display().to_string()}},
+            "NO_COLOR": "1",
+        });
+        std::fs::write(
+            root.join(".gitlab-ci-local-variables.yml"),
+            variables.to_string(),
+        )
+        .unwrap();
+        let home = base.join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let cluster = Cluster { root, log, home };
+        cluster.git(&["init", "--quiet", "--initial-branch=main"]);
+        cluster.git(&[
+            "remote",
+            "add",
+            "origin",
+            "git@gitlab.example.org:ops/cluster.git",
+        ]);
+        std::fs::write(cluster.root.join(".gitignore"), ".gitlab-ci-local/\n").unwrap();
+        cluster.git(&["add", "--all"]);
+        cluster.git(&["commit", "--quiet", "--message", "The example cluster"]);
+        cluster
+    }
+
+    /// The real git, for the scratch repository itself.
+    fn git(&self, args: &[&str]) {
+        let run = Command::new("git")
+            .args([
+                "-c",
+                "user.name=Grove Test",
+                "-c",
+                "user.email=test@example.org",
+            ])
+            .args(args)
+            .current_dir(&self.root)
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "git {args:?}: {}", describe(&run));
+    }
+
+    /// Runs the whole pipeline with gitlab-ci-local (shell executor, each job in its own copy of
+    /// the repository, artifacts and caches passed as GitLab passes them).
+    fn run(&self, variables: &[(&str, &str)]) -> Run {
+        let mut command = Command::new(tool("gitlab-ci-local"));
+        command
+            .args([
+                "--force-shell-executor",
+                "--shell-isolation",
+                "--no-artifacts-to-source",
+            ])
+            .arg("--home")
+            .arg(&self.home)
+            .current_dir(&self.root)
+            .env("NO_COLOR", "1")
+            .env("FORCE_COLOR", "0")
+            .env_remove("GROVE_ROOT");
+        for (key, value) in variables {
+            command.arg("--variable").arg(format!("{key}={value}"));
+        }
+        let output = command.output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let text = format!(
+            "{}\n(the whole run:)\n{}",
+            describe(&output),
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        );
+        assert!(output.status.success(), "gitlab-ci-local failed: {text}");
+        Run {
+            events: events(&stdout),
+            calls: calls(&std::fs::read_to_string(&self.log).unwrap_or_default()),
+            text,
+        }
+    }
+}
+
+fn write_executable(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A job starting or finishing, in the order gitlab-ci-local printed it, or its line in the
+/// summary at the end (the only line a trigger job gets).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Event {
+    Started(String),
+    Finished { job: String, ok: bool },
+    Summary { job: String, ok: bool },
+}
+
+/// Removes the `[trigger] -> ` prefix of a child pipeline's lines.
+fn without_trigger(line: &str) -> Option<&str> {
+    match line.strip_prefix('[') {
+        Some(rest) => Some(rest.split_once("] -> ")?.1),
+        None => Some(line),
+    }
+}
+
+/// The job events of gitlab-ci-local's output. A failing job's line ends with `FAIL <code>`.
+fn events(stdout: &str) -> Vec<Event> {
+    stdout
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim_start();
+            for (word, ok) in [("PASS ", true), ("FAIL ", false)] {
+                if let Some(rest) = line.strip_prefix(word) {
+                    let job = without_trigger(rest.trim())?.trim().to_string();
+                    return Some(Event::Summary { job, ok });
+                }
+            }
+            let line = without_trigger(line)?;
+            let mut words = line.split_whitespace();
+            let job = words.next()?.to_string();
+            match words.next()? {
+                "starting" => Some(Event::Started(job)),
+                "finished" if words.next() == Some("in") => Some(Event::Finished {
+                    job,
+                    ok: !line.contains(" FAIL "),
+                }),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// The recorded calls, in order: (job, argv with the job's folder written `$CI_PROJECT_DIR`).
+fn calls(log: &str) -> Vec<(String, Vec<String>)> {
+    log.lines()
+        .map(|line| {
+            let mut fields = line.split('\t');
+            let job = fields.next().unwrap().to_string();
+            let dir = fields.next().unwrap().to_string();
+            let argv = fields
+                .map(|f| {
+                    f.replace(&format!("{dir}/./"), "$CI_PROJECT_DIR/")
+                        .replace(&dir, "$CI_PROJECT_DIR")
+                })
+                .collect();
+            (job, argv)
+        })
+        .collect()
+}
+
+/// What one pipeline run did.
+struct Run {
+    events: Vec<Event>,
+    calls: Vec<(String, Vec<String>)>,
+    /// gitlab-ci-local's output and the call log, for failure messages.
+    text: String,
+}
+
+impl Run {
+    /// The jobs that ran, each checked to have succeeded.
+    fn jobs(&self) -> BTreeSet<String> {
+        let mut jobs = BTreeSet::new();
+        for event in &self.events {
+            if let Event::Finished { job, ok } | Event::Summary { job, ok } = event {
+                assert!(ok, "job {job} failed:\n{}", self.text);
+                jobs.insert(job.clone());
+            }
+        }
+        jobs
+    }
+
+    fn position(&self, event: &Event) -> usize {
+        self.events
+            .iter()
+            .position(|e| e == event)
+            .unwrap_or_else(|| panic!("{event:?} is not in the run:\n{}", self.text))
+    }
+
+    /// Asserts that each job finished before the next one started.
+    fn assert_order(&self, chain: &[&str]) {
+        for pair in chain.windows(2) {
+            let finished = self.position(&Event::Finished {
+                job: pair[0].into(),
+                ok: true,
+            });
+            let started = self.position(&Event::Started(pair[1].into()));
+            assert!(
+                finished < started,
+                "{} started before {} finished:\n{}",
+                pair[1],
+                pair[0],
+                self.text
+            );
+        }
+    }
+
+    /// The calls one job made, in order.
+    fn calls_of(&self, job: &str) -> Vec<Vec<String>> {
+        self.calls
+            .iter()
+            .filter(|(j, _)| j == job)
+            .map(|(_, argv)| argv.clone())
+            .collect()
+    }
+}
+
+/// A recorded argv, from words.
+fn argv(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| w.to_string()).collect()
+}
+
+/// The TUTOR_ROOT field the fake tutor records for an instance.
+fn tutor_root(instance: &str) -> String {
+    format!("TUTOR_ROOT=$CI_PROJECT_DIR/instances/{instance}")
+}
+
+const INSTANCE_CHAIN: [&str; 6] = [
+    "venv",
+    "prepare",
+    "image",
+    "predeploy",
+    "deploy",
+    "postdeploy",
+];
+
+/// The six jobs of a deployed instance, in their order.
+fn instance_jobs(instance: &str) -> Vec<String> {
+    INSTANCE_CHAIN
+        .iter()
+        .map(|step| format!("{step}:{instance}"))
+        .collect()
+}
+
+/// Asserts what the jobs of one deployed instance ran: its venv built without Tutor, its config
+/// saved, its image built and pushed, Tutor's k8s launch, then a rollout restart.
+fn assert_instance_deployed(run: &Run, instance: &str) {
+    let jobs = instance_jobs(instance);
+    let chain: Vec<&str> = jobs.iter().map(String::as_str).collect();
+    run.assert_order(&chain);
+    let root = tutor_root(instance);
+    assert_eq!(
+        run.calls_of(&jobs[0]),
+        Vec::<Vec<String>>::new(),
+        "{}",
+        run.text
+    );
+    let prepare = run.calls_of(&jobs[1]);
+    assert!(
+        prepare
+            .iter()
+            .any(|call| call.starts_with(&argv(&["tutor", "config", "save"]))
+                && call.last() == Some(&root)),
+        "prepare:{instance} did not save the Tutor config in the instance: {prepare:?}\n{}",
+        run.text
+    );
+    assert_eq!(
+        run.calls_of(&jobs[2]),
+        [
+            argv(&["tutor", "images", "build", "openedx", &root]),
+            argv(&["tutor", "images", "push", "openedx", &root]),
+        ],
+        "{}",
+        run.text
+    );
+    assert_eq!(
+        run.calls_of(&jobs[3]),
+        Vec::<Vec<String>>::new(),
+        "{}",
+        run.text
+    );
+    assert_eq!(
+        run.calls_of(&jobs[4]),
+        [argv(&[
+            "tutor",
+            "k8s",
+            "launch",
+            "--non-interactive",
+            &root
+        ])],
+        "{}",
+        run.text
+    );
+    assert_eq!(
+        run.calls_of(&jobs[5]),
+        [argv(&[
+            "kubectl",
+            "--namespace",
+            instance,
+            "rollout",
+            "restart",
+            "deployment"
+        ])],
+        "{}",
+        run.text
+    );
+}
+
+/// The jobs every deployment pipeline has in the parent.
+fn parent_jobs() -> Vec<String> {
+    vec!["grove-generate".into(), "grove-deploy".into()]
+}
+
+fn set(jobs: impl IntoIterator<Item = String>) -> BTreeSet<String> {
+    jobs.into_iter().collect()
+}
+
+/// Runs a push to the default branch with this commit title.
+fn push(name: &str, title: &str) -> Run {
+    let cluster = Cluster::new(name);
+    cluster.run(&[("CI_COMMIT_TITLE", title)])
+}
+
+#[test]
+fn e2e_a_title_without_autodeploy_runs_the_noop_child_pipeline() {
+    let run = push("e2e-noop", "Fix the footer links on the landing page");
+    assert_eq!(
+        run.jobs(),
+        set(parent_jobs().into_iter().chain(["noop".to_string()])),
+        "{}",
+        run.text
+    );
+    run.assert_order(&["grove-generate", "noop"]);
+    assert!(run.calls.is_empty(), "{}", run.text);
+}
+
+#[test]
+fn e2e_create_runs_terraform_then_each_instance() {
+    let run = push(
+        "e2e-create",
+        "[AutoDeploy][Create] campus|101,newcampus|102",
+    );
+    let mut expected = set(parent_jobs());
+    expected.extend(["terraform:plan".to_string(), "terraform:apply".to_string()]);
+    expected.extend(instance_jobs("campus"));
+    expected.extend(instance_jobs("newcampus"));
+    assert_eq!(run.jobs(), expected, "{}", run.text);
+    run.assert_order(&["grove-generate", "terraform:plan", "terraform:apply"]);
+    let tf = "-chdir=$CI_PROJECT_DIR/infrastructure";
+    let plan = "$CI_PROJECT_DIR/.grove/terraform.plan";
+    assert_eq!(
+        run.calls_of("terraform:plan"),
+        [
+            argv(&["terraform", tf, "init", "-input=false"]),
+            argv(&[
+                "terraform",
+                tf,
+                "plan",
+                "-input=false",
+                &format!("-out={plan}")
+            ]),
+        ],
+        "{}",
+        run.text
+    );
+    assert_eq!(
+        run.calls_of("terraform:apply"),
+        [
+            argv(&["terraform", tf, "init", "-input=false"]),
+            argv(&["terraform", tf, "apply", "-input=false", plan]),
+        ],
+        "{}",
+        run.text
+    );
+    for instance in ["campus", "newcampus"] {
+        run.assert_order(&["terraform:apply", &format!("prepare:{instance}")]);
+        assert_instance_deployed(&run, instance);
+    }
+}
+
+#[test]
+fn e2e_update_deploys_only_the_listed_instance() {
+    let run = push("e2e-update", "[AutoDeploy][Update] campus|42");
+    let mut expected = set(parent_jobs());
+    expected.extend(instance_jobs("campus"));
+    assert_eq!(run.jobs(), expected, "{}", run.text);
+    run.assert_order(&["grove-generate", "venv:campus"]);
+    assert_instance_deployed(&run, "campus");
+    assert!(
+        run.calls.iter().all(|(job, _)| job.ends_with(":campus")),
+        "{}",
+        run.text
+    );
+}
+
+#[test]
+fn e2e_archive_scales_each_listed_instance_to_zero() {
+    let run = push("e2e-archive", "[AutoDeploy][Archive] staging,labs");
+    let mut expected = set(parent_jobs());
+    expected.extend(["archive:staging".to_string(), "archive:labs".to_string()]);
+    assert_eq!(run.jobs(), expected, "{}", run.text);
+    for instance in ["staging", "labs"] {
+        assert_eq!(
+            run.calls_of(&format!("archive:{instance}")),
+            [
+                argv(&["kubectl", "get", "namespace", instance]),
+                argv(&[
+                    "kubectl",
+                    "--namespace",
+                    instance,
+                    "get",
+                    "deployments",
+                    "--output",
+                    "jsonpath={range .items[?(@.spec.replicas>0)]}{.metadata.name}{\"\\n\"}{end}",
+                ]),
+                argv(&[
+                    "kubectl",
+                    "--namespace",
+                    instance,
+                    "scale",
+                    "--replicas=0",
+                    "deployment/lms",
+                    "deployment/cms",
+                ]),
+            ],
+            "{}",
+            run.text
+        );
+    }
+}
+
+#[test]
+fn e2e_batch_upgrade_builds_base_images_then_each_matching_instance() {
+    let title =
+        std::fs::read_to_string(project().join("tests/titles/07-batch-upgrade.title")).unwrap();
+    let run = push("e2e-batch", title.trim_end());
+    let mut expected = set(parent_jobs());
+    expected.extend(["base-image:1".to_string(), "base-image:2".to_string()]);
+    for instance in ["academy", "campus", "labs"] {
+        expected.extend(instance_jobs(instance));
+    }
+    assert_eq!(run.jobs(), expected, "{}", run.text);
+    let bases = [
+        (
+            "base-image:1",
+            "https://github.com/open-craft/edx-platform.git",
+            "opencraft-release/sumac.1",
+        ),
+        (
+            "base-image:2",
+            "https://github.com/openedx/edx-platform.git",
+            "open-release/sumac.1",
+        ),
+    ];
+    let root = "TUTOR_ROOT=$CI_PROJECT_DIR/.grove/base";
+    for (job, repository, version) in bases {
+        assert_eq!(
+            run.calls_of(job),
+            [
+                argv(&[
+                    "tutor",
+                    "config",
+                    "save",
+                    &format!("--set=EDX_PLATFORM_REPOSITORY={repository}"),
+                    &format!("--set=EDX_PLATFORM_VERSION={version}"),
+                    root,
+                ]),
+                argv(&["tutor", "images", "build", "openedx", root]),
+                argv(&["tutor", "images", "push", "openedx", root]),
+            ],
+            "{}",
+            run.text
+        );
+    }
+    for (instance, base) in [
+        ("academy", "base-image:1"),
+        ("campus", "base-image:2"),
+        ("labs", "base-image:1"),
+    ] {
+        run.assert_order(&[base, &format!("image:{instance}")]);
+        assert_instance_deployed(&run, instance);
+    }
+}
+
+#[test]
+fn e2e_a_merge_request_runs_only_the_plan_job() {
+    let cluster = Cluster::new("e2e-merge-request");
+    let run = cluster.run(&[
+        ("CI_PIPELINE_SOURCE", "merge_request_event"),
+        ("CI_COMMIT_BRANCH", ""),
+        ("CI_MERGE_REQUEST_TITLE", "[AutoDeploy][Update] campus|42"),
+    ]);
+    assert_eq!(run.jobs(), set(["grove-plan".to_string()]), "{}", run.text);
+    assert!(run.calls.is_empty(), "{}", run.text);
+    assert!(run.text.contains("campus"), "{}", run.text);
+}
+
+#[test]
+fn e2e_the_catalog_pipeline_includes_its_components_at_the_commit() {
+    // gitlab-ci-local resolves `$CI_SERVER_FQDN/$CI_PROJECT_PATH/NAME@$CI_COMMIT_SHA` itself
+    // (a component of the project's own commit is read from its checkout): nothing is emulated
+    // here but the GitLab server. The trigger job is left out: its child pipeline is the no-op
+    // one, whose `expand: false` variable gitlab-ci-local 4.60.0 refuses.
+    let base = scratch("catalog-e2e").canonicalize().unwrap();
+    let root = base.join("grove-components");
+    copy_tree(&project().join("ci-components"), &root);
+    let grove_dir = Path::new(env!("CARGO_BIN_EXE_grove")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        grove_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    std::fs::write(
+        root.join(".gitlab-ci-local-variables.yml"),
+        json!({"PATH": {"type": "variable", "values": {"*": path}}}).to_string(),
+    )
+    .unwrap();
+    let git = |args: &[&str]| {
+        let run = Command::new("git")
+            .args([
+                "-c",
+                "user.name=Grove Test",
+                "-c",
+                "user.email=test@example.org",
+            ])
+            .args(args)
+            .current_dir(&root)
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "git {args:?}: {}", describe(&run));
+    };
+    git(&["init", "--quiet", "--initial-branch=main"]);
+    git(&[
+        "remote",
+        "add",
+        "origin",
+        "git@gitlab.example.org:opencraft/grove-components.git",
+    ]);
+    std::fs::write(root.join(".gitignore"), ".gitlab-ci-local/\n").unwrap();
+    git(&["add", "--all"]);
+    git(&[
+        "commit",
+        "--quiet",
+        "--message",
+        "Document the plan component",
+    ]);
+    let home = base.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let gitlab_ci_local = || {
+        let mut command = Command::new(tool("gitlab-ci-local"));
+        command
+            .arg("--home")
+            .arg(&home)
+            .current_dir(&root)
+            .env("NO_COLOR", "1")
+            .env("FORCE_COLOR", "0")
+            .env_remove("GROVE_ROOT");
+        command
+    };
+
+    let list = gitlab_ci_local().arg("--list-json").output().unwrap();
+    assert!(list.status.success(), "{}", describe(&list));
+    let stdout = String::from_utf8_lossy(&list.stdout);
+    let jobs: Vec<Value> = serde_json::from_str(&stdout[stdout.find('[').unwrap()..]).unwrap();
+    let listed: BTreeMap<String, (String, Vec<String>)> = jobs
+        .iter()
+        .map(|job| {
+            let needs = job["needs"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|n| n["job"].as_str().unwrap().to_string())
+                .collect();
+            let when = job["when"].as_str().unwrap_or_default().to_string();
+            (job["name"].as_str().unwrap().to_string(), (when, needs))
+        })
+        .collect();
+    let expected: BTreeMap<String, (String, Vec<String>)> = [
+        ("grove-generate", "on_success", vec![]),
+        ("grove-deploy", "on_success", vec!["grove-generate"]),
+        ("grove-plan", "on_success", vec![]),
+        ("check-generated", "on_success", vec!["grove-generate"]),
+        ("check-readme", "on_success", vec![]),
+        // A release only on semver tags.
+        ("create-release", "never", vec![]),
+    ]
+    .into_iter()
+    .map(|(name, when, needs)| {
+        (
+            name.to_string(),
+            (
+                when.to_string(),
+                needs.into_iter().map(String::from).collect(),
+            ),
+        )
+    })
+    .collect();
+    assert_eq!(listed, expected, "{}", describe(&list));
+
+    let run = gitlab_ci_local()
+        .args([
+            "--force-shell-executor",
+            "--shell-isolation",
+            "--no-artifacts-to-source",
+        ])
+        .args([
+            "grove-generate",
+            "check-generated",
+            "check-readme",
+            "grove-plan",
+        ])
+        .output()
+        .unwrap();
+    let text = describe(&run);
+    assert!(run.status.success(), "{text}");
+    let summary: BTreeSet<Event> = events(&String::from_utf8_lossy(&run.stdout))
+        .into_iter()
+        .filter(|e| matches!(e, Event::Summary { .. }))
+        .collect();
+    let passed = |job: &str| Event::Summary {
+        job: job.into(),
+        ok: true,
+    };
+    assert_eq!(
+        summary,
+        [
+            "grove-generate",
+            "check-generated",
+            "check-readme",
+            "grove-plan"
+        ]
+        .into_iter()
+        .map(passed)
+        .collect(),
+        "{text}"
+    );
+    assert!(
+        text.contains("no [AutoDeploy] tag") || text.contains("nothing to deploy"),
+        "{text}"
+    );
+}
