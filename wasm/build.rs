@@ -19,7 +19,7 @@ fn main() {
 
     let mut out = String::new();
     out.push_str("/// Every file of `examples/cluster/`: path relative to it, and text.\n");
-    out.push_str("pub const CLUSTER: &[(&str, &str)] = &[\n");
+    out.push_str("const CLUSTER: &[(&str, &str)] = &[\n");
     let mut files = Vec::new();
     walk(&cluster, &cluster, &mut files);
     files.sort();
@@ -29,7 +29,7 @@ fn main() {
     out.push_str("];\n\n");
 
     out.push_str("/// The golden cases: name, title file, and the expected outputs of the CLI.\n");
-    out.push_str("pub const CASES: &[Case] = &[\n");
+    out.push_str("const CASES: &[Case] = &[\n");
     let mut names: Vec<String> = fs::read_dir(&titles)
         .map(|entries| {
             entries

@@ -85,7 +85,7 @@ export interface Skipped {
 
 /** What a request will do: `grove plan --format json`. */
 export interface Plan {
-  kind: "none" | "infrastructure" | "create" | "update" | "archive" | "batch-upgrade" | "batch-upgrade-to";
+  kind: "none" | "infrastructure" | "create" | "update" | "archive" | "batch-upgrade" | "batch-upgrade-to" | string;
   terraform: boolean;
   instances: PlannedInstance[];
   skipped: Skipped[];
@@ -93,6 +93,8 @@ export interface Plan {
   reason: string | null;
   notes: string[];
   unknown_patches: string[];
+  /** The preview instance of a webhook plan (`preview-up`, `preview-down`); never set for titles. */
+  preview?: Record<string, unknown>;
 }
 
 /** A job of the pipeline graph. */

@@ -9,7 +9,8 @@
 //! title into a request first; a webhook export will read a payload the same way and reuse it.
 
 use crate::graph::Graph;
-use grove_core::{Diagnostic, Error, ErrorKind, Files, Fleet, Plan, Request};
+use grove_core::template::Templates;
+use grove_core::{Diagnostic, Error, ErrorKind, Files, Fleet, Generated, Plan, Request};
 use serde::Serialize;
 
 /// A core error as data: what the CLI would print, and the exit code it would exit with.
@@ -110,26 +111,29 @@ pub struct FleetSummary {
     pub error: Option<Failure>,
 }
 
-/// A fleet read from its files once, ready to preview many inputs against.
+/// A fleet read from its files once, with its pipeline templates compiled once, ready to preview
+/// many inputs against (one per keystroke).
 ///
 /// A fleet that cannot be read is kept as its error, so that every preview reports it.
-#[derive(Debug, Clone)]
 pub struct LoadedFleet {
-    fleet: Result<Fleet, Error>,
+    fleet: Result<(Fleet, Result<Templates, Error>), Error>,
 }
 
 impl LoadedFleet {
-    /// Indexes the files of a cluster repository (path → text).
+    /// Indexes the files of a cluster repository (path → text) and compiles its templates.
     pub fn new(files: Files) -> LoadedFleet {
         LoadedFleet {
-            fleet: Fleet::new(files),
+            fleet: Fleet::new(files).map(|fleet| {
+                let templates = Templates::new(&fleet);
+                (fleet, templates)
+            }),
         }
     }
 
     /// The instances, ignored folders and error of this fleet.
     pub fn summary(&self) -> FleetSummary {
         match &self.fleet {
-            Ok(fleet) => FleetSummary {
+            Ok((fleet, _)) => FleetSummary {
                 instances: fleet.names().map(|n| n.to_string()).collect(),
                 ignored: fleet
                     .ignored
@@ -161,11 +165,11 @@ impl LoadedFleet {
             Ok(read) => read,
             Err(error) => return Preview::failed(error.diagnostics.clone(), &error),
         };
-        let fleet = match &self.fleet {
-            Ok(fleet) => fleet,
-            Err(error) => return Preview::failed(diagnostics, error),
+        let (fleet, templates) = match &self.fleet {
+            Ok((fleet, Ok(templates))) => (fleet, templates),
+            Ok((_, Err(error))) | Err(error) => return Preview::failed(diagnostics, error),
         };
-        let generated = match grove_core::generate(&request, fleet) {
+        let generated = match generate(&request, fleet, templates) {
             Ok(generated) => generated,
             Err(error) => return Preview::failed(diagnostics, &error),
         };
@@ -192,6 +196,29 @@ impl LoadedFleet {
             error: None,
         }
     }
+}
+
+/// [`grove_core::generate`] with templates compiled beforehand: the same steps in the same order.
+///
+/// Compiling the templates is most of the cost of a small pipeline, so a fleet compiles them
+/// once rather than on every keystroke. This copy goes once core offers the same function
+/// (`grove_core::generate_with(request, fleet, templates)`); the golden tests check that both
+/// give the same output.
+fn generate(request: &Request, fleet: &Fleet, templates: &Templates) -> Result<Generated, Error> {
+    let mut plan = Plan::new(request, fleet)?;
+    plan.unknown_patches = fleet
+        .settings
+        .pipeline_patches
+        .keys()
+        .filter(|name| !templates.patch_points.contains(*name))
+        .cloned()
+        .collect();
+    let (yaml, pipeline) = grove_core::pipeline::render(&plan, fleet, templates)?;
+    Ok(Generated {
+        plan,
+        yaml,
+        pipeline,
+    })
 }
 
 #[cfg(test)]
@@ -234,6 +261,41 @@ mod tests {
         let preview = f.preview_title("no tag");
         let error = preview.error.expect("an error");
         assert!(error.message.starts_with("grove.yml:"), "{}", error.message);
+    }
+
+    #[test]
+    fn a_template_that_does_not_compile_fails_every_preview() {
+        let f = fleet(&[
+            ("instances/a/config.yml", ""),
+            ("templates/pipelines/noop.yml.hbs", "noop: {{{reason}}}\n"),
+        ]);
+        let error = f.preview_title("no tag").error.expect("an error");
+        assert!(error.message.contains("raw output"), "{}", error.message);
+    }
+
+    #[test]
+    fn the_same_as_core_generate() {
+        let f = fleet(&[
+            ("grove.yml", "PIPELINE_PATCHES:\n  nowhere: x\n"),
+            ("instances/a/config.yml", "LMS_HOST: a.org\n"),
+        ]);
+        let core_fleet = Fleet::new(
+            [
+                ("grove.yml", "PIPELINE_PATCHES:\n  nowhere: x\n"),
+                ("instances/a/config.yml", "LMS_HOST: a.org\n"),
+            ]
+            .iter()
+            .map(|(p, t)| (p.to_string(), t.to_string()))
+            .collect(),
+        )
+        .expect("a fleet");
+        for title in ["[AutoDeploy][Update] a", "[AutoDeploy][Create] b", "x"] {
+            let (request, _) = grove_core::request_from_title(title).expect("a request");
+            let expected = grove_core::generate(&request, &core_fleet).expect("generated");
+            let got = f.preview_title(title);
+            assert_eq!(got.yaml.as_deref(), Some(expected.yaml.as_str()), "{title}");
+            assert_eq!(got.plan.as_ref(), Some(&expected.plan), "{title}");
+        }
     }
 
     #[test]

@@ -126,7 +126,10 @@ fn every_golden_case_matches_the_cli_byte_for_byte() {
         };
         for (how, got) in [("preview()", &stateless), ("Fleet.preview()", &from_class)] {
             if let Some(error) = &got.error {
-                differences.push(format!("{} via {how}: failed: {}", case.name, error.message));
+                differences.push(format!(
+                    "{} via {how}: failed: {}",
+                    case.name, error.message
+                ));
                 continue;
             }
             for (what, got, expected) in [
@@ -147,7 +150,10 @@ fn every_golden_case_matches_the_cli_byte_for_byte() {
         let parsed: serde_json::Value =
             serde_json::from_str(case.plan_json).expect("golden plan JSON");
         if stateless.plan.as_ref() != Some(&parsed) {
-            differences.push(format!("{}: the plan object differs from plan.json", case.name));
+            differences.push(format!(
+                "{}: the plan object differs from plan.json",
+                case.name
+            ));
         }
     }
     assert!(differences.is_empty(), "{}", differences.join("\n\n"));
@@ -160,22 +166,47 @@ fn a_bad_title_gives_diagnostics_at_its_bytes_and_no_pipeline() {
         ("[AutoDeploy][Updte] campus", "Updte", "unknown type"),
         ("[autodeploy][Update] campus", "[autodeploy]", "spelled"),
         ("[AutoDeploy][Update] campus,Labs", "L", "uppercase letter"),
-        ("[AutoDeploy][Archive] campus|4", "|4", "without deployment ids"),
-        ("[AutoDeploy][Batch][Upgrad] x|y", "Upgrad", "unknown batch type"),
-        ("[AutoDeploy][Update] café", "é", "not allowed in an instance name"),
-        ("[AutoDeploy][Update] x,\u{1f332}grove", "\u{1f332}", "not allowed in an instance name"),
+        (
+            "[AutoDeploy][Archive] campus|4",
+            "|4",
+            "without deployment ids",
+        ),
+        (
+            "[AutoDeploy][Batch][Upgrad] x|y",
+            "Upgrad",
+            "unknown batch type",
+        ),
+        (
+            "[AutoDeploy][Update] café",
+            "é",
+            "not allowed in an instance name",
+        ),
+        (
+            "[AutoDeploy][Update] x,\u{1f332}grove",
+            "\u{1f332}",
+            "not allowed in an instance name",
+        ),
         ("[AutoDeploy][Update] campus,,labs", "", "empty item"),
     ];
     for (title, under, word) in cases {
         let got = run(title);
-        assert!(got.yaml.is_none() && got.plan.is_none() && got.graph.is_none(), "{title}");
-        assert!(got.plan_json.is_none() && got.plan_text.is_none(), "{title}");
+        assert!(
+            got.yaml.is_none() && got.plan.is_none() && got.graph.is_none(),
+            "{title}"
+        );
+        assert!(
+            got.plan_json.is_none() && got.plan_text.is_none(),
+            "{title}"
+        );
         let first = got
             .diagnostics
             .iter()
             .find(|d| d.severity == "error")
             .unwrap_or_else(|| panic!("{title}: no error in {:?}", got.diagnostics));
-        assert!(first.start <= first.end && first.end <= title.len(), "{title}: {first:?}");
+        assert!(
+            first.start <= first.end && first.end <= title.len(),
+            "{title}: {first:?}"
+        );
         assert_eq!(&title[first.start..first.end], under, "{title}: {first:?}");
         assert!(
             first.message.to_lowercase().contains(&word.to_lowercase()),
@@ -184,12 +215,23 @@ fn a_bad_title_gives_diagnostics_at_its_bytes_and_no_pipeline() {
         let error = got.error.expect("the error the CLI exits with");
         assert_eq!((error.kind.as_str(), error.exit_code), ("invalid-input", 5));
         assert_eq!(error.source.as_deref(), Some("commit title"));
-        assert!(error.message.starts_with("invalid commit title: "), "{}", error.message);
-        assert!(error.message.contains("commit title:1:"), "{}", error.message);
+        assert!(
+            error.message.starts_with("invalid commit title: "),
+            "{}",
+            error.message
+        );
+        assert!(
+            error.message.contains("commit title:1:"),
+            "{}",
+            error.message
+        );
         assert_eq!(error.diagnostics.len(), got.diagnostics.len());
     }
     let got = run("[AutoDeploy][Update] campus,,labs");
-    assert_eq!(got.diagnostics[0].hint.as_deref(), Some("remove the extra comma"));
+    assert_eq!(
+        got.diagnostics[0].hint.as_deref(),
+        Some("remove the extra comma")
+    );
 }
 
 #[wasm_bindgen_test]
@@ -203,7 +245,10 @@ fn a_warning_keeps_the_pipeline() {
     assert_eq!(&title[warning.start..warning.end], "[AutoDeploy]");
     let plan = got.plan.expect("a plan");
     assert_eq!(plan["kind"], "none");
-    assert!(got.plan_text.expect("text").starts_with("Nothing to deploy."));
+    assert!(got
+        .plan_text
+        .expect("text")
+        .starts_with("Nothing to deploy."));
     let graph = got.graph.expect("a graph");
     assert_eq!(graph.stages, ["noop"]);
     assert_eq!(graph.jobs.len(), 1);
@@ -217,14 +262,20 @@ fn plans_say_what_is_done_and_what_is_left_out() {
     assert_eq!(plan["terraform"], false);
     assert_eq!(plan["instances"][0]["name"], "research");
     assert_eq!(plan["instances"][0]["deployment_id"], "7");
-    assert_eq!(plan["instances"][1]["deployment_id"], serde_json::Value::Null);
+    assert_eq!(
+        plan["instances"][1]["deployment_id"],
+        serde_json::Value::Null
+    );
 
     let got = run("[AutoDeploy][Batch][Upgrade] https://github.com/openedx/edx-platform.git|open-release/sumac.1");
     let plan = got.plan.expect("a plan");
     assert_eq!(plan["kind"], "batch-upgrade");
     assert_eq!(plan["skipped"][0]["name"], "library");
     let text = got.plan_text.expect("text");
-    assert!(text.contains("Left out:\n  library: BATCH_UPGRADE_DISABLED is true"), "{text}");
+    assert!(
+        text.contains("Left out:\n  library: BATCH_UPGRADE_DISABLED is true"),
+        "{text}"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -233,14 +284,20 @@ fn failures_beyond_the_title_come_back_as_data_with_the_whole_message() {
     assert!(got.diagnostics.is_empty());
     assert!(got.yaml.is_none() && got.plan.is_none());
     let error = got.error.expect("an error");
-    assert_eq!((error.kind.as_str(), error.exit_code), ("no-such-instance", 3));
+    assert_eq!(
+        (error.kind.as_str(), error.exit_code),
+        ("no-such-instance", 3)
+    );
     assert_eq!(
         error.message,
         "no such instances \"nowhere\", \"gone\" in instances/ (each needs instances/NAME/config.yml)"
     );
 
     let files: BTreeMap<&str, &str> = [
-        ("instances/broken/config.yml", "LMS_HOST: a\nEDX_PLATFORM_VERSION: [1\n"),
+        (
+            "instances/broken/config.yml",
+            "LMS_HOST: a\nEDX_PLATFORM_VERSION: [1\n",
+        ),
         ("instances/fine/config.yml", "LMS_HOST: b\n"),
     ]
     .into_iter()
@@ -259,8 +316,16 @@ fn failures_beyond_the_title_come_back_as_data_with_the_whole_message() {
     let error = get("[AutoDeploy][Update] broken").error.expect("an error");
     assert_eq!((error.kind.as_str(), error.exit_code), ("invalid-input", 5));
     assert_eq!(error.source.as_deref(), Some("instances/broken/config.yml"));
-    assert!(error.message.starts_with("instances/broken/config.yml:"), "{}", error.message);
-    assert!(error.message.contains("\ninstances/broken/config.yml:"), "{}", error.message);
+    assert!(
+        error.message.starts_with("instances/broken/config.yml:"),
+        "{}",
+        error.message
+    );
+    assert!(
+        error.message.contains("\ninstances/broken/config.yml:"),
+        "{}",
+        error.message
+    );
     assert_eq!(error.diagnostics.len(), 1);
 }
 
@@ -274,7 +339,15 @@ fn pipelines_have_their_stages_in_order_and_every_need_is_a_job() {
     let graph = got.graph.expect("a graph");
     assert_eq!(
         graph.stages,
-        ["terraform", "venv", "prepare", "image", "predeploy", "deploy", "postdeploy"]
+        [
+            "terraform",
+            "venv",
+            "prepare",
+            "image",
+            "predeploy",
+            "deploy",
+            "postdeploy"
+        ]
     );
     let names: Vec<&str> = graph.jobs.iter().map(|j| j.name.as_str()).collect();
     for job in &graph.jobs {
@@ -310,7 +383,9 @@ fn the_fleet_summary_lists_instances_and_ignored_folders() {
     assert_eq!(summary["ignored"][0]["folder"], "Not_A_Name");
     assert_eq!(summary["error"], serde_json::Value::Null);
 
-    let bad: BTreeMap<&str, &str> = [("grove.yml", "PIPELINE_PATCHES: [\n")].into_iter().collect();
+    let bad: BTreeMap<&str, &str> = [("grove.yml", "PIPELINE_PATCHES: [\n")]
+        .into_iter()
+        .collect();
     let fleet = match GroveFleet::new(&files_value(&bad, true)) {
         Ok(fleet) => fleet,
         Err(e) => panic!("Fleet threw: {}", thrown(e)),
@@ -320,7 +395,11 @@ fn the_fleet_summary_lists_instances_and_ignored_folders() {
         Err(e) => panic!("preview threw: {}", thrown(e)),
     };
     let error = got.error.expect("an error");
-    assert!(error.message.starts_with("grove.yml:1:"), "{}", error.message);
+    assert!(
+        error.message.starts_with("grove.yml:1:"),
+        "{}",
+        error.message
+    );
 }
 
 #[wasm_bindgen_test]
