@@ -10,6 +10,7 @@ mod external;
 mod failure;
 mod image;
 mod instance;
+mod preview;
 mod process;
 mod report;
 mod repository;
@@ -17,6 +18,7 @@ mod terraform;
 mod theme;
 mod tutor;
 mod venv;
+mod webhook;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use failure::Failure;
@@ -56,11 +58,29 @@ enum Command {
         /// Where to write the pipeline YAML.
         file: PathBuf,
     },
-    /// Explains what a commit title would do, writing nothing.
+    /// Writes the child pipeline for a GitLab or GitHub webhook payload to FILE.
+    Webhookpipeline {
+        /// Where to write the pipeline YAML.
+        #[arg(long)]
+        output: PathBuf,
+        /// The payload file (GitLab hands a trigger's JSON body to the pipeline in
+        /// $TRIGGER_PAYLOAD).
+        #[arg(long, env = "TRIGGER_PAYLOAD")]
+        payload: PathBuf,
+    },
+    /// Explains what a commit title (or, with --webhook, a webhook payload) would do, writing
+    /// nothing.
     Plan {
         /// The commit title.
-        #[arg(allow_hyphen_values = true)]
-        title: String,
+        #[arg(
+            allow_hyphen_values = true,
+            required_unless_present = "webhook",
+            conflicts_with = "webhook"
+        )]
+        title: Option<String>,
+        /// Explain this webhook payload file instead of a title.
+        #[arg(long, value_name = "FILE")]
+        webhook: Option<PathBuf>,
         /// How to print the plan.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -122,6 +142,11 @@ enum Command {
         /// The edx-platform version of the base image.
         #[arg(long)]
         version: Option<String>,
+    },
+    /// Creates, updates or removes a pull request's preview instance.
+    Preview {
+        #[command(subcommand)]
+        action: PreviewAction,
     },
     /// Archives an instance: stops its workloads and keeps its data.
     Archive {
@@ -188,6 +213,37 @@ enum TutorAction {
 }
 
 #[derive(Subcommand)]
+enum PreviewAction {
+    /// Creates or updates instances/NAME from the template instance, with the pull request's
+    /// source, and its labelled namespace; idempotent.
+    Up {
+        /// The preview instance.
+        name: String,
+        /// The instance the preview is copied from.
+        #[arg(long)]
+        template: String,
+        /// What the source replaces: edx-platform or the first theme.
+        #[arg(long, value_parser = ["edx-platform", "theme"])]
+        kind: String,
+        /// The source repository.
+        #[arg(long, allow_hyphen_values = true)]
+        repository: String,
+        /// The source branch.
+        #[arg(long, allow_hyphen_values = true)]
+        version: String,
+        /// The preview's LMS host (its CMS host is studio.HOST).
+        #[arg(long)]
+        host: String,
+    },
+    /// Archives the preview, deletes its namespace and removes its folder; a preview already
+    /// gone is success.
+    Down {
+        /// The preview instance.
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum TerraformAction {
     /// terraform init and plan, saving the plan.
     Plan,
@@ -244,8 +300,27 @@ fn run(context: &Context, command: Command) -> Result<(), Failure> {
             ));
             Ok(())
         }
-        Command::Plan { title, format } => {
-            let generated = generate(&context.repository, &title)?;
+        Command::Webhookpipeline { output, payload } => {
+            let generated = webhook::generate(&context.repository, &payload)?;
+            repository::write_atomically(&output, generated.yaml.as_bytes())?;
+            context.ui.info(format!(
+                "wrote {} ({} jobs, {}) to {}",
+                generated.plan.kind,
+                generated.pipeline.jobs.len(),
+                summary(&generated.plan),
+                output.display()
+            ));
+            Ok(())
+        }
+        Command::Plan {
+            title,
+            webhook,
+            format,
+        } => {
+            let generated = match (webhook, title) {
+                (Some(payload), _) => webhook::generate(&context.repository, &payload)?,
+                (None, title) => generate(&context.repository, &title.unwrap_or_default())?,
+            };
             let text = match format {
                 Format::Text => generated.plan.describe(),
                 Format::Json => {
@@ -311,6 +386,27 @@ fn run(context: &Context, command: Command) -> Result<(), Failure> {
                 image::build(context, &name, &image, cache_from.as_deref())
             }
         }
+        Command::Preview { action } => match action {
+            PreviewAction::Up {
+                name,
+                template,
+                kind,
+                repository,
+                version,
+                host,
+            } => preview::up(
+                context,
+                &preview::UpArgs {
+                    name: &name,
+                    template: &template,
+                    kind: &kind,
+                    repository: &repository,
+                    version: &version,
+                    host: &host,
+                },
+            ),
+            PreviewAction::Down { name } => preview::down(context, &name),
+        },
         Command::Archive { name } => cluster::archive(context, &existing(context, &name)?),
         Command::Terraform { action } => match action {
             TerraformAction::Plan => terraform::plan(context),
@@ -356,6 +452,7 @@ fn generate(repository: &Repository, title: &str) -> Result<grove_core::Generate
 fn summary(plan: &grove_core::Plan) -> String {
     match plan.instances.len() {
         _ if plan.reason.is_some() => "nothing to deploy".to_string(),
+        _ if plan.preview.is_some() => "1 preview".to_string(),
         1 => "1 instance".to_string(),
         n => format!("{n} instances"),
     }

@@ -9,15 +9,32 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
 
-/// The golden pipeline files.
+/// The golden pipeline files: every title's, then every webhook payload's.
 fn golden_pipelines() -> Vec<(String, PathBuf)> {
-    golden_titles()
+    let mut files: Vec<(String, PathBuf)> = golden_titles()
         .into_iter()
         .map(|(name, _)| {
             let path = project().join(format!("tests/titles/{name}.yml"));
             (name, path)
         })
-        .collect()
+        .collect();
+    let webhooks = project().join("tests/webhooks");
+    let mut hooks: Vec<(String, PathBuf)> = std::fs::read_dir(&webhooks)
+        .unwrap()
+        .filter_map(|e| {
+            let path = e.unwrap().path();
+            let name = path.file_name()?.to_str()?.strip_suffix(".yml")?;
+            Some((format!("webhook-{name}"), path.clone()))
+        })
+        .collect();
+    hooks.sort();
+    assert!(
+        hooks.len() >= 20,
+        "webhook goldens are missing from {}",
+        webhooks.display()
+    );
+    files.extend(hooks);
+    files
 }
 
 #[test]

@@ -44,6 +44,8 @@ pub struct ClusterSettings {
     /// Where `grove tutor sync` keeps each instance's rendered `env/`: a folder path or URL
     /// (`file:///...`, `s3://bucket/prefix`). Defaults to `.grove/env-store` in the root.
     pub env_store: Option<String>,
+    /// Which repositories' webhooks may deploy, and how pull requests get previews.
+    pub webhooks: crate::webhook::WebhookSettings,
 }
 
 impl ClusterSettings {
@@ -272,17 +274,19 @@ pub fn short_hash(text: &str) -> String {
 /// Parses a YAML file of the repository, turning a failure into an error that names the file,
 /// the line and the column.
 pub fn parse_yaml<T: serde::de::DeserializeOwned + Default>(path: &str, text: &str) -> Result<T> {
-    yaml::from_str_plain(text).map_err(|e| {
-        let at = e.offset.unwrap_or(0);
-        let (line, column) = crate::diagnostic::line_column(text, at);
-        let end = crate::diagnostic::floor_char_boundary(text, at + 1).max(at.min(text.len()));
-        Error::invalid(
-            format!("{path}:{line}:{column}: {}", e.message),
-            path,
-            text,
-            vec![Diagnostic::error(at.min(text.len())..end, e.message)],
-        )
-    })
+    yaml::check_settings_limits(text)
+        .and_then(|()| yaml::from_str_plain(text))
+        .map_err(|e| {
+            let at = e.offset.unwrap_or(0);
+            let (line, column) = crate::diagnostic::line_column(text, at);
+            let end = crate::diagnostic::floor_char_boundary(text, at + 1).max(at.min(text.len()));
+            Error::invalid(
+                format!("{path}:{line}:{column}: {}", e.message),
+                path,
+                text,
+                vec![Diagnostic::error(at.min(text.len())..end, e.message)],
+            )
+        })
 }
 
 /// The byte range of `KEY:` at the start of a line of a YAML file.

@@ -1,6 +1,7 @@
 //! Grove's core: commit titles in, pipeline YAML out, and no I/O on the way.
 //!
-//! The flow of data is title → [`request::Request`] → [`plan::Plan`] → pipeline → YAML.
+//! The flow of data is title or webhook payload → [`request::Request`] → [`plan::Plan`] →
+//! pipeline → YAML.
 //! Nothing here touches files, processes, the network, the environment, a clock or randomness:
 //! the CLI and the WASM module hand in text and get text and data back.
 #![forbid(unsafe_code)]
@@ -12,9 +13,11 @@ pub mod fleet;
 pub mod name;
 pub mod pipeline;
 pub mod plan;
+pub mod preview;
 pub mod request;
 pub mod template;
 pub mod title;
+pub mod webhook;
 pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Parsed};
@@ -23,6 +26,7 @@ pub use fleet::{Files, Fleet};
 pub use pipeline::Pipeline;
 pub use plan::Plan;
 pub use request::Request;
+pub use webhook::request_from_webhook;
 
 /// Everything Grove makes of one request: the plan, the pipeline YAML and its model.
 #[derive(Debug, Clone)]

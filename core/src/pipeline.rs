@@ -20,7 +20,7 @@ pub const MAX_JOB_NAME: usize = 255;
 pub const MAX_NEEDS_NAME: usize = 128;
 
 /// Stages in the order they run; a pipeline declares those its jobs use.
-pub const STAGES: [&str; 10] = [
+pub const STAGES: [&str; 11] = [
     "terraform",
     "base-image",
     "venv",
@@ -30,6 +30,7 @@ pub const STAGES: [&str; 10] = [
     "deploy",
     "postdeploy",
     "archive",
+    crate::preview::STAGE,
     "noop",
 ];
 
@@ -105,7 +106,7 @@ fn job(step: &str, name: &str) -> String {
 }
 
 /// The data the templates see.
-fn context(plan: &Plan, fleet: &Fleet) -> Value {
+pub fn context(plan: &Plan, fleet: &Fleet) -> Value {
     let mut stages: BTreeSet<&str> = BTreeSet::new();
     let terraform = plan.terraform.then(|| {
         stages.insert("terraform");
@@ -150,6 +151,10 @@ fn context(plan: &Plan, fleet: &Fleet) -> Value {
             instances.push(deployed(plan, instance));
         }
     }
+    let preview = plan.preview.as_ref().map(|preview| {
+        stages.insert(crate::preview::STAGE);
+        crate::preview::context(preview, plan.kind == "preview-up")
+    });
     let noop = plan.reason.as_ref().map(|reason| {
         stages.insert("noop");
         json!({"job": "noop", "reason": reason})
@@ -167,6 +172,7 @@ fn context(plan: &Plan, fleet: &Fleet) -> Value {
         "base_images": base_images,
         "instances": instances,
         "archives": archives,
+        "preview": preview,
         "noop": noop,
     })
 }

@@ -7,7 +7,12 @@
 use crate::error::{Error, ErrorKind, Result};
 use crate::fleet::{Fleet, Instance, CONFIG_FILE, INSTANCES_DIR, SETTINGS_FILE};
 use crate::name::InstanceName;
-use crate::request::{CommitHash, DeploymentId, PlatformRef, Repository, Request, Target, Version};
+use crate::preview::Preview;
+use crate::request::{
+    CommitHash, DeploymentId, PlatformRef, PushedRef, Repository, RepositoryKind, Request, Target,
+    Version,
+};
+use crate::webhook::same_repository;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -83,6 +88,9 @@ pub struct Plan {
     pub notes: Vec<String>,
     /// Keys of `PIPELINE_PATCHES` that no template has a patch point for.
     pub unknown_patches: Vec<String>,
+    /// The preview instance a `preview-up` or `preview-down` plan acts on (webhooks only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview: Option<Preview>,
 }
 
 impl Plan {
@@ -96,6 +104,7 @@ impl Plan {
             reason: None,
             notes: Vec::new(),
             unknown_patches: Vec::new(),
+            preview: None,
         }
     }
 
@@ -132,11 +141,22 @@ impl Plan {
             }
             Request::BatchUpgrade(refs) => batch(&mut plan, fleet, Batch::Pairs(refs))?,
             Request::BatchUpgradeTo(commit) => batch(&mut plan, fleet, Batch::To(commit))?,
+            Request::Pushed(pushed) => batch(&mut plan, fleet, Batch::Pushed(pushed))?,
+            Request::PreviewUp(preview) | Request::PreviewDown(preview) => {
+                // An instance of the preview's name that is not a preview is refused by
+                // `grove preview up` and `down` themselves (exit 4), which see its folder.
+                if let Request::PreviewUp(_) = request {
+                    // Parse the template now so a broken one fails the generation.
+                    fleet.instance(&preview.template)?;
+                }
+                plan.preview = Some((**preview).clone());
+            }
+            Request::Ignored { reason } => plan.reason = Some(reason.clone()),
         }
         for ignored in &fleet.ignored {
             if matches!(
                 request,
-                Request::BatchUpgrade(_) | Request::BatchUpgradeTo(_)
+                Request::BatchUpgrade(_) | Request::BatchUpgradeTo(_) | Request::Pushed(_)
             ) {
                 plan.skipped.push(Skipped {
                     name: ignored.folder.clone(),
@@ -144,7 +164,11 @@ impl Plan {
                 });
             }
         }
-        if plan.reason.is_none() && plan.instances.is_empty() && !plan.terraform {
+        if plan.reason.is_none()
+            && plan.instances.is_empty()
+            && !plan.terraform
+            && plan.preview.is_none()
+        {
             plan.reason = Some("no instance matches the request".into());
         }
         Ok(plan)
@@ -177,18 +201,48 @@ impl Plan {
                 "Archive: stop the workloads of {}, keeping their data.",
                 count(self.instances.len())
             ),
+            "batch-upgrade" if self.base_images.is_empty() => format!(
+                "Batch upgrade: rebuild and redeploy {}.",
+                count(self.instances.len())
+            ),
             "batch-upgrade" | "batch-upgrade-to" => format!(
                 "Batch upgrade: build {} base image{}, then rebuild and redeploy {}.",
                 self.base_images.len(),
                 if self.base_images.len() == 1 { "" } else { "s" },
                 count(self.instances.len())
             ),
+            "preview-up" | "preview-down" => match &self.preview {
+                Some(p) if self.kind == "preview-up" => format!(
+                    "Preview up: create or update preview instance {} from {}, with {} {} at {}.",
+                    p.name,
+                    p.template,
+                    p.kind.as_str(),
+                    p.repository.as_ref().map_or("", Repository::as_str),
+                    p.branch
+                ),
+                Some(p) => format!(
+                    "Preview down: archive and remove preview instance {}.",
+                    p.name
+                ),
+                None => format!("{}.", self.kind),
+            },
             other => format!("{other}."),
         };
         out.push_str(&headline);
         out.push('\n');
         if let Some(reason) = &self.reason {
             out.push_str(&format!("Why: {reason}.\n"));
+        }
+        if let Some(p) = &self.preview {
+            out.push_str(&format!("  environment {} at {}", p.environment, p.url));
+            if let Some(stop) = p
+                .auto_stop_in
+                .as_ref()
+                .filter(|_| self.kind == "preview-up")
+            {
+                out.push_str(&format!(", stopped automatically after {stop}"));
+            }
+            out.push('\n');
         }
         for (i, image) in self.base_images.iter().enumerate() {
             out.push_str(&format!(
@@ -297,6 +351,9 @@ enum Batch<'a> {
     Pairs(&'a [PlatformRef]),
     /// `[Batch][UpgradeTo] COMMIT`
     To(&'a CommitHash),
+    /// A push to a trusted repository: the instances built from it (edx-platform, on a base
+    /// image of it) or using it as a theme (on no base image), whatever its URL's spelling.
+    Pushed(&'a PushedRef),
 }
 
 /// Plans a batch upgrade: every matching instance that allows it, by name, after base images.
@@ -313,6 +370,25 @@ fn batch(plan: &mut Plan, fleet: &Fleet, batch: Batch<'_>) -> Result<()> {
                     Some(r.repository.as_str()) == repository && Some(r.version.as_str()) == version
                 });
                 if !matched {
+                    continue;
+                }
+                (
+                    repository.unwrap_or_default(),
+                    version.unwrap_or_default().to_string(),
+                )
+            }
+            Batch::Pushed(pushed) => {
+                let built_from = match pushed.kind {
+                    RepositoryKind::EdxPlatform => {
+                        repository.is_some_and(|r| same_repository(r, pushed.repository.as_str()))
+                            && version == Some(pushed.branch.as_str())
+                    }
+                    RepositoryKind::Theme => instance.settings.themes.iter().any(|t| {
+                        same_repository(&t.repository, pushed.repository.as_str())
+                            && t.version == pushed.branch.as_str()
+                    }),
+                };
+                if !built_from {
                     continue;
                 }
                 (
@@ -342,6 +418,15 @@ fn batch(plan: &mut Plan, fleet: &Fleet, batch: Batch<'_>) -> Result<()> {
             });
             continue;
         }
+        if let Batch::Pushed(PushedRef {
+            kind: RepositoryKind::Theme,
+            ..
+        }) = batch
+        {
+            // A theme is cloned into the instance's own image: no base image to rebuild.
+            plan.instances.push(upgraded(&instance, None, &batch));
+            continue;
+        }
         let key = (image_repository.to_string(), image_version.clone());
         let index = match images.get(&key) {
             Some(&index) => index,
@@ -363,7 +448,20 @@ fn batch(plan: &mut Plan, fleet: &Fleet, batch: Batch<'_>) -> Result<()> {
             }
         };
         plan.base_images[index].instances += 1;
-        plan.instances.push(upgraded(&instance, index, &batch));
+        plan.instances
+            .push(upgraded(&instance, Some(index), &batch));
+    }
+    if let Batch::Pushed(pushed) = batch {
+        if plan.instances.is_empty() {
+            let verb = match pushed.kind {
+                RepositoryKind::EdxPlatform => "is built from",
+                RepositoryKind::Theme => "uses the theme",
+            };
+            plan.notes.push(format!(
+                "no batch-enabled instance {verb} {} at {}",
+                pushed.repository, pushed.branch
+            ));
+        }
     }
     if let Batch::Pairs(refs) = batch {
         for r in refs {
@@ -378,17 +476,17 @@ fn batch(plan: &mut Plan, fleet: &Fleet, batch: Batch<'_>) -> Result<()> {
     Ok(())
 }
 
-fn upgraded(instance: &Instance, base_image: usize, batch: &Batch<'_>) -> PlannedInstance {
+fn upgraded(instance: &Instance, base_image: Option<usize>, batch: &Batch<'_>) -> PlannedInstance {
     PlannedInstance {
         name: instance.name.clone(),
         deployment_id: None,
         action: Action::Upgrade,
         exists: true,
         requirements_hash: instance.requirements_hash.clone(),
-        base_image: Some(base_image),
+        base_image,
         edx_platform_version: match batch {
             Batch::To(commit) => Some((*commit).clone()),
-            Batch::Pairs(_) => None,
+            Batch::Pairs(_) | Batch::Pushed(_) => None,
         },
     }
 }

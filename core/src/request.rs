@@ -1,4 +1,4 @@
-//! Requests: what a commit title (or, later, a webhook) asks Grove to do.
+//! Requests: what a commit title or a webhook payload asks Grove to do.
 //!
 //! A request holds only checked values. Each value type here refuses what could be read as
 //! something else downstream: a leading `-` (an option to git or tutor), whitespace, quotes,
@@ -6,7 +6,8 @@
 
 use crate::diagnostic::Invalid;
 use crate::name::InstanceName;
-use serde::Serialize;
+use crate::preview::Preview;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// What a commit title asks for.
@@ -29,6 +30,50 @@ pub enum Request {
     BatchUpgrade(Vec<PlatformRef>),
     /// `[AutoDeploy][Batch][UpgradeTo] COMMIT`: move every batch-enabled instance to a commit.
     BatchUpgradeTo(CommitHash),
+    /// A push to a trusted edx-platform fork or theme repository (webhooks only): rebuild and
+    /// redeploy every batch-enabled instance built from that repository and branch.
+    Pushed(PushedRef),
+    /// A pull request opened or updated (webhooks only): create or update its preview instance.
+    PreviewUp(Box<Preview>),
+    /// A pull request merged or closed (webhooks only): archive and remove its preview instance.
+    PreviewDown(Box<Preview>),
+    /// A webhook event that deploys nothing, and why (webhooks only).
+    Ignored {
+        /// Why nothing is deployed, in words; shown in the plan and in the no-op job's log.
+        reason: String,
+    },
+}
+
+/// What a trusted repository holds, as `kind` in `WEBHOOKS.trusted_repositories` of grove.yml.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RepositoryKind {
+    /// An edx-platform fork: instances name it in `EDX_PLATFORM_REPOSITORY`.
+    EdxPlatform,
+    /// A comprehensive theme: instances name it in `THEMES` of their grove.yml.
+    Theme,
+}
+
+impl RepositoryKind {
+    /// The name used in grove.yml and on the command line: `edx-platform` or `theme`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RepositoryKind::EdxPlatform => "edx-platform",
+            RepositoryKind::Theme => "theme",
+        }
+    }
+}
+
+/// A branch of a trusted repository that was pushed to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PushedRef {
+    /// Whether the repository is an edx-platform fork or a theme.
+    pub kind: RepositoryKind,
+    /// The repository, as grove.yml lists it (instances are matched on the same repository
+    /// whatever its spelling: `https://`, `git@`, with or without `.git`).
+    pub repository: Repository,
+    /// The branch pushed to.
+    pub branch: Version,
 }
 
 /// An instance to deploy, with the id its requester uses to track the deployment.
@@ -175,24 +220,35 @@ impl Request {
             Request::Archive(_) => "archive",
             Request::BatchUpgrade(_) => "batch-upgrade",
             Request::BatchUpgradeTo(_) => "batch-upgrade-to",
+            Request::Pushed(_) => "batch-upgrade",
+            Request::PreviewUp(_) => "preview-up",
+            Request::PreviewDown(_) => "preview-down",
+            Request::Ignored { .. } => "none",
         }
     }
 
     /// The instances a request names, or `None` when it concerns the whole fleet (batches).
     pub fn named_instances(&self) -> Option<Vec<&InstanceName>> {
         match self {
-            Request::Nothing | Request::Infrastructure { .. } => Some(Vec::new()),
+            Request::Nothing | Request::Infrastructure { .. } | Request::Ignored { .. } => {
+                Some(Vec::new())
+            }
+            // The template it is built from.
+            Request::PreviewUp(preview) => Some(vec![&preview.template]),
+            Request::PreviewDown(_) => Some(Vec::new()),
             Request::Create(targets) | Request::Update(targets) => {
                 Some(targets.iter().map(|t| &t.name).collect())
             }
             Request::Archive(names) => Some(names.iter().collect()),
-            Request::BatchUpgrade(_) | Request::BatchUpgradeTo(_) => None,
+            Request::BatchUpgrade(_) | Request::BatchUpgradeTo(_) | Request::Pushed(_) => None,
         }
     }
 
     /// The commit title that asks for this request, in the current format.
     ///
-    /// Parsing the result gives the same request back. `Nothing` prints as an empty title.
+    /// Parsing the result gives the same request back. `Nothing` prints as an empty title, and
+    /// so do the requests only a webhook can make (`Pushed`, `PreviewUp`, `PreviewDown`,
+    /// `Ignored`), which no title asks for.
     pub fn to_title(&self) -> String {
         fn targets(list: &[Target]) -> String {
             let items: Vec<String> = list
@@ -226,6 +282,10 @@ impl Request {
                 format!("[AutoDeploy][Batch][Upgrade] {}", refs.join(","))
             }
             Request::BatchUpgradeTo(commit) => format!("[AutoDeploy][Batch][UpgradeTo] {commit}"),
+            Request::Pushed(_)
+            | Request::PreviewUp(_)
+            | Request::PreviewDown(_)
+            | Request::Ignored { .. } => String::new(),
         }
     }
 }

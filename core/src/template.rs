@@ -55,6 +55,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "noop",
         include_str!("../../templates/pipelines/noop.yml.hbs"),
     ),
+    (
+        "preview",
+        include_str!("../../templates/pipelines/preview.yml.hbs"),
+    ),
 ];
 
 /// The templates in force for one fleet, ready to render.

