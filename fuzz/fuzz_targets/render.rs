@@ -7,13 +7,23 @@ use grove_core::plan::Plan;
 use grove_core::template::Templates;
 use grove_core::{pipeline, request_from_title, Files};
 use libfuzzer_sys::fuzz_target;
+use std::sync::OnceLock;
+
+/// The empty fleet and its compiled templates, made once (compiling them is the slow part).
+fn fixture() -> &'static (Fleet, Templates) {
+    static FIXTURE: OnceLock<(Fleet, Templates)> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let fleet = Fleet::new(Files::new()).unwrap();
+        let templates = Templates::new(&fleet).unwrap();
+        (fleet, templates)
+    })
+}
 
 fuzz_target!(|value: &str| {
-    let fleet = Fleet::new(Files::new()).unwrap();
-    let templates = Templates::new(&fleet).unwrap();
-    let mut plan = Plan::new(&request_from_title("no tag").unwrap().0, &fleet).unwrap();
+    let (fleet, templates) = fixture();
+    let mut plan = Plan::new(&request_from_title("no tag").unwrap().0, fleet).unwrap();
     plan.reason = Some(value.to_string());
-    let (_, rendered) = pipeline::render(&plan, &fleet, &templates).expect("any value renders");
+    let (_, rendered) = pipeline::render(&plan, fleet, templates).expect("any value renders");
     assert_eq!(rendered.jobs.len(), 1);
     let job = &rendered.jobs[0];
     assert_eq!(job.name, "noop");
