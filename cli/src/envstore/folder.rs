@@ -77,7 +77,23 @@ impl SyncFolders {
     }
 
     /// Ends a successful sync: drops the replaced `env/`.
+    ///
+    /// First the markers that [`recover`](Self::recover) rolls back from go, each in one
+    /// atomic step (`before/` renamed away, `no-env-before` removed): a sync killed while the
+    /// replaced `env/` is being deleted must not leave a partial `before/` that the next sync
+    /// would put back as `env/`.
     pub fn finish(&self) -> Result<(), Failure> {
+        if self.before.exists() {
+            let done = self.work.join("done");
+            remove_dir(&done)?;
+            rename(&self.before, &done)?;
+        }
+        match fs::remove_file(&self.no_env_before) {
+            Err(e) if e.kind() != ErrorKind::NotFound => {
+                return Err(Failure::io("remove", &self.no_env_before, e))
+            }
+            _ => {}
+        }
         remove_dir(&self.work)
     }
 

@@ -40,19 +40,36 @@ impl FolderStore {
 }
 
 /// Holds a lock file until dropped.
+///
+/// The lock file names its holder, `PID on HOST`, and is created with that text in one step
+/// (a hard link of a file written beforehand). A lock whose holder was on this host and runs
+/// no more was left by a killed sync: the next one takes it over by itself.
 struct Lock(PathBuf);
 
 impl Lock {
     fn take(path: PathBuf) -> Result<Lock, StoreError> {
+        let holder = format!("{} on {}", std::process::id(), host());
+        let mine = path.with_file_name(format!(
+            "{}.{}",
+            path.file_name().unwrap_or_default().to_string_lossy(),
+            std::process::id()
+        ));
+        fs::write(&mine, &holder).map_err(|e| failed("create", &mine, e))?;
+        let taken = Lock::wait_for(&path, &mine);
+        let _ = fs::remove_file(&mine);
+        taken
+    }
+
+    /// Links `mine` to `path` once no other live sync holds it.
+    fn wait_for(path: &Path, mine: &Path) -> Result<Lock, StoreError> {
         let started = Instant::now();
         loop {
-            match fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(_) => return Ok(Lock(path)),
+            match fs::hard_link(mine, path) {
+                Ok(()) => return Ok(Lock(path.to_path_buf())),
                 Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                    if take_over_if_stale(path, mine) {
+                        continue;
+                    }
                     if started.elapsed() > LOCK_WAIT {
                         return Err(StoreError::Failed(format!(
                             "another sync has held the lock {} for over {}s; if none is \
@@ -63,10 +80,51 @@ impl Lock {
                     }
                     std::thread::sleep(Duration::from_millis(50));
                 }
-                Err(e) => return Err(failed("create", &path, e)),
+                Err(e) => return Err(failed("create", path, e)),
             }
         }
     }
+}
+
+/// Removes the lock at `path` if its holder was a process of this host that runs no more;
+/// tells whether it did. The lock is first renamed to a name of this sync's own, so that of
+/// two syncs that find it stale only one removes it; a lock that turns out to be another's
+/// fresh one is linked back.
+fn take_over_if_stale(path: &Path, mine: &Path) -> bool {
+    let Ok(text) = fs::read_to_string(path) else {
+        return false;
+    };
+    let Some((pid, lock_host)) = text.split_once(" on ") else {
+        return false;
+    };
+    let proc = Path::new("/proc");
+    let dead = lock_host == host()
+        && proc.join("self").exists()
+        && pid
+            .parse::<u32>()
+            .is_ok_and(|pid| !proc.join(pid.to_string()).exists());
+    if !dead {
+        return false;
+    }
+    let aside = mine.with_file_name(format!(
+        "{}.stale",
+        mine.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    if fs::rename(path, &aside).is_err() {
+        return false;
+    }
+    if fs::read_to_string(&aside).is_ok_and(|moved| moved != text) {
+        let _ = fs::hard_link(&aside, path);
+    }
+    let _ = fs::remove_file(&aside);
+    true
+}
+
+/// This machine's name, to tell whether a lock's holder ran here.
+fn host() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default()
 }
 
 impl Drop for Lock {
