@@ -10,6 +10,7 @@ mod external;
 mod failure;
 mod image;
 mod instance;
+mod output;
 mod preview;
 mod process;
 mod report;
@@ -289,28 +290,14 @@ fn main() -> ExitCode {
 fn run(context: &Context, command: Command) -> Result<(), Failure> {
     match command {
         Command::Pipeline { title, file } => {
-            let generated = generate(&context.repository, &title)?;
-            repository::write_atomically(&file, generated.yaml.as_bytes())?;
-            context.ui.info(format!(
-                "wrote {} ({} jobs, {}) to {}",
-                generated.plan.kind,
-                generated.pipeline.jobs.len(),
-                summary(&generated.plan),
-                file.display()
-            ));
-            Ok(())
+            let (dir, named) = output::shard_dir(&file)?;
+            let generated = generate(&context.repository, &title, &named)?;
+            write_pipeline(context, &file, &dir, &generated)
         }
         Command::Webhookpipeline { output, payload } => {
-            let generated = webhook::generate(&context.repository, &payload)?;
-            repository::write_atomically(&output, generated.yaml.as_bytes())?;
-            context.ui.info(format!(
-                "wrote {} ({} jobs, {}) to {}",
-                generated.plan.kind,
-                generated.pipeline.jobs.len(),
-                summary(&generated.plan),
-                output.display()
-            ));
-            Ok(())
+            let (dir, named) = output::shard_dir(&output)?;
+            let generated = webhook::generate(&context.repository, &payload, &named)?;
+            write_pipeline(context, &output, &dir, &generated)
         }
         Command::Plan {
             title,
@@ -318,8 +305,16 @@ fn run(context: &Context, command: Command) -> Result<(), Failure> {
             format,
         } => {
             let generated = match (webhook, title) {
-                (Some(payload), _) => webhook::generate(&context.repository, &payload)?,
-                (None, title) => generate(&context.repository, &title.unwrap_or_default())?,
+                (Some(payload), _) => webhook::generate(
+                    &context.repository,
+                    &payload,
+                    grove_core::shard::DEFAULT_DIR,
+                )?,
+                (None, title) => generate(
+                    &context.repository,
+                    &title.unwrap_or_default(),
+                    grove_core::shard::DEFAULT_DIR,
+                )?,
             };
             let text = match format {
                 Format::Text => generated.plan.describe(),
@@ -435,8 +430,44 @@ fn print(text: &str) -> Result<(), Failure> {
         .map_err(|e| Failure::External(format!("cannot write to stdout: {e}")))
 }
 
-/// Parses a title, reads what it needs of the repository, and generates its pipeline.
-fn generate(repository: &Repository, title: &str) -> Result<grove_core::Generated, Failure> {
+/// Writes a generated pipeline (and its shards, if any, into `dir`) as one set, and says so.
+fn write_pipeline(
+    context: &Context,
+    file: &std::path::Path,
+    dir: &std::path::Path,
+    generated: &grove_core::Generated,
+) -> Result<(), Failure> {
+    output::write(file, dir, generated)?;
+    let shards = match generated.shards.len() {
+        0 => String::new(),
+        n => format!(
+            ", triggering {n} shard pipeline{} ({} jobs) in {}",
+            if n == 1 { "" } else { "s" },
+            generated
+                .shards
+                .iter()
+                .map(|s| s.pipeline.jobs.len())
+                .sum::<usize>(),
+            dir.display()
+        ),
+    };
+    context.ui.info(format!(
+        "wrote {} ({} jobs, {}) to {}{shards}",
+        generated.plan.kind,
+        generated.pipeline.jobs.len(),
+        summary(&generated.plan),
+        file.display()
+    ));
+    Ok(())
+}
+
+/// Parses a title, reads what it needs of the repository, and generates its pipeline, whose
+/// shards (if any) go in `shard_dir`.
+fn generate(
+    repository: &Repository,
+    title: &str,
+    shard_dir: &str,
+) -> Result<grove_core::Generated, Failure> {
     let (request, warnings) = grove_core::request_from_title(title)?;
     if !warnings.is_empty() {
         report::diagnostics("commit title", title, None, &warnings);
@@ -446,7 +477,7 @@ fn generate(repository: &Repository, title: &str) -> Result<grove_core::Generate
         None => Scope::All,
     };
     let fleet = Fleet::new(repository.load(scope)?)?;
-    Ok(grove_core::generate(&request, &fleet)?)
+    Ok(grove_core::generate_for(&request, &fleet, shard_dir)?)
 }
 
 fn summary(plan: &grove_core::Plan) -> String {

@@ -2,11 +2,10 @@
 
 use crate::failure::Failure;
 use grove_core::fleet::{
-    CLUSTER_SETTINGS, CONFIG_FILE, DEFAULTS_DIR, INSTANCES_DIR, REQUIREMENTS_FILE, SETTINGS_FILE,
-    TEMPLATES_DIR,
+    is_fleet_file, CLUSTER_SETTINGS, CONFIG_FILE, DEFAULTS_DIR, INSTANCES_DIR, INSTANCE_FILES,
+    REQUIREMENTS_FILE, TEMPLATES_DIR,
 };
 use grove_core::name::InstanceName;
-use grove_core::template::SUFFIX;
 use grove_core::Files;
 use std::fs;
 use std::io::{ErrorKind, Write};
@@ -80,12 +79,14 @@ impl Repository {
                 self.root.display()
             )));
         }
-        let mut files = Files::new();
-        self.read_into(&mut files, CLUSTER_SETTINGS)?;
-        self.read_into(&mut files, &format!("{DEFAULTS_DIR}/{REQUIREMENTS_FILE}"))?;
+        let mut paths = vec![
+            CLUSTER_SETTINGS.to_string(),
+            format!("{DEFAULTS_DIR}/{REQUIREMENTS_FILE}"),
+        ];
         for name in self.list(TEMPLATES_DIR)? {
-            if name.ends_with(SUFFIX) {
-                self.read_into(&mut files, &format!("{TEMPLATES_DIR}/{name}"))?;
+            let path = format!("{TEMPLATES_DIR}/{name}");
+            if is_fleet_file(&path) {
+                paths.push(path);
             }
         }
         let folders = match scope {
@@ -93,25 +94,73 @@ impl Repository {
             Scope::Only(names) => names.iter().map(|n| n.to_string()).collect(),
         };
         for folder in folders {
-            if folder.starts_with('.') {
-                continue;
+            for file in INSTANCE_FILES {
+                let path = format!("{INSTANCES_DIR}/{folder}/{file}");
+                if is_fleet_file(&path) {
+                    paths.push(path);
+                }
             }
-            for file in [CONFIG_FILE, SETTINGS_FILE, REQUIREMENTS_FILE] {
-                self.read_into(&mut files, &format!("{INSTANCES_DIR}/{folder}/{file}"))?;
+        }
+        let mut files = Files::new();
+        for (path, text) in self.read_all(paths)? {
+            files.insert(path, text);
+        }
+        Ok(files)
+    }
+
+    /// Reads the files at `paths` (relative to the root) that exist, in order, with a few threads
+    /// when there are many: a batch upgrade reads three small files of every instance, and the
+    /// time goes into opening them. The first failure in `paths` order is the one reported.
+    fn read_all(&self, paths: Vec<String>) -> Result<Vec<(String, String)>, Failure> {
+        const PER_THREAD: usize = 512;
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 4)
+            .min(paths.len().div_ceil(PER_THREAD))
+            .max(1);
+        if threads == 1 {
+            return self.read_some(paths);
+        }
+        let chunk = paths.len().div_ceil(threads);
+        let mut chunks: Vec<Vec<String>> = Vec::with_capacity(threads);
+        let mut paths = paths.into_iter().peekable();
+        while paths.peek().is_some() {
+            chunks.push(paths.by_ref().take(chunk).collect());
+        }
+        let results: Vec<Result<Vec<(String, String)>, Failure>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = chunks
+                .into_iter()
+                .map(|chunk| scope.spawn(move || self.read_some(chunk)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().expect("a reading thread panicked"))
+                .collect()
+        });
+        let mut files = Vec::new();
+        for result in results {
+            files.extend(result?);
+        }
+        Ok(files)
+    }
+
+    /// Reads the files at `paths` that exist, in order, on this thread.
+    fn read_some(&self, paths: Vec<String>) -> Result<Vec<(String, String)>, Failure> {
+        let mut files = Vec::with_capacity(paths.len());
+        for path in paths {
+            if let Some(text) = self.read(&path)? {
+                files.push((path, text));
             }
         }
         Ok(files)
     }
 
-    /// Reads `path` (relative to the root) into `files` if it exists.
-    fn read_into(&self, files: &mut Files, path: &str) -> Result<(), Failure> {
+    /// Reads `path` (relative to the root), if it exists.
+    fn read(&self, path: &str) -> Result<Option<String>, Failure> {
         let full = self.root.join(path);
         match fs::read(&full) {
             Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => {
-                    files.insert(path.to_string(), text);
-                    Ok(())
-                }
+                Ok(text) => Ok(Some(text)),
                 Err(e) => Err(Failure::Core(grove_core::Error::new(
                     grove_core::ErrorKind::InvalidInput,
                     format!(
@@ -121,7 +170,7 @@ impl Repository {
                 ))),
             },
             Err(e) if e.kind() == ErrorKind::NotFound || e.kind() == ErrorKind::NotADirectory => {
-                Ok(())
+                Ok(None)
             }
             Err(e) => Err(Failure::io("read", &full, e)),
         }

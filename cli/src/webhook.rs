@@ -54,8 +54,12 @@ pub fn read_payload(path: &Path) -> Result<String, Failure> {
 }
 
 /// Reads a payload, decides its request against the cluster's grove.yml, reads the instances
-/// the request needs, and generates its pipeline.
-pub fn generate(repository: &Repository, payload: &Path) -> Result<Generated, Failure> {
+/// the request needs, and generates its pipeline, whose shards (if any) go in `shard_dir`.
+pub fn generate(
+    repository: &Repository,
+    payload: &Path,
+    shard_dir: &str,
+) -> Result<Generated, Failure> {
     let text = read_payload(payload)?;
     let event = grove_core::webhook::parse(&text)?;
     let settings = Fleet::new(repository.load(Scope::Only(Vec::new()))?)?;
@@ -65,5 +69,5 @@ pub fn generate(repository: &Repository, payload: &Path) -> Result<Generated, Fa
         None => Scope::All,
     };
     let fleet = Fleet::new(repository.load(scope)?)?;
-    Ok(grove_core::generate(&request, &fleet)?)
+    Ok(grove_core::generate_for(&request, &fleet, shard_dir)?)
 }

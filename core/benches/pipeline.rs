@@ -1,5 +1,6 @@
 //! Plan, render and validate a batch upgrade for fleets of 10 to 10,000 instances, end to end
-//! and step by step. Run with `cargo bench -p grove-core`.
+//! and step by step: parse the fleet, plan, render, validate, emit. Run with
+//! `cargo bench -p grove-core`; the figures are in BENCHMARKS.md.
 
 #[path = "../examples/fleet_gen.rs"]
 mod fleet_gen;
@@ -60,14 +61,44 @@ fn render(bencher: divan::Bencher, n: usize) {
     bencher.bench(|| templates.render(&pipeline::context(&plan, &fleet)).unwrap());
 }
 
+/// The whole YAML of a batch upgrade, unsharded, as the templates render it.
+fn rendered(n: usize) -> String {
+    let fleet = Fleet::new(fleet_gen::fleet(n)).unwrap();
+    let templates = Templates::new(&fleet).unwrap();
+    let plan = Plan::new(&request(), &fleet).unwrap();
+    templates.render(&pipeline::context(&plan, &fleet)).unwrap()
+}
+
 /// Reading the YAML back into the model and checking it.
 #[divan::bench(args = SIZES, sample_count = 10)]
 fn validate(bencher: divan::Bencher, n: usize) {
+    let yaml = rendered(n);
+    bencher.bench(|| {
+        let pipeline = Pipeline::parse(&yaml).unwrap();
+        pipeline.check().unwrap();
+        pipeline
+    });
+}
+
+/// The general path of reading the YAML back (values, merge keys, JSON values), which the
+/// fast path of [`Pipeline::parse`] replaces for generated pipelines: for comparison.
+#[divan::bench(args = SIZES, sample_count = 10)]
+fn validate_general(bencher: divan::Bencher, n: usize) {
+    let yaml = rendered(n);
+    bencher.bench(|| {
+        let pipeline = Pipeline::parse_general(&yaml).unwrap();
+        pipeline.check().unwrap();
+        pipeline
+    });
+}
+
+/// What `grove plan` and `grove pipeline` print beside the YAML: the plan as JSON and as text.
+#[divan::bench(args = SIZES, sample_count = 10)]
+fn emit(bencher: divan::Bencher, n: usize) {
     let fleet = Fleet::new(fleet_gen::fleet(n)).unwrap();
     let generated = grove_core::generate(&request(), &fleet).unwrap();
     bencher.bench(|| {
-        let pipeline = Pipeline::parse(&generated.yaml).unwrap();
-        pipeline.check().unwrap();
-        pipeline
+        let json = serde_json::to_string_pretty(&generated.plan).unwrap();
+        json.len() + generated.plan.describe().len()
     });
 }

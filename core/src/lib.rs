@@ -10,11 +10,13 @@
 pub mod diagnostic;
 pub mod error;
 pub mod fleet;
+pub mod limits;
 pub mod name;
 pub mod pipeline;
 pub mod plan;
 pub mod preview;
 pub mod request;
+pub mod shard;
 pub mod template;
 pub mod title;
 pub mod webhook;
@@ -37,11 +39,41 @@ pub struct Generated {
     pub yaml: String,
     /// The pipeline read back from `yaml`.
     pub pipeline: Pipeline,
+    /// The shard pipelines `yaml` triggers, when the plan is too big for one file; none
+    /// otherwise. They go in the shard folder ([`shard::dir_for`]).
+    pub shards: Vec<shard::Shard>,
 }
 
-/// Plans `request` against `fleet` and renders its pipeline with the fleet's templates.
+/// Plans `request` against `fleet` and renders its pipeline with the fleet's templates, for the
+/// pipeline file `generated.yml` (its shards, if any, in `generated-shards/`).
 pub fn generate(request: &Request, fleet: &Fleet) -> Result<Generated> {
+    generate_for(request, fleet, shard::DEFAULT_DIR)
+}
+
+/// [`generate`] for a pipeline whose shard folder is `shard_dir` (see [`shard::dir_for`]), as
+/// the generated pipeline names it in its `artifact:` includes.
+pub fn generate_for(request: &Request, fleet: &Fleet, shard_dir: &str) -> Result<Generated> {
     let templates = template::Templates::new(fleet)?;
+    generate_with_in(request, fleet, &templates, shard_dir)
+}
+
+/// [`generate`] with the fleet's templates compiled beforehand ([`template::Templates::new`]),
+/// for a caller that generates many pipelines for one fleet, such as the browser preview.
+pub fn generate_with(
+    request: &Request,
+    fleet: &Fleet,
+    templates: &template::Templates,
+) -> Result<Generated> {
+    generate_with_in(request, fleet, templates, shard::DEFAULT_DIR)
+}
+
+/// The steps of [`generate_for`] after the templates are compiled.
+fn generate_with_in(
+    request: &Request,
+    fleet: &Fleet,
+    templates: &template::Templates,
+    shard_dir: &str,
+) -> Result<Generated> {
     let mut plan = Plan::new(request, fleet)?;
     plan.unknown_patches = fleet
         .settings
@@ -50,11 +82,12 @@ pub fn generate(request: &Request, fleet: &Fleet) -> Result<Generated> {
         .filter(|name| !templates.patch_points.contains(*name))
         .cloned()
         .collect();
-    let (yaml, pipeline) = pipeline::render(&plan, fleet, &templates)?;
+    let (yaml, pipeline, shards) = shard::render(&mut plan, fleet, templates, shard_dir)?;
     Ok(Generated {
         plan,
         yaml,
         pipeline,
+        shards,
     })
 }
 

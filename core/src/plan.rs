@@ -91,6 +91,10 @@ pub struct Plan {
     /// The preview instance a `preview-up` or `preview-down` plan acts on (webhooks only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<Preview>,
+    /// The shard child pipelines, when the pipeline is too big for GitLab's limits (none
+    /// otherwise); filled in by [`crate::shard::render`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<crate::shard::PlannedShard>,
 }
 
 impl Plan {
@@ -105,6 +109,7 @@ impl Plan {
             notes: Vec::new(),
             unknown_patches: Vec::new(),
             preview: None,
+            shards: Vec::new(),
         }
     }
 
@@ -282,6 +287,7 @@ impl Plan {
                 out.push_str(&format!("  {}: {}\n", skipped.name, skipped.reason));
             }
         }
+        crate::shard::describe(&self.shards, &mut out);
         for note in &self.notes {
             out.push_str(&format!("Note: {note}.\n"));
         }

@@ -59,6 +59,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "preview",
         include_str!("../../templates/pipelines/preview.yml.hbs"),
     ),
+    (
+        "shards",
+        include_str!("../../templates/pipelines/shards.yml.hbs"),
+    ),
 ];
 
 /// The templates in force for one fleet, ready to render.
@@ -156,7 +160,12 @@ impl Templates {
 
     /// Renders the root template over `context`.
     pub fn render(&self, context: &serde_json::Value) -> Result<String> {
-        self.registry.render(ROOT, context).map_err(|e| {
+        self.render_template(ROOT, context)
+    }
+
+    /// Renders the template `name` over `context` (`shards`, the root of a sharded pipeline).
+    pub fn render_template(&self, name: &str, context: &serde_json::Value) -> Result<String> {
+        self.registry.render(name, context).map_err(|e| {
             let origin = e
                 .template_name
                 .as_deref()

@@ -150,6 +150,339 @@ pub fn check_settings_limits(text: &str) -> Result<(), YamlError> {
     Ok(())
 }
 
+/// Reads the block-style YAML that Grove's pipeline templates write into `T`, without serde_yaml:
+/// the fast path of reading a generated pipeline back. It takes only a strict subset — block
+/// mappings with plain keys, block sequences of scalars, plain scalars of printable ASCII that
+/// are surely strings (or exactly `true` or `false`), double-quoted scalars with the escapes
+/// [`quote`] writes, `[]`, `{}` and one-line flow mappings of such scalars, full-line comments —
+/// and gives `None` for anything else (anchors, aliases, tags, merge keys, block scalars,
+/// multi-line scalars, other escapes, trailing comments, tabs, CR, a document marker, ...), or
+/// when `T` refuses the value; the caller then reads the text with serde_yaml. Where it gives a
+/// value it is the value serde_yaml gives: the tests of `pipeline` check it on a corpus.
+pub fn from_str_simple<T: DeserializeOwned>(text: &str) -> Option<T> {
+    let node = simple::parse(text)?;
+    T::deserialize(node).ok()
+}
+
+mod simple {
+    use serde::de::{self, value::Error, IntoDeserializer, Visitor};
+
+    /// A YAML node of the subset.
+    pub enum Node {
+        Str(String),
+        Bool(bool),
+        Null,
+        Seq(Vec<Node>),
+        Map(Vec<(String, Node)>),
+    }
+
+    struct Line<'a> {
+        indent: usize,
+        content: &'a str,
+    }
+
+    pub fn parse(text: &str) -> Option<Node> {
+        let mut lines = Vec::new();
+        for line in text.split('\n') {
+            if line.contains(['\r', '\t']) {
+                return None;
+            }
+            let content = line.trim_start_matches(' ');
+            if content.trim_end_matches(' ').is_empty() || content.starts_with('#') {
+                continue;
+            }
+            lines.push(Line {
+                indent: line.len() - content.len(),
+                content: content.trim_end_matches(' '),
+            });
+        }
+        if lines.first()?.indent != 0 {
+            return None;
+        }
+        let mut at = 0;
+        let node = block(&lines, &mut at, 0)?;
+        (at == lines.len()).then_some(node)
+    }
+
+    /// The block node whose lines start at `lines[*at]`, at `indent`.
+    fn block(lines: &[Line], at: &mut usize, indent: usize) -> Option<Node> {
+        let first = lines.get(*at)?;
+        if first.indent != indent {
+            return None;
+        }
+        if first.content == "-" || first.content.starts_with("- ") {
+            let mut items = Vec::new();
+            while let Some(line) = lines.get(*at).filter(|l| l.indent == indent) {
+                let item = line.content.strip_prefix("- ")?;
+                items.push(inline(item.trim_start_matches(' '))?);
+                *at += 1;
+            }
+            return Some(Node::Seq(items));
+        }
+        let mut entries = Vec::new();
+        while let Some(line) = lines.get(*at).filter(|l| l.indent == indent) {
+            let (key, rest) = match line.content.find(": ") {
+                Some(colon) => (&line.content[..colon], &line.content[colon + 2..]),
+                None => (line.content.strip_suffix(':')?, ""),
+            };
+            if !is_key(key) {
+                return None;
+            }
+            *at += 1;
+            let rest = rest.trim_start_matches(' ');
+            let value = if !rest.is_empty() {
+                inline(rest)?
+            } else {
+                match lines.get(*at) {
+                    Some(next) if next.indent > indent => block(lines, at, next.indent)?,
+                    Some(next) if next.indent == indent && next.content.starts_with('-') => {
+                        return None
+                    }
+                    _ => Node::Null,
+                }
+            };
+            entries.push((key.to_string(), value));
+        }
+        if lines.get(*at).is_some_and(|l| l.indent > indent) {
+            return None;
+        }
+        Some(Node::Map(entries))
+    }
+
+    /// A plain key: `[A-Za-z_.][A-Za-z0-9_.:/-]*`, not ending with `:`, not a word or a
+    /// special float YAML could read as something else.
+    fn is_key(key: &str) -> bool {
+        let bytes = key.as_bytes();
+        !bytes.is_empty()
+            && (bytes[0].is_ascii_alphabetic() || matches!(bytes[0], b'_' | b'.'))
+            && bytes.iter().all(|&b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'/' | b'-')
+            })
+            && !key.ends_with(':')
+            && !super::is_reserved_word(key)
+            && !(bytes[0] == b'.' && bytes.get(1).is_some_and(|b| b"iInN".contains(b)))
+    }
+
+    /// A node on one line: a scalar, `[]`, `{}` or a flow mapping of scalars.
+    fn inline(text: &str) -> Option<Node> {
+        match text {
+            "[]" => return Some(Node::Seq(Vec::new())),
+            "{}" => return Some(Node::Map(Vec::new())),
+            _ => {}
+        }
+        if let Some(inner) = text.strip_prefix('{') {
+            return flow_mapping(inner);
+        }
+        let (node, rest) = scalar(text, false)?;
+        rest.is_empty().then_some(node)
+    }
+
+    /// `{key: value, ...}` after the `{`.
+    fn flow_mapping(mut text: &str) -> Option<Node> {
+        let mut entries = Vec::new();
+        loop {
+            text = text.trim_start_matches(' ');
+            let colon = text.find(": ")?;
+            let key = &text[..colon];
+            if !is_key(key) {
+                return None;
+            }
+            let (value, rest) = scalar(text[colon + 2..].trim_start_matches(' '), true)?;
+            entries.push((key.to_string(), value));
+            let rest = rest.trim_start_matches(' ');
+            if let Some(rest) = rest.strip_prefix(", ") {
+                text = rest;
+            } else {
+                let rest = rest.strip_prefix('}')?;
+                return rest.is_empty().then_some(Node::Map(entries));
+            }
+        }
+    }
+
+    /// A scalar at the start of `text`, and what follows it. In a flow mapping, a plain scalar
+    /// ends at `,` or `}`.
+    fn scalar(text: &str, in_flow: bool) -> Option<(Node, &str)> {
+        if let Some(quoted) = text.strip_prefix('"') {
+            return double_quoted(quoted);
+        }
+        let end = if in_flow {
+            text.find([',', '}', '[', ']', '{']).unwrap_or(text.len())
+        } else {
+            text.len()
+        };
+        let plain = text[..end].trim_end_matches(' ');
+        Some((plain_scalar(plain)?, &text[end..]))
+    }
+
+    fn plain_scalar(text: &str) -> Option<Node> {
+        let bytes = text.as_bytes();
+        let first = *bytes.first()?;
+        if b"-?:,[]{}#&*!|>'\"%@`~".contains(&first)
+            || !bytes.iter().all(|&b| (0x20..0x7f).contains(&b))
+            || text.contains(": ")
+            || text.contains('#')
+            || text.ends_with(':')
+        {
+            return None;
+        }
+        match text {
+            "true" => return Some(Node::Bool(true)),
+            "false" => return Some(Node::Bool(false)),
+            _ if super::is_reserved_word(text) => return None,
+            _ => {}
+        }
+        // Numbers start with a digit, a sign or a dot, and never hold a space.
+        if (first.is_ascii_digit() || matches!(first, b'+' | b'.')) && !text.contains(' ') {
+            return None;
+        }
+        Some(Node::Str(text.to_string()))
+    }
+
+    /// A double-quoted scalar after its `"`, with the escapes [`super::quote`] writes.
+    fn double_quoted(text: &str) -> Option<(Node, &str)> {
+        let mut out = String::new();
+        let mut chars = text.char_indices();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '"' => return Some((Node::Str(out), &text[i + 1..])),
+                '\\' => match chars.next()?.1 {
+                    '"' => out.push('"'),
+                    '\\' => out.push('\\'),
+                    'n' => out.push('\n'),
+                    't' => out.push('\t'),
+                    'r' => out.push('\r'),
+                    'u' => {
+                        let hex: String = (0..4)
+                            .filter_map(|_| chars.next().map(|(_, c)| c))
+                            .collect();
+                        if hex.len() != 4 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                            return None;
+                        }
+                        out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+                    }
+                    _ => return None,
+                },
+                c if (c as u32) < 0x20
+                    || c == '\u{7f}'
+                    || ('\u{80}'..='\u{9f}').contains(&c)
+                    || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') =>
+                {
+                    return None
+                }
+                c => out.push(c),
+            }
+        }
+        None
+    }
+
+    impl<'de> IntoDeserializer<'de, Error> for Node {
+        type Deserializer = Node;
+        fn into_deserializer(self) -> Node {
+            self
+        }
+    }
+
+    impl<'de> de::Deserializer<'de> for Node {
+        type Error = Error;
+        fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+            match self {
+                Node::Str(s) => visitor.visit_string(s),
+                Node::Bool(b) => visitor.visit_bool(b),
+                Node::Null => visitor.visit_unit(),
+                Node::Seq(items) => {
+                    let mut seq = de::value::SeqDeserializer::new(items.into_iter());
+                    let value = visitor.visit_seq(&mut seq)?;
+                    seq.end()?;
+                    Ok(value)
+                }
+                Node::Map(entries) => {
+                    let mut map = de::value::MapDeserializer::new(entries.into_iter());
+                    let value = visitor.visit_map(&mut map)?;
+                    map.end()?;
+                    Ok(value)
+                }
+            }
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map struct enum identifier ignored_any
+        }
+    }
+}
+
+/// Reads a settings file that is trivially simple — nothing but empty lines, comments at the
+/// start of a line, and `KEY: value` lines with a plain key and a plain one-line scalar of
+/// harmless characters — as its `(key, value)` pairs, in order. Anything else (quotes, flow or
+/// block collections, block scalars, anchors, tags, indentation, tabs, CR, non-ASCII, a value
+/// that YAML could read as null, a boolean or a number, a key YAML could read as other than a
+/// string, a file over [`MAX_SETTINGS_LEN`]) gives `None`, and the caller reads the file with
+/// serde_yaml instead. Values that look like booleans are still returned (`true`, `false`); the
+/// caller decides what each key may hold.
+///
+/// This is the fast path of reading `config.yml` and `grove.yml` of thousands of instances; the
+/// tests of `fleet` check it against serde_yaml on a corpus of tricky inputs.
+pub fn simple_mapping(text: &str) -> Option<Vec<(&str, &str)>> {
+    if text.len() > MAX_SETTINGS_LEN || !text.is_ascii() {
+        return None;
+    }
+    let mut pairs = Vec::new();
+    for line in text.split('\n') {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (key, rest) = line.split_once(':')?;
+        let value = rest.strip_prefix(' ')?.trim_matches(' ');
+        if !is_simple_key(key) || !is_simple_value(value) {
+            return None;
+        }
+        pairs.push((key, value));
+    }
+    Some(pairs)
+}
+
+/// Words that YAML (1.1 or 1.2) may read as something other than a string.
+fn is_reserved_word(text: &str) -> bool {
+    ["y", "n", "yes", "no", "on", "off", "true", "false", "null"]
+        .iter()
+        .any(|word| text.eq_ignore_ascii_case(word))
+}
+
+/// `[A-Za-z_][A-Za-z0-9_]*`, at most 128 characters, and no reserved word.
+fn is_simple_key(key: &str) -> bool {
+    let bytes = key.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 128
+        && (bytes[0].is_ascii_alphabetic() || bytes[0] == b'_')
+        && bytes
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'_')
+        && !is_reserved_word(key)
+}
+
+/// A plain scalar that reads back as itself: it starts with a letter, a digit, `/` or `_`, holds
+/// only letters, digits, spaces and `._/:+@=-`, has no `: ` and does not end with `:`.
+fn is_simple_value(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    !bytes.is_empty()
+        && (bytes[0].is_ascii_alphanumeric() || bytes[0] == b'/' || bytes[0] == b'_')
+        && bytes.iter().all(|&b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b' ' | b'.' | b'_' | b'/' | b':' | b'+' | b'@' | b'=' | b'-'
+                )
+        })
+        && !value.contains(": ")
+        && !value.ends_with(':')
+}
+
+/// Whether a simple value (see [`simple_mapping`]) is read by YAML as a string: not a reserved
+/// word, and not starting with a digit (which could make it a number).
+pub fn is_simple_string(value: &str) -> bool {
+    !is_reserved_word(value) && !value.as_bytes()[0].is_ascii_digit()
+}
+
 /// Whether a document holds nothing but blanks and comments.
 fn is_blank(text: &str) -> bool {
     text.lines().all(|line| {

@@ -3,43 +3,14 @@
 //! The page asks this before it reads a dropped folder, so that a large tree (with `.venv/`
 //! folders, Tutor's `env/`, images) costs nothing beyond its file names.
 
-use grove_core::fleet::{
-    CLUSTER_SETTINGS, CONFIG_FILE, DEFAULTS_DIR, INSTANCES_DIR, REQUIREMENTS_FILE, SETTINGS_FILE,
-    TEMPLATES_DIR,
-};
-use grove_core::template::SUFFIX;
-
-/// Whether core reads the file at `path` (relative to the cluster root, with `/`).
+/// Whether core reads the file at `path` (relative to the cluster root, with `/`): core's one
+/// list, [`grove_core::fleet::is_fleet_file`].
 ///
 /// These are the root `grove.yml`, `defaults/grove-requirements.txt`, the pipeline templates
 /// directly in `templates/pipelines/`, and `config.yml`, `grove.yml` and
 /// `grove-requirements.txt` of each folder under `instances/`.
 pub fn is_fleet_file(path: &str) -> bool {
-    if path == CLUSTER_SETTINGS {
-        return true;
-    }
-    if let Some(file) = under(path, DEFAULTS_DIR) {
-        return file == REQUIREMENTS_FILE;
-    }
-    if let Some(file) = under(path, TEMPLATES_DIR) {
-        return file.ends_with(SUFFIX) && !file.contains('/');
-    }
-    if let Some(rest) = under(path, INSTANCES_DIR) {
-        return match rest.split_once('/') {
-            Some((folder, file)) => {
-                !folder.is_empty()
-                    && !folder.starts_with('.')
-                    && [CONFIG_FILE, SETTINGS_FILE, REQUIREMENTS_FILE].contains(&file)
-            }
-            None => false,
-        };
-    }
-    false
-}
-
-/// The rest of `path` after `dir/`, if it is under `dir`.
-fn under<'a>(path: &'a str, dir: &str) -> Option<&'a str> {
-    path.strip_prefix(dir)?.strip_prefix('/')
+    grove_core::fleet::is_fleet_file(path)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 
 use crate::graph::Graph;
 use grove_core::template::Templates;
-use grove_core::{Diagnostic, Error, ErrorKind, Files, Fleet, Generated, Plan, Request};
+use grove_core::{Diagnostic, Error, ErrorKind, Files, Fleet, Plan, Request};
 use serde::Serialize;
 
 /// A core error as data: what the CLI would print, and the exit code it would exit with.
@@ -169,7 +169,7 @@ impl LoadedFleet {
             Ok((fleet, Ok(templates))) => (fleet, templates),
             Ok((_, Err(error))) | Err(error) => return Preview::failed(diagnostics, error),
         };
-        let generated = match generate(&request, fleet, templates) {
+        let generated = match grove_core::generate_with(&request, fleet, templates) {
             Ok(generated) => generated,
             Err(error) => return Preview::failed(diagnostics, &error),
         };
@@ -196,29 +196,6 @@ impl LoadedFleet {
             error: None,
         }
     }
-}
-
-/// [`grove_core::generate`] with templates compiled beforehand: the same steps in the same order.
-///
-/// Compiling the templates is most of the cost of a small pipeline, so a fleet compiles them
-/// once rather than on every keystroke. This copy goes once core offers the same function
-/// (`grove_core::generate_with(request, fleet, templates)`); the golden tests check that both
-/// give the same output.
-fn generate(request: &Request, fleet: &Fleet, templates: &Templates) -> Result<Generated, Error> {
-    let mut plan = Plan::new(request, fleet)?;
-    plan.unknown_patches = fleet
-        .settings
-        .pipeline_patches
-        .keys()
-        .filter(|name| !templates.patch_points.contains(*name))
-        .cloned()
-        .collect();
-    let (yaml, pipeline) = grove_core::pipeline::render(&plan, fleet, templates)?;
-    Ok(Generated {
-        plan,
-        yaml,
-        pipeline,
-    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,181 @@
+//! Sharding against GitLab's limits: a pipeline just under the limits is one file, exactly as
+//! before; one just over is split into shards that each fit, with no `needs` across files.
+
+use grove_core::limits::Limits;
+use grove_core::shard::{PARENT_JOB, PUBLISH_JOB};
+use grove_core::{generate, request_from_title, Files, Fleet, Generated, Pipeline};
+use std::collections::BTreeSet;
+
+const REPO: &str = "https://github.com/openedx/edx-platform.git";
+const TITLE: &str =
+    "[AutoDeploy][Batch][Upgrade] https://github.com/openedx/edx-platform.git|open-release/sumac.1";
+
+/// A fleet of `n` instances, all built from the batch title's pair, with `grove.yml` as given.
+fn fleet(n: usize, settings: &str) -> grove_core::Result<Fleet> {
+    let mut files = Files::new();
+    files.insert("grove.yml".into(), settings.into());
+    for i in 0..n {
+        files.insert(
+            format!("instances/i{i:04}/config.yml"),
+            format!(
+                "EDX_PLATFORM_REPOSITORY: {REPO}\nEDX_PLATFORM_VERSION: open-release/sumac.1\n"
+            ),
+        );
+    }
+    Fleet::new(files)
+}
+
+fn run(n: usize, settings: &str, title: &str) -> grove_core::Result<Generated> {
+    generate(&request_from_title(title).unwrap().0, &fleet(n, settings)?)
+}
+
+/// Every file passes the structural checks and the limits, and no `needs` leaves its file.
+fn assert_every_file_fits(generated: &Generated, limits: &Limits) {
+    let files = std::iter::once((
+        "generated.yml".to_string(),
+        &generated.yaml,
+        &generated.pipeline,
+    ))
+    .chain(
+        generated
+            .shards
+            .iter()
+            .map(|s| (s.file.clone(), &s.yaml, &s.pipeline)),
+    );
+    for (name, yaml, pipeline) in files {
+        let reread = Pipeline::parse(yaml).unwrap();
+        assert_eq!(&reread, pipeline, "{name}");
+        reread.check().unwrap();
+        limits.check(&name, yaml, &reread).unwrap();
+    }
+}
+
+#[test]
+fn just_under_the_job_limit_is_one_file_and_just_over_is_sharded() {
+    // One base image and six jobs per instance: 83 instances are 499 jobs, 84 are 505.
+    let under = run(83, "", TITLE).unwrap();
+    assert!(under.shards.is_empty());
+    assert!(under.plan.shards.is_empty());
+    assert_eq!(under.pipeline.jobs.len(), 499);
+    assert!(!under.yaml.contains(PUBLISH_JOB));
+    let json = serde_json::to_string(&under.plan).unwrap();
+    assert!(!json.contains("\"shards\""), "{json}");
+
+    let over = run(84, "", TITLE).unwrap();
+    assert_eq!(over.shards.len(), 2);
+    assert_every_file_fits(&over, &Limits::default());
+    let jobs: BTreeSet<&str> = over.pipeline.jobs.iter().map(|j| j.name.as_str()).collect();
+    assert_eq!(
+        jobs,
+        BTreeSet::from([
+            "base-image:1",
+            "grove-shards",
+            "grove-shard:1",
+            "grove-shard:2"
+        ])
+    );
+    let trigger = over
+        .pipeline
+        .jobs
+        .iter()
+        .find(|j| j.name == "grove-shard:1")
+        .unwrap();
+    assert_eq!(trigger.needs, ["grove-shards", "base-image:1"]);
+    assert!(over.yaml.contains(&format!(
+        "    - pipeline: $PARENT_PIPELINE_ID\n      job: {PARENT_JOB}\n"
+    )));
+    assert!(over.yaml.contains(
+        "      - artifact: \"generated-shards/shard-2.yml\"\n        job: grove-shards\n"
+    ));
+    // Whole chains, 83 instances in the first shard, and every instance exactly once.
+    assert_eq!(over.plan.shards[0].instances.len(), 83);
+    assert_eq!(over.plan.shards[0].jobs, 498);
+    assert_eq!(over.plan.shards[1].instances.len(), 1);
+    let mut all = BTreeSet::new();
+    for shard in &over.shards {
+        for job in &shard.pipeline.jobs {
+            assert!(all.insert(job.name.clone()), "{} twice", job.name);
+            assert!(!job.name.starts_with("base-image"), "{}", job.name);
+        }
+    }
+    assert_eq!(all.len(), 84 * 6);
+    let text = over.plan.describe();
+    assert!(text.contains("triggers 2 shard pipelines"), "{text}");
+    assert!(
+        text.contains("  shard 2 (shard-2.yml): 1 instance, 6 jobs"),
+        "{text}"
+    );
+    let json = serde_json::to_value(&over.plan).unwrap();
+    assert_eq!(json["shards"][1]["instances"][0], "i0083");
+    assert_eq!(json["shards"][0]["jobs"], 498);
+}
+
+#[test]
+fn the_limits_are_settings() {
+    // 1000 jobs allowed: 166 instances (997 jobs) fit in one file, 167 do not.
+    let settings = "LIMITS:\n  jobs_per_pipeline: 1000\n";
+    assert!(run(166, settings, TITLE).unwrap().shards.is_empty());
+    assert_eq!(run(167, settings, TITLE).unwrap().shards.len(), 2);
+    // The YAML size counts too.
+    let small = run(10, "LIMITS:\n  artifact_yaml_bytes: 6000\n", TITLE).unwrap();
+    assert!(small.shards.len() > 1);
+    let limits = Limits {
+        artifact_yaml_bytes: 6000,
+        ..Limits::default()
+    };
+    assert_every_file_fits(&small, &limits);
+    // GitLab allows at most 2000 jobs and 2 levels; more is refused with exit 5.
+    for bad in [
+        "LIMITS:\n  jobs_per_pipeline: 2001\n",
+        "LIMITS:\n  child_pipeline_depth: 3\n",
+        "LIMITS:\n  needs_per_jobs: 3\n",
+    ] {
+        let e = run(1, bad, TITLE).unwrap_err();
+        assert_eq!(e.exit_code(), 5, "{bad}: {}", e.message);
+    }
+    // Sharding needs a second level of child pipelines.
+    let e = run(84, "LIMITS:\n  child_pipeline_depth: 1\n", TITLE).unwrap_err();
+    assert_eq!(e.exit_code(), 5);
+    assert!(
+        e.message.contains("child_pipeline_depth is 1"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn shards_group_instances_by_base_image_within_the_needs_limit() {
+    // Instances on 4 base images; at most 3 needs per job: the publish job and 2 images.
+    let mut files = Files::new();
+    files.insert(
+        "grove.yml".into(),
+        "LIMITS:\n  needs_per_job: 3\n  jobs_per_pipeline: 60\n".into(),
+    );
+    for i in 0..40 {
+        files.insert(
+            format!("instances/i{i:04}/config.yml"),
+            format!(
+                "EDX_PLATFORM_REPOSITORY: https://example.org/r{}.git\nEDX_PLATFORM_VERSION: v\n",
+                i % 4
+            ),
+        );
+    }
+    let fleet = Fleet::new(files).unwrap();
+    let request = request_from_title("[AutoDeploy][Batch][UpgradeTo] 4f2c9e1d")
+        .unwrap()
+        .0;
+    let generated = generate(&request, &fleet).unwrap();
+    let limits = Limits {
+        needs_per_job: 3,
+        jobs_per_pipeline: 60,
+        ..Limits::default()
+    };
+    assert_every_file_fits(&generated, &limits);
+    for job in &generated.pipeline.jobs {
+        assert!(job.needs.len() <= 3, "{job:?}");
+    }
+    // The same input gives the same files.
+    let again = generate(&request, &fleet).unwrap();
+    assert_eq!(again.yaml, generated.yaml);
+    assert_eq!(again.shards, generated.shards);
+}
