@@ -159,7 +159,25 @@ impl Templates {
     }
 
     /// Renders the root template over `context`.
+    ///
+    /// While the root and instance templates are the embedded ones, instance chains are
+    /// rendered once per shape and filled in ([`crate::chain`]), which gives the same bytes.
     pub fn render(&self, context: &serde_json::Value) -> Result<String> {
+        let embedded = [
+            "pipeline",
+            "instance",
+            "instance-variables",
+            "instance-cache",
+        ]
+        .iter()
+        .all(|name| self.origins.get(*name).map(String::as_str) == Some("embedded"));
+        if embedded {
+            if let Some(text) =
+                crate::chain::render(context, |name, data| self.render_template(name, data))?
+            {
+                return Ok(text);
+            }
+        }
         self.render_template(ROOT, context)
     }
 

@@ -84,3 +84,33 @@ fn instance_files_read_the_same() {
         }
     }
 }
+
+/// Instance chains rendered shape by shape give what handlebars gives for the whole pipeline,
+/// and the shape-by-shape way is really taken (it does not fall back).
+#[test]
+fn chains_rendered_by_shape_are_what_handlebars_renders() {
+    let example = common::project_files(&["examples/cluster"]);
+    let titles = [
+        "[AutoDeploy][Batch][UpgradeTo] abcdef1",
+        "[AutoDeploy][Create] campus|1,brand-new|2,labs",
+        "[AutoDeploy][Update] campus|7,academy,research|x.1",
+    ];
+    for (files, title) in titles
+        .iter()
+        .map(|t| (example.clone(), t.to_string()))
+        .chain([(fleet_gen::fleet(60), fleet_gen::batch_title())])
+    {
+        let fleet = Fleet::new(files).unwrap();
+        let templates = Templates::new(&fleet).unwrap();
+        let plan = Plan::new(&request_from_title(&title).unwrap().0, &fleet).unwrap();
+        let context = pipeline::context(&plan, &fleet);
+        let by_shape =
+            grove_core::chain::render(&context, |name, data| templates.render_template(name, data))
+                .unwrap();
+        let whole = templates
+            .render_template(grove_core::template::ROOT, &context)
+            .unwrap();
+        assert_eq!(by_shape.as_deref(), Some(whole.as_str()), "{title}");
+        assert_eq!(templates.render(&context).unwrap(), whole, "{title}");
+    }
+}
