@@ -4,8 +4,16 @@
 
 use grove_core::fleet::Fleet;
 use grove_core::name::InstanceName;
+use grove_core::template::Templates;
 use grove_core::{request_from_title, Files};
 use libfuzzer_sys::fuzz_target;
+use std::sync::OnceLock;
+
+/// The embedded templates, compiled once (compiling them per input would be most of the time).
+fn templates() -> &'static Templates {
+    static TEMPLATES: OnceLock<Templates> = OnceLock::new();
+    TEMPLATES.get_or_init(|| Templates::new(&Fleet::new(Files::new()).unwrap()).unwrap())
+}
 
 fuzz_target!(|input: (&str, &str, &str)| {
     let (config, settings, cluster) = input;
@@ -21,7 +29,7 @@ fuzz_target!(|input: (&str, &str, &str)| {
         check(&e);
     }
     let (request, _) = request_from_title("[AutoDeploy][Batch][UpgradeTo] abcdef1").unwrap();
-    if let Err(e) = grove_core::generate(&request, &fleet) {
+    if let Err(e) = grove_core::generate_with(&request, &fleet, templates()) {
         check(&e);
     }
 });
