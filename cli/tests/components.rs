@@ -12,7 +12,7 @@
 //!   Regexes are checked with Python's `re`, standing in for GitLab's RE2 on these simple,
 //!   anchored patterns.
 //! - **The child pipeline's `expand: false` variables.** gitlab-ci-local 4.60.0 refuses them (see
-//!   `for_gitlab_ci_local` in `gitlab.rs`), so one line is appended to the generate job's script
+//!   `for_gitlab_ci_local` in `common/mod.rs`), so one line is appended to the generate job's script
 //!   that applies the same rewrite to `generated.yml` before it becomes the artifact.
 //!
 //! The catalog project's own pipeline needs no emulated include: gitlab-ci-local reads a
@@ -648,7 +648,7 @@ esac
 exit 0
 "#;
 
-/// Rewrites a generated pipeline in place the way `for_gitlab_ci_local` (gitlab.rs) does.
+/// Rewrites a generated pipeline in place the way `for_gitlab_ci_local` (common/mod.rs) does.
 const FOR_GITLAB_CI_LOCAL: &str = r#"#!/usr/bin/env python3
 import sys
 path = sys.argv[1]

@@ -95,25 +95,6 @@ fn check_schema(files: Vec<PathBuf>) {
     });
 }
 
-/// The rewrite of `{value, expand: false}` variables gitlab-ci-local 4.60.0 needs (the same as
-/// `for_gitlab_ci_local` in tests/gitlab.rs).
-fn for_gitlab_ci_local(yaml: &str) -> String {
-    let mut out = String::with_capacity(yaml.len());
-    for line in yaml.lines() {
-        let trimmed = line.trim_start();
-        let rewritten = trimmed
-            .split_once(": {value: ")
-            .and_then(|(key, rest)| Some((key, rest.strip_suffix(", expand: false}")?)))
-            .map(|(key, value)| {
-                let indent = &line[..line.len() - trimmed.len()];
-                format!("{indent}{key}: {}", value.replace('$', "$$"))
-            });
-        out.push_str(rewritten.as_deref().unwrap_or(line));
-        out.push('\n');
-    }
-    out
-}
-
 /// Jobs and their needs (within the file) as gitlab-ci-local lists them.
 fn listed_by_gitlab_ci_local(name: &str, path: &Path) -> BTreeMap<String, Vec<String>> {
     let dir = scratch(&format!("gcl-{name}"));

@@ -134,3 +134,26 @@ pub fn tool(name: &str) -> PathBuf {
     );
     path
 }
+
+/// The same pipeline in the form gitlab-ci-local 4.60.0 reads.
+///
+/// gitlab-ci-local 4.60.0 refuses job-level `variables: X: {value: ..., expand: false}` ("invalid
+/// variables hash"), which GitLab itself accepts. This writes each such variable as the plain
+/// value with every `$` doubled, which GitLab and gitlab-ci-local both read as the same literal,
+/// unexpanded text. Jobs, stages and needs are left exactly as generated.
+pub fn for_gitlab_ci_local(yaml: &str) -> String {
+    let mut out = String::with_capacity(yaml.len());
+    for line in yaml.lines() {
+        let trimmed = line.trim_start();
+        let rewritten = trimmed
+            .split_once(": {value: ")
+            .and_then(|(key, rest)| Some((key, rest.strip_suffix(", expand: false}")?)))
+            .map(|(key, value)| {
+                let indent = &line[..line.len() - trimmed.len()];
+                format!("{indent}{key}: {}", value.replace('$', "$$"))
+            });
+        out.push_str(rewritten.as_deref().unwrap_or(line));
+        out.push('\n');
+    }
+    out
+}
