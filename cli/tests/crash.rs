@@ -210,26 +210,6 @@ fn kill_loop(
 // ---------------------------------------------------------------------------------------
 // Helpers
 
-/// Every file under a folder, relative path → bytes; empty if the folder is not there.
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, Vec<u8>>) {
-        for entry in fs::read_dir(dir).unwrap() {
-            let entry = entry.unwrap();
-            let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
-            if entry.file_type().unwrap().is_dir() {
-                walk(&entry.path(), &format!("{name}/"), out);
-            } else {
-                out.insert(name, fs::read(entry.path()).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    if dir.exists() {
-        walk(dir, "", &mut out);
-    }
-    out
-}
-
 /// The names in `dir` that start with `prefix`.
 fn names_starting(dir: &Path, prefix: &str) -> Vec<String> {
     fs::read_dir(dir)
