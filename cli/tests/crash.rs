@@ -665,17 +665,7 @@ fn grove_tutor_sync_killed_anywhere_leaves_the_old_or_the_new_env() {
         "overridden\n",
     )
     .unwrap();
-    let venv = instance.join(".venv");
-    fs::create_dir_all(venv.join("bin")).unwrap();
-    fs::write(venv.join("pyvenv.cfg"), "home = /usr/bin\n").unwrap();
-    fs::write(
-        venv.join(".grove-requirements-hash"),
-        grove_core::fleet::short_hash(SYNC_REQUIREMENTS),
-    )
-    .unwrap();
-    let tutor = venv.join("bin/tutor");
-    fs::write(&tutor, fake_tutor()).unwrap();
-    fs::set_permissions(&tutor, fs::Permissions::from_mode(0o755)).unwrap();
+    fake_venv(&instance, SYNC_REQUIREMENTS, &fake_tutor());
     let set_host = |host: &str| {
         fs::write(instance.join("config.yml"), format!("LMS_HOST: {host}\n")).unwrap();
     };

@@ -60,17 +60,7 @@ impl Cluster {
             "only in env-overrides\n",
         )
         .unwrap();
-        let venv = instance.join(".venv");
-        fs::create_dir_all(venv.join("bin")).unwrap();
-        fs::write(venv.join("pyvenv.cfg"), "home = /usr/bin\n").unwrap();
-        fs::write(
-            venv.join(".grove-requirements-hash"),
-            grove_core::fleet::short_hash(REQUIREMENTS),
-        )
-        .unwrap();
-        let tutor = venv.join("bin/tutor");
-        fs::write(&tutor, FAKE_TUTOR).unwrap();
-        fs::set_permissions(&tutor, fs::Permissions::from_mode(0o755)).unwrap();
+        fake_venv(&instance, REQUIREMENTS, FAKE_TUTOR);
         Cluster { root }
     }
 

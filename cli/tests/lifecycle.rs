@@ -62,14 +62,7 @@ impl Cluster {
     fn fake_venv(&self, instance: &str) {
         let dir = self.root.join("instances").join(instance);
         let requirements = std::fs::read_to_string(dir.join("grove-requirements.txt")).unwrap();
-        let venv = dir.join(".venv");
-        std::fs::create_dir_all(venv.join("bin")).unwrap();
-        write_executable(&venv.join("bin/tutor"), FAKE);
-        std::fs::write(
-            venv.join(".grove-requirements-hash"),
-            grove_core::fleet::short_hash(&requirements),
-        )
-        .unwrap();
+        fake_venv(&dir, &requirements, FAKE);
     }
 
     fn grove(&self, args: &[&str]) -> Output {

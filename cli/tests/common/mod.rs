@@ -177,3 +177,20 @@ pub fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     }
     out
 }
+
+/// Gives instance folder `dir` a venv that grove takes as current for `requirements` (the hash
+/// marker `venv::ensure` checks), whose `tutor` is the script `tutor`.
+pub fn fake_venv(dir: &Path, requirements: &str, tutor: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let venv = dir.join(".venv");
+    std::fs::create_dir_all(venv.join("bin")).unwrap();
+    std::fs::write(venv.join("pyvenv.cfg"), "home = /usr/bin\n").unwrap();
+    std::fs::write(
+        venv.join(".grove-requirements-hash"),
+        grove_core::fleet::short_hash(requirements),
+    )
+    .unwrap();
+    let program = venv.join("bin/tutor");
+    std::fs::write(&program, tutor).unwrap();
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
