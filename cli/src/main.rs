@@ -32,6 +32,12 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// mimalloc instead of the C library's allocator: a batch upgrade allocates and frees millions
+/// of small strings, across the threads that read the files, and musl's allocator (the tool
+/// image's) and glibc's spend a quarter of the run on it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Deploys and runs a fleet of Open edX instances (Tutor on Kubernetes) from one git repository.
 #[derive(Parser)]
 #[command(name = "grove", version, about, long_about = None)]

@@ -153,7 +153,8 @@ pub fn check_settings_limits(text: &str) -> Result<(), YamlError> {
 /// Reads the block-style YAML that Grove's pipeline templates write into `T`, without serde_yaml:
 /// the fast path of reading a generated pipeline back. It takes only a strict subset — block
 /// mappings with plain keys, block sequences of scalars, plain scalars of printable ASCII that
-/// are surely strings (or exactly `true` or `false`), double-quoted scalars with the escapes
+/// are surely strings (or exactly `true` or `false`, or a decimal integer without sign or leading
+/// zero), double-quoted scalars with the escapes
 /// [`quote`] writes, `[]`, `{}` and one-line flow mappings of such scalars, full-line comments —
 /// and gives `None` for anything else (anchors, aliases, tags, merge keys, block scalars,
 /// multi-line scalars, other escapes, trailing comments, tabs, CR, a document marker, ...), or
@@ -171,6 +172,7 @@ mod simple {
     pub enum Node {
         Str(String),
         Bool(bool),
+        U64(u64),
         Null,
         Seq(Vec<Node>),
         Map(Vec<(String, Node)>),
@@ -331,11 +333,26 @@ mod simple {
             _ if super::is_reserved_word(text) => return None,
             _ => {}
         }
+        // A decimal integer in its one canonical form (`retry: 1` of a patch) is a number;
+        // any other number (signs, leading zeros, `_`, `0x`, floats, ...) goes to serde_yaml.
+        if is_canonical_integer(text) {
+            return text.parse().ok().map(Node::U64);
+        }
         // Numbers start with a digit, a sign or a dot, and never hold a space.
         if (first.is_ascii_digit() || matches!(first, b'+' | b'.')) && !text.contains(' ') {
             return None;
         }
         Some(Node::Str(text.to_string()))
+    }
+
+    /// `0`, or a digit from 1 to 9 and at most 17 more digits (always within `u64`).
+    fn is_canonical_integer(text: &str) -> bool {
+        let bytes = text.as_bytes();
+        match bytes {
+            [b'0'] => true,
+            [b'1'..=b'9', rest @ ..] => rest.len() <= 17 && rest.iter().all(u8::is_ascii_digit),
+            _ => false,
+        }
     }
 
     /// A double-quoted scalar after its `"`, with the escapes [`super::quote`] writes.
@@ -388,6 +405,7 @@ mod simple {
             match self {
                 Node::Str(s) => visitor.visit_string(s),
                 Node::Bool(b) => visitor.visit_bool(b),
+                Node::U64(n) => visitor.visit_u64(n),
                 Node::Null => visitor.visit_unit(),
                 Node::Seq(items) => {
                     let mut seq = de::value::SeqDeserializer::new(items.into_iter());
