@@ -246,46 +246,52 @@ fn invalid(message: impl Into<String>) -> Error {
 impl Pipeline {
     /// Reads pipeline YAML into the model.
     ///
-    /// The YAML is read straight into the model when it can be ([`typed`]); anything that path
-    /// does not model exactly (merge keys, tags, non-string keys, duplicate keys, a malformed
-    /// document) is read again by the general path, through generic values with merge keys
-    /// applied, which gives the same model or the error.
+    /// Grove's own templates write a strict subset of YAML, which is read without serde_yaml
+    /// ([`yaml::from_str_simple`]); anything else (an override's anchors and merge keys, say)
+    /// is read by serde_yaml, with merge keys applied as GitLab applies them. Both readers give
+    /// the same document, and one function turns it into the model, so the path a text takes
+    /// changes neither the model nor the error.
     pub fn parse(text: &str) -> Result<Pipeline> {
-        match typed::parse(text) {
-            Some(pipeline) => Ok(pipeline),
+        match yaml::from_str_simple(text) {
+            Some(document) => Pipeline::from_document(document),
             None => Pipeline::parse_general(text),
         }
     }
 
-    /// The general path of [`Pipeline::parse`]: YAML → values → merge keys → JSON values →
-    /// model. Public only so that tests can compare the fast path with it.
+    /// [`Pipeline::parse`] with serde_yaml alone. Public only so that tests and benchmarks can
+    /// compare it with the serde-free reader.
     #[doc(hidden)]
     pub fn parse_general(text: &str) -> Result<Pipeline> {
         let document: Value = yaml::from_str(text).map_err(|e| {
             let (line, column) = crate::diagnostic::line_column(text, e.offset.unwrap_or(0));
             invalid(format!("line {line}, column {column}: {}", e.message))
         })?;
+        Pipeline::from_document(document)
+    }
+
+    /// The model of a YAML document: its stages (GitLab's defaults when it declares none) and
+    /// its jobs, by name (the top mapping is read sorted).
+    fn from_document(document: Value) -> Result<Pipeline> {
         let Value::Object(top) = document else {
             return Err(invalid("the document is not a mapping"));
         };
-        let stages = match top.get("stages") {
-            None => DEFAULT_STAGES.iter().map(|s| s.to_string()).collect(),
-            Some(Value::Array(list)) => list
-                .iter()
-                .map(|s| {
-                    s.as_str()
-                        .map(str::to_string)
-                        .ok_or_else(|| invalid("`stages` holds a non-string"))
-                })
-                .collect::<Result<Vec<_>>>()?,
-            Some(_) => return Err(invalid("`stages` is not a list")),
-        };
+        let mut stages = DEFAULT_STAGES.iter().map(|s| s.to_string()).collect();
         let mut jobs = Vec::new();
-        for (name, body) in &top {
-            if GLOBAL_KEYS.contains(&name.as_str()) || name.starts_with('.') {
-                continue;
+        for (name, body) in top {
+            if name == "stages" {
+                let Value::Array(list) = body else {
+                    return Err(invalid("`stages` is not a list"));
+                };
+                stages = list
+                    .into_iter()
+                    .map(|s| match s {
+                        Value::String(s) => Ok(s),
+                        _ => Err(invalid("`stages` holds a non-string")),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+            } else if !GLOBAL_KEYS.contains(&name.as_str()) && !name.starts_with('.') {
+                jobs.push(Job::from_value(name, body)?);
             }
-            jobs.push(Job::parse(name, body)?);
         }
         Ok(Pipeline { stages, jobs })
     }
@@ -396,8 +402,9 @@ impl Pipeline {
 }
 
 impl Job {
-    fn parse(name: &str, body: &Value) -> Result<Job> {
-        let Value::Object(body) = body else {
+    /// A job from its name and its mapping.
+    fn from_value(name: String, body: Value) -> Result<Job> {
+        let Value::Object(mut body) = body else {
             return Err(invalid(format!("job \"{name}\" is not a mapping")));
         };
         if !body.contains_key("script")
@@ -408,31 +415,32 @@ impl Job {
                 "job \"{name}\" has no `script` or `trigger`"
             )));
         }
-        let text = |key: &str| -> Result<Option<String>> {
-            match body.get(key) {
+        let mut text = |key: &str| -> Result<Option<String>> {
+            match body.remove(key) {
                 None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(Value::String(s)) => Ok(Some(s)),
                 Some(_) => Err(invalid(format!("job \"{name}\": `{key}` is not a string"))),
             }
         };
         let stage = text("stage")?.unwrap_or_else(|| "test".to_string());
-        let needs = match body.get("needs") {
+        let resource_group = text("resource_group");
+        let needs = match body.remove("needs") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(list)) => {
                 let mut needs = Vec::new();
                 for need in list {
                     match need {
-                        Value::String(job) => needs.push(job.clone()),
+                        Value::String(job) => needs.push(job),
                         Value::Object(need)
                             if need.contains_key("pipeline") || need.contains_key("project") => {}
-                        Value::Object(need) => match need.get("job") {
+                        Value::Object(mut need) => match need.remove("job") {
                             Some(Value::String(job)) => {
                                 let optional = need
                                     .get("optional")
                                     .and_then(Value::as_bool)
                                     .unwrap_or(false);
                                 if !optional {
-                                    needs.push(job.clone());
+                                    needs.push(job);
                                 }
                             }
                             _ => {
@@ -452,15 +460,16 @@ impl Job {
             }
             Some(_) => return Err(invalid(format!("job \"{name}\": `needs` is not a list"))),
         };
-        let script = match body.get("script") {
+        let script = match body.remove("script") {
             None => Vec::new(),
-            Some(Value::String(line)) => vec![line.clone()],
+            Some(Value::String(line)) => vec![line],
             Some(Value::Array(lines)) => lines
-                .iter()
-                .map(|l| {
-                    l.as_str().map(str::to_string).ok_or_else(|| {
-                        invalid(format!("job \"{name}\": a script line is not a string"))
-                    })
+                .into_iter()
+                .map(|l| match l {
+                    Value::String(l) => Ok(l),
+                    _ => Err(invalid(format!(
+                        "job \"{name}\": a script line is not a string"
+                    ))),
                 })
                 .collect::<Result<Vec<_>>>()?,
             Some(_) => {
@@ -469,28 +478,27 @@ impl Job {
                 )))
             }
         };
-        let variables = match body.get("variables") {
+        let variables = match body.remove("variables") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Object(vars)) => vars
-                .iter()
+                .into_iter()
                 .map(|(var, value)| match value {
-                    Value::String(v) => Ok(Variable {
-                        name: var.clone(),
-                        value: v.clone(),
+                    Value::String(value) => Ok(Variable {
+                        name: var,
+                        value,
                         expand: true,
                     }),
                     Value::Number(n) => Ok(Variable {
-                        name: var.clone(),
+                        name: var,
                         value: n.to_string(),
                         expand: true,
                     }),
-                    Value::Object(o) => Ok(Variable {
-                        name: var.clone(),
-                        value: o
-                            .get("value")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_string(),
+                    Value::Object(mut o) => Ok(Variable {
+                        name: var,
+                        value: match o.remove("value") {
+                            Some(Value::String(value)) => value,
+                            _ => String::new(),
+                        },
                         expand: o.get("expand").and_then(Value::as_bool).unwrap_or(true),
                     }),
                     _ => Err(invalid(format!(
@@ -505,590 +513,13 @@ impl Job {
             }
         };
         Ok(Job {
-            name: name.to_string(),
+            resource_group: resource_group?,
+            name,
             stage,
             needs,
             script,
             variables,
-            resource_group: text("resource_group")?,
         })
-    }
-}
-
-/// The fast path of [`Pipeline::parse`]: the YAML read straight into the model with serde,
-/// without building generic values. It gives `None` (take the general path) for anything it does
-/// not model exactly as the general path does: merge keys (`<<`), tags, non-string keys,
-/// duplicate keys, non-finite numbers, a document that is not a mapping, or any error at all
-/// (the general path then reports it with its own message).
-mod typed {
-    use super::{Job, Pipeline, Variable, DEFAULT_STAGES, GLOBAL_KEYS};
-    use crate::yaml;
-    use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-    use std::fmt;
-
-    pub(super) fn parse(text: &str) -> Option<Pipeline> {
-        if text.contains("<<") {
-            return None;
-        }
-        // Grove's own templates write a subset of YAML that is read without serde_yaml; what
-        // falls outside it is read with serde_yaml into the same model.
-        let document: Document = match yaml::from_str_simple(text) {
-            Some(document) => document,
-            None => yaml::from_str_plain(text).ok()?,
-        };
-        build(document)
-    }
-
-    /// [`parse`] with the serde-free reader alone, for tests.
-    #[cfg(test)]
-    pub(super) fn parse_simple(text: &str) -> Option<Pipeline> {
-        build(yaml::from_str_simple(text)?)
-    }
-
-    fn build(document: Document) -> Option<Pipeline> {
-        if !document.mapping {
-            return None;
-        }
-        let mut jobs = document.jobs;
-        // The general path reads the top mapping into a sorted map: jobs come by name.
-        jobs.sort_by(|a, b| a.name.cmp(&b.name));
-        if jobs.windows(2).any(|w| w[0].name == w[1].name) {
-            return None;
-        }
-        let mut others = document.others;
-        others.sort();
-        if others.windows(2).any(|w| w[0] == w[1]) {
-            return None;
-        }
-        let stages = document
-            .stages
-            .unwrap_or_else(|| DEFAULT_STAGES.iter().map(|s| s.to_string()).collect());
-        Some(Pipeline { stages, jobs })
-    }
-
-    /// The error that sends a document to the general path.
-    fn general<E: de::Error>() -> E {
-        E::custom("not on the fast path")
-    }
-
-    /// Whether a sorted list of keys has a duplicate.
-    fn has_duplicates(keys: &mut [String]) -> bool {
-        keys.sort_unstable();
-        keys.windows(2).any(|w| w[0] == w[1])
-    }
-
-    #[derive(Default)]
-    struct Document {
-        mapping: bool,
-        stages: Option<Vec<String>>,
-        jobs: Vec<Job>,
-        /// Keys that are not jobs, to find duplicates.
-        others: Vec<String>,
-    }
-
-    impl<'de> Deserialize<'de> for Document {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            d.deserialize_any(DocumentVisitor)
-        }
-    }
-
-    struct DocumentVisitor;
-
-    impl<'de> Visitor<'de> for DocumentVisitor {
-        type Value = Document;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a mapping")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Document, A::Error> {
-            let mut document = Document {
-                mapping: true,
-                ..Document::default()
-            };
-            while let Some(Key(key)) = map.next_key()? {
-                if key == "stages" {
-                    document.stages = Some(map.next_value::<Strings>()?.0);
-                    document.others.push(key);
-                } else if GLOBAL_KEYS.contains(&key.as_str()) || key.starts_with('.') {
-                    map.next_value::<Ignore>()?;
-                    document.others.push(key);
-                } else {
-                    let body: Body = map.next_value()?;
-                    document.jobs.push(body.into_job(key)?);
-                }
-            }
-            Ok(document)
-        }
-    }
-
-    /// A mapping key: a string, nothing else.
-    struct Key(String);
-
-    impl<'de> Deserialize<'de> for Key {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            d.deserialize_any(StrVisitor).map(Key)
-        }
-    }
-
-    /// A string, and nothing else.
-    struct StrVisitor;
-
-    impl<'de> Visitor<'de> for StrVisitor {
-        type Value = String;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a string")
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-            Ok(v.to_string())
-        }
-        fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
-            Ok(v)
-        }
-    }
-
-    /// A string or null (`None`), and nothing else.
-    struct OptionalStr(Option<String>);
-
-    impl<'de> Deserialize<'de> for OptionalStr {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V;
-            impl<'de> Visitor<'de> for V {
-                type Value = OptionalStr;
-                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                    f.write_str("a string or null")
-                }
-                fn visit_str<E: de::Error>(self, v: &str) -> Result<OptionalStr, E> {
-                    Ok(OptionalStr(Some(v.to_string())))
-                }
-                fn visit_string<E: de::Error>(self, v: String) -> Result<OptionalStr, E> {
-                    Ok(OptionalStr(Some(v)))
-                }
-                fn visit_unit<E: de::Error>(self) -> Result<OptionalStr, E> {
-                    Ok(OptionalStr(None))
-                }
-                fn visit_none<E: de::Error>(self) -> Result<OptionalStr, E> {
-                    Ok(OptionalStr(None))
-                }
-            }
-            d.deserialize_any(V)
-        }
-    }
-
-    /// A list of strings.
-    struct Strings(Vec<String>);
-
-    impl<'de> Deserialize<'de> for Strings {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V;
-            impl<'de> Visitor<'de> for V {
-                type Value = Strings;
-                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                    f.write_str("a list of strings")
-                }
-                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Strings, A::Error> {
-                    let mut list = Vec::new();
-                    while let Some(Key(item)) = seq.next_element()? {
-                        list.push(item);
-                    }
-                    Ok(Strings(list))
-                }
-            }
-            d.deserialize_any(V)
-        }
-    }
-
-    /// Any value whose type the model does not look at: a string (`Some`), or anything else
-    /// (`None`), which is walked like [`Ignore`].
-    struct StrOrOther(Option<String>);
-
-    /// Any value the model does not read. Maps are still walked for what the general path
-    /// refuses or reads differently (duplicate or non-string keys, tags).
-    struct Ignore;
-
-    macro_rules! accept_scalars {
-        ($value:expr) => {
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok($value)
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok($value)
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok($value)
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok($value)
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok($value)
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok($value)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<Ignore>()?.is_some() {}
-                Ok($value)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut keys = Vec::new();
-                while let Some(Key(key)) = map.next_key()? {
-                    map.next_value::<Ignore>()?;
-                    keys.push(key);
-                }
-                if has_duplicates(&mut keys) {
-                    return Err(general());
-                }
-                Ok($value)
-            }
-        };
-    }
-
-    impl<'de> Deserialize<'de> for Ignore {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V;
-            impl<'de> Visitor<'de> for V {
-                type Value = Ignore;
-                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                    f.write_str("any value")
-                }
-                fn visit_str<E: de::Error>(self, _: &str) -> Result<Ignore, E> {
-                    Ok(Ignore)
-                }
-                accept_scalars!(Ignore);
-            }
-            d.deserialize_any(V)
-        }
-    }
-
-    impl<'de> Deserialize<'de> for StrOrOther {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V;
-            impl<'de> Visitor<'de> for V {
-                type Value = StrOrOther;
-                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                    f.write_str("any value")
-                }
-                fn visit_str<E: de::Error>(self, v: &str) -> Result<StrOrOther, E> {
-                    Ok(StrOrOther(Some(v.to_string())))
-                }
-                fn visit_string<E: de::Error>(self, v: String) -> Result<StrOrOther, E> {
-                    Ok(StrOrOther(Some(v)))
-                }
-                accept_scalars!(StrOrOther(None));
-            }
-            d.deserialize_any(V)
-        }
-    }
-
-    /// A boolean (`Some`), or any other value (`None`).
-    struct BoolOrOther(Option<bool>);
-
-    impl<'de> Deserialize<'de> for BoolOrOther {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V;
-            impl<'de> Visitor<'de> for V {
-                type Value = BoolOrOther;
-                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                    f.write_str("any value")
-                }
-                fn visit_str<E: de::Error>(self, _: &str) -> Result<BoolOrOther, E> {
-                    Ok(BoolOrOther(None))
-                }
-                fn visit_bool<E: de::Error>(self, v: bool) -> Result<BoolOrOther, E> {
-                    Ok(BoolOrOther(Some(v)))
-                }
-                fn visit_i64<E: de::Error>(self, _: i64) -> Result<BoolOrOther, E> {
-                    Ok(BoolOrOther(None))
-                }
-                fn visit_u64<E: de::Error>(self, _: u64) -> Result<BoolOrOther, E> {
-                    Ok(BoolOrOther(None))
-                }
-                fn visit_f64<E: de::Error>(self, _: f64) -> Result<BoolOrOther, E> {
-                    Ok(BoolOrOther(None))
-                }
-                fn visit_unit<E: de::Error>(self) -> Result<BoolOrOther, E> {
-                    Ok(BoolOrOther(None))
-                }
-                fn visit_none<E: de::Error>(self) -> Result<BoolOrOther, E> {
-                    Ok(BoolOrOther(None))
-                }
-                fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<BoolOrOther, A::Error> {
-                    Ignore::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
-                    Ok(BoolOrOther(None))
-                }
-                fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<BoolOrOther, A::Error> {
-                    Ignore::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                    Ok(BoolOrOther(None))
-                }
-            }
-            d.deserialize_any(V)
-        }
-    }
-
-    /// One entry of `needs`: a job name it waits for, or nothing (another pipeline's job, or
-    /// an optional need).
-    struct Need(Option<String>);
-
-    impl<'de> Deserialize<'de> for Need {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V;
-            impl<'de> Visitor<'de> for V {
-                type Value = Need;
-                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                    f.write_str("a job name or a mapping")
-                }
-                fn visit_str<E: de::Error>(self, v: &str) -> Result<Need, E> {
-                    Ok(Need(Some(v.to_string())))
-                }
-                fn visit_string<E: de::Error>(self, v: String) -> Result<Need, E> {
-                    Ok(Need(Some(v)))
-                }
-                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Need, A::Error> {
-                    let mut keys = Vec::new();
-                    let mut elsewhere = false;
-                    let mut job = None;
-                    let mut optional = false;
-                    while let Some(Key(key)) = map.next_key()? {
-                        match key.as_str() {
-                            "job" => job = map.next_value::<StrOrOther>()?.0,
-                            "optional" => {
-                                optional = map.next_value::<BoolOrOther>()?.0.unwrap_or(false)
-                            }
-                            other => {
-                                elsewhere |= other == "pipeline" || other == "project";
-                                map.next_value::<Ignore>()?;
-                            }
-                        }
-                        keys.push(key);
-                    }
-                    if has_duplicates(&mut keys) {
-                        return Err(general());
-                    }
-                    if elsewhere {
-                        return Ok(Need(None));
-                    }
-                    match job {
-                        Some(job) => Ok(Need((!optional).then_some(job))),
-                        None => Err(general()),
-                    }
-                }
-            }
-            d.deserialize_any(V)
-        }
-    }
-
-    /// `needs`: a list, or null.
-    struct Needs(Vec<String>);
-
-    impl<'de> Deserialize<'de> for Needs {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V;
-            impl<'de> Visitor<'de> for V {
-                type Value = Needs;
-                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                    f.write_str("a list of needs")
-                }
-                fn visit_unit<E: de::Error>(self) -> Result<Needs, E> {
-                    Ok(Needs(Vec::new()))
-                }
-                fn visit_none<E: de::Error>(self) -> Result<Needs, E> {
-                    Ok(Needs(Vec::new()))
-                }
-                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Needs, A::Error> {
-                    let mut needs = Vec::new();
-                    while let Some(Need(need)) = seq.next_element()? {
-                        needs.extend(need);
-                    }
-                    Ok(Needs(needs))
-                }
-            }
-            d.deserialize_any(V)
-        }
-    }
-
-    /// `script`: one string or a list of strings.
-    struct Script(Vec<String>);
-
-    impl<'de> Deserialize<'de> for Script {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V;
-            impl<'de> Visitor<'de> for V {
-                type Value = Script;
-                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                    f.write_str("a list of strings")
-                }
-                fn visit_str<E: de::Error>(self, v: &str) -> Result<Script, E> {
-                    Ok(Script(vec![v.to_string()]))
-                }
-                fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Script, A::Error> {
-                    Strings::deserialize(de::value::SeqAccessDeserializer::new(seq))
-                        .map(|s| Script(s.0))
-                }
-            }
-            d.deserialize_any(V)
-        }
-    }
-
-    /// One variable's value: `(value, expand)`.
-    struct VariableValue(String, bool);
-
-    impl<'de> Deserialize<'de> for VariableValue {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V;
-            impl<'de> Visitor<'de> for V {
-                type Value = VariableValue;
-                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                    f.write_str("a string, a number or a mapping")
-                }
-                fn visit_str<E: de::Error>(self, v: &str) -> Result<VariableValue, E> {
-                    Ok(VariableValue(v.to_string(), true))
-                }
-                fn visit_string<E: de::Error>(self, v: String) -> Result<VariableValue, E> {
-                    Ok(VariableValue(v, true))
-                }
-                fn visit_i64<E: de::Error>(self, v: i64) -> Result<VariableValue, E> {
-                    Ok(VariableValue(serde_json::Number::from(v).to_string(), true))
-                }
-                fn visit_u64<E: de::Error>(self, v: u64) -> Result<VariableValue, E> {
-                    Ok(VariableValue(serde_json::Number::from(v).to_string(), true))
-                }
-                fn visit_f64<E: de::Error>(self, v: f64) -> Result<VariableValue, E> {
-                    serde_json::Number::from_f64(v)
-                        .map(|n| VariableValue(n.to_string(), true))
-                        .ok_or_else(general)
-                }
-                fn visit_map<A: MapAccess<'de>>(
-                    self,
-                    mut map: A,
-                ) -> Result<VariableValue, A::Error> {
-                    let mut keys = Vec::new();
-                    let mut value = None;
-                    let mut expand = None;
-                    while let Some(Key(key)) = map.next_key()? {
-                        match key.as_str() {
-                            "value" => value = map.next_value::<StrOrOther>()?.0,
-                            "expand" => expand = map.next_value::<BoolOrOther>()?.0,
-                            _ => {
-                                map.next_value::<Ignore>()?;
-                            }
-                        }
-                        keys.push(key);
-                    }
-                    if has_duplicates(&mut keys) {
-                        return Err(general());
-                    }
-                    Ok(VariableValue(
-                        value.unwrap_or_default(),
-                        expand.unwrap_or(true),
-                    ))
-                }
-            }
-            d.deserialize_any(V)
-        }
-    }
-
-    /// `variables`: a mapping, or null. Sorted by name, as the general path reads them.
-    struct Variables(Vec<Variable>);
-
-    impl<'de> Deserialize<'de> for Variables {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V;
-            impl<'de> Visitor<'de> for V {
-                type Value = Variables;
-                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                    f.write_str("a mapping of variables")
-                }
-                fn visit_unit<E: de::Error>(self) -> Result<Variables, E> {
-                    Ok(Variables(Vec::new()))
-                }
-                fn visit_none<E: de::Error>(self) -> Result<Variables, E> {
-                    Ok(Variables(Vec::new()))
-                }
-                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Variables, A::Error> {
-                    let mut variables = Vec::new();
-                    while let Some(Key(name)) = map.next_key()? {
-                        let VariableValue(value, expand) = map.next_value()?;
-                        variables.push(Variable {
-                            name,
-                            value,
-                            expand,
-                        });
-                    }
-                    variables.sort_by(|a: &Variable, b: &Variable| a.name.cmp(&b.name));
-                    if variables.windows(2).any(|w| w[0].name == w[1].name) {
-                        return Err(general());
-                    }
-                    Ok(Variables(variables))
-                }
-            }
-            d.deserialize_any(V)
-        }
-    }
-
-    /// A job's mapping, as far as the model reads it.
-    #[derive(Default)]
-    struct Body {
-        runs: bool,
-        stage: Option<String>,
-        needs: Vec<String>,
-        script: Vec<String>,
-        variables: Vec<Variable>,
-        resource_group: Option<String>,
-    }
-
-    impl Body {
-        fn into_job<E: de::Error>(self, name: String) -> Result<Job, E> {
-            if !self.runs {
-                return Err(general());
-            }
-            Ok(Job {
-                name,
-                stage: self.stage.unwrap_or_else(|| "test".to_string()),
-                needs: self.needs,
-                script: self.script,
-                variables: self.variables,
-                resource_group: self.resource_group,
-            })
-        }
-    }
-
-    impl<'de> Deserialize<'de> for Body {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V;
-            impl<'de> Visitor<'de> for V {
-                type Value = Body;
-                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                    f.write_str("a job")
-                }
-                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Body, A::Error> {
-                    let mut body = Body::default();
-                    let mut keys = Vec::new();
-                    while let Some(Key(key)) = map.next_key()? {
-                        match key.as_str() {
-                            "stage" => body.stage = map.next_value::<OptionalStr>()?.0,
-                            "resource_group" => {
-                                body.resource_group = map.next_value::<OptionalStr>()?.0
-                            }
-                            "needs" => body.needs = map.next_value::<Needs>()?.0,
-                            "script" => {
-                                body.runs = true;
-                                body.script = map.next_value::<Script>()?.0;
-                            }
-                            "variables" => body.variables = map.next_value::<Variables>()?.0,
-                            other => {
-                                body.runs |= other == "trigger" || other == "extends";
-                                map.next_value::<Ignore>()?;
-                            }
-                        }
-                        keys.push(key);
-                    }
-                    if has_duplicates(&mut keys) {
-                        return Err(general());
-                    }
-                    Ok(body)
-                }
-            }
-            d.deserialize_any(V)
-        }
     }
 }
 
@@ -1105,91 +536,79 @@ mod tests {
         assert_eq!(got, expected, "{yaml}");
     }
 
-    /// The fast path either declines or reads exactly what the general path reads.
-    fn same_as_general(yaml: &str) -> bool {
-        let fast = typed::parse(yaml);
-        let general = Pipeline::parse_general(yaml);
-        if let Some(pipeline) = &fast {
-            assert_eq!(
-                Ok(pipeline),
-                general.as_ref().map_err(|e| &e.message),
-                "{yaml}"
-            );
-        }
-        fast.is_some()
-    }
-
     #[test]
-    fn the_fast_path_reads_what_the_general_path_reads() {
-        // (document, whether the fast path takes it)
-        let corpus: &[(&str, bool)] = &[
-            ("a: {script: [x]}", true),
-            ("a: {script: x}", true),
-            ("b: {script: [x]}\na: {script: [y], stage: s}\nstages: [s]", true),
-            ("a: {script: [x], stage: null, resource_group: ~}", true),
-            ("a: {script: [x], stage: 1}", false),
-            ("a: {script: [x], stage: [s]}", false),
-            ("a: {script: [x], needs: null}", true),
-            ("a: {script: [x], needs: [b, {job: c}, {job: d, optional: true}, {job: e, optional: 1}, {pipeline: p, job: 3}, {project: q}]}\nb: {script: [x]}\nc: {script: [x]}\ne: {script: [x]}", true),
-            ("a: {script: [x], needs: [{optional: true}]}", false),
-            ("a: {script: [x], needs: [1]}", false),
-            ("a: {script: [x], needs: b}", false),
-            ("a: {script: [x], needs: [{job: b, job: c}]}", false),
-            ("a: {script: null}", false),
-            ("a: {script: [1]}", false),
-            ("a: {script: {x: y}}", false),
-            ("a: {trigger: {include: x}}", true),
-            ("a: {extends: .b}\n.b: {script: [x]}", true),
-            ("a: {stage: test}", false),
-            ("a: [x]", false),
-            ("a: x", false),
-            ("a: null", false),
-            ("", false),
-            ("# nothing\n", false),
-            ("[a, b]", false),
-            ("x", false),
-            ("a: {script: [x]}\na: {script: [y]}", false),
-            ("a: {script: [x], script: [y]}", false),
-            ("a: {script: [x], cache: {key: k, key: l}}", false),
-            ("a: {script: [x], cache: {1: k}}", false),
-            ("a: {script: [x], cache: {? [k] : l}}", false),
-            ("a: {script: [x], variables: {A: s, B: 1, C: -2, D: 1.5, E: 1e3, F: {value: v, expand: false}, G: {value: 1}, H: {expand: no}, I: {description: d}}}", true),
-            ("a: {script: [x], variables: {Z: z, A: a}}", true),
-            ("a: {script: [x], variables: {A: .nan}}", false),
-            ("a: {script: [x], variables: {A: .inf}}", false),
-            ("a: {script: [x], variables: {A: true}}", false),
-            ("a: {script: [x], variables: {A: null}}", false),
-            ("a: {script: [x], variables: {A: [x]}}", false),
-            ("a: {script: [x], variables: {A: s, A: t}}", false),
-            ("a: {script: [x], variables: {A: {value: v, value: w}}}", false),
-            ("a: {script: [x], variables: [A]}", false),
-            ("a: {script: [x], variables: null}", true),
-            ("a: &j {script: [x]}\nb: *j", true),
-            ("a: {script: &s [x, y]}\nb: {script: *s, needs: [a]}", true),
-            (".t: &t {script: [x]}\na:\n  <<: *t\n  stage: test", false),
-            ("a: {script: [x], tags: !reference [.t, tags]}\n.t: {tags: [k]}", false),
-            ("a: {script: !!str x}", true),
-            ("a: {script: [x]}\nstages: [build, 1]", false),
-            ("a: {script: [x]}\nstages: build", false),
-            ("a: {script: [x]}\nstages: null", false),
-            ("a: {script: [x]}\ndefault: {image: i, image: j}", false),
-            ("a: {script: [x]}\nvariables: {A: 1, B: .nan}\nworkflow: {rules: [{when: always}]}", true),
-            ("1: {script: [x]}", false),
-            ("true: {script: [x]}", false),
-            ("null: {script: [x]}", false),
-            ("'1': {script: [x]}", true),
-            ("a: {script: [x]}\n---\nb: {script: [y]}", false),
-            ("a: {script: [x]\n", false),
-            ("\"a\\u00e9\": {script: [\"x\\ny\"]}", true),
+    fn documents_read_into_the_model() {
+        // (document, `ok` or the error): flow style, anchors and merge keys, which only
+        // serde_yaml reads, and every way a document can fail to be a pipeline.
+        let corpus: &[(&str, &str)] = &[
+            ("a: {script: [x]}", "ok"),
+            ("a: {script: x}", "ok"),
+            ("b: {script: [x]}\na: {script: [y], stage: s}\nstages: [s]", "the generated pipeline is invalid: job \"b\" is in stage \"test\", which `stages` does not declare"),
+            ("a: {script: [x], stage: null, resource_group: ~}", "ok"),
+            ("a: {script: [x], stage: 1}", "the generated pipeline is invalid: job \"a\": `stage` is not a string"),
+            ("a: {script: [x], stage: [s]}", "the generated pipeline is invalid: job \"a\": `stage` is not a string"),
+            ("a: {script: [x], needs: null}", "ok"),
+            ("a: {script: [x], needs: [b, {job: c}, {job: d, optional: true}, {job: e, optional: 1}, {pipeline: p, job: 3}, {project: q}]}\nb: {script: [x]}\nc: {script: [x]}\ne: {script: [x]}", "ok"),
+            ("a: {script: [x], needs: [{optional: true}]}", "the generated pipeline is invalid: job \"a\": a `needs` entry has no `job`"),
+            ("a: {script: [x], needs: [1]}", "the generated pipeline is invalid: job \"a\": a `needs` entry is neither a name nor a mapping"),
+            ("a: {script: [x], needs: b}", "the generated pipeline is invalid: job \"a\": `needs` is not a list"),
+            ("a: {script: [x], needs: [{job: b, job: c}]}", "the generated pipeline is invalid: line 1, column 26: a.needs[0]: duplicate entry with key \"job\""),
+            ("a: {script: null}", "the generated pipeline is invalid: job \"a\": `script` is not a list of strings"),
+            ("a: {script: [1]}", "the generated pipeline is invalid: job \"a\": a script line is not a string"),
+            ("a: {script: {x: y}}", "the generated pipeline is invalid: job \"a\": `script` is not a list of strings"),
+            ("a: {trigger: {include: x}}", "ok"),
+            ("a: {extends: .b}\n.b: {script: [x]}", "ok"),
+            ("a: {stage: test}", "the generated pipeline is invalid: job \"a\" has no `script` or `trigger`"),
+            ("a: [x]", "the generated pipeline is invalid: job \"a\" is not a mapping"),
+            ("a: x", "the generated pipeline is invalid: job \"a\" is not a mapping"),
+            ("a: null", "the generated pipeline is invalid: job \"a\" is not a mapping"),
+            ("", "the generated pipeline is invalid: the document is not a mapping"),
+            ("# nothing\n", "the generated pipeline is invalid: the document is not a mapping"),
+            ("[a, b]", "the generated pipeline is invalid: the document is not a mapping"),
+            ("x", "the generated pipeline is invalid: the document is not a mapping"),
+            ("a: {script: [x]}\na: {script: [y]}", "the generated pipeline is invalid: line 1, column 1: duplicate entry with key \"a\""),
+            ("a: {script: [x], script: [y]}", "the generated pipeline is invalid: line 1, column 4: a: duplicate entry with key \"script\""),
+            ("a: {script: [x], cache: {key: k, key: l}}", "the generated pipeline is invalid: line 1, column 25: a.cache: duplicate entry with key \"key\""),
+            ("a: {script: [x], cache: {1: k}}", "the generated pipeline is invalid: line 1, column 1: invalid type: integer `1`, expected a string key"),
+            ("a: {script: [x], cache: {? [k] : l}}", "the generated pipeline is invalid: line 1, column 1: invalid type: sequence, expected a string key"),
+            ("a: {script: [x], variables: {A: s, B: 1, C: -2, D: 1.5, E: 1e3, F: {value: v, expand: false}, G: {value: 1}, H: {expand: no}, I: {description: d}}}", "ok"),
+            ("a: {script: [x], variables: {Z: z, A: a}}", "ok"),
+            ("a: {script: [x], variables: {A: .nan}}", "the generated pipeline is invalid: job \"a\": variable A is neither a string nor a mapping"),
+            ("a: {script: [x], variables: {A: .inf}}", "the generated pipeline is invalid: job \"a\": variable A is neither a string nor a mapping"),
+            ("a: {script: [x], variables: {A: true}}", "the generated pipeline is invalid: job \"a\": variable A is neither a string nor a mapping"),
+            ("a: {script: [x], variables: {A: null}}", "the generated pipeline is invalid: job \"a\": variable A is neither a string nor a mapping"),
+            ("a: {script: [x], variables: {A: [x]}}", "the generated pipeline is invalid: job \"a\": variable A is neither a string nor a mapping"),
+            ("a: {script: [x], variables: {A: s, A: t}}", "the generated pipeline is invalid: line 1, column 29: a.variables: duplicate entry with key \"A\""),
+            ("a: {script: [x], variables: {A: {value: v, value: w}}}", "the generated pipeline is invalid: line 1, column 33: a.variables.A: duplicate entry with key \"value\""),
+            ("a: {script: [x], variables: [A]}", "the generated pipeline is invalid: job \"a\": `variables` is not a mapping"),
+            ("a: {script: [x], variables: null}", "ok"),
+            ("a: &j {script: [x]}\nb: *j", "ok"),
+            ("a: {script: &s [x, y]}\nb: {script: *s, needs: [a]}", "ok"),
+            (".t: &t {script: [x]}\na:\n  <<: *t\n  stage: test", "ok"),
+            ("a: {script: [x], tags: !reference [.t, tags]}\n.t: {tags: [k]}", "the generated pipeline is invalid: line 1, column 1: invalid type: enum, expected any valid JSON value"),
+            ("a: {script: !!str x}", "ok"),
+            ("a: {script: [x]}\nstages: [build, 1]", "the generated pipeline is invalid: `stages` holds a non-string"),
+            ("a: {script: [x]}\nstages: build", "the generated pipeline is invalid: `stages` is not a list"),
+            ("a: {script: [x]}\nstages: null", "the generated pipeline is invalid: `stages` is not a list"),
+            ("a: {script: [x]}\ndefault: {image: i, image: j}", "the generated pipeline is invalid: line 2, column 10: default: duplicate entry with key \"image\""),
+            ("a: {script: [x]}\nvariables: {A: 1, B: .nan}\nworkflow: {rules: [{when: always}]}", "ok"),
+            ("1: {script: [x]}", "the generated pipeline is invalid: line 1, column 1: invalid type: integer `1`, expected a string key"),
+            ("true: {script: [x]}", "the generated pipeline is invalid: line 1, column 1: invalid type: boolean `true`, expected a string key"),
+            ("null: {script: [x]}", "the generated pipeline is invalid: line 1, column 1: invalid type: unit value, expected a string key"),
+            ("'1': {script: [x]}", "ok"),
+            ("a: {script: [x]}\n---\nb: {script: [y]}", "the generated pipeline is invalid: line 1, column 1: deserializing from YAML containing more than one document is not supported"),
+            ("a: {script: [x]\n", "the generated pipeline is invalid: line 2, column 1: did not find expected ',' or '}'"),
+            ("\"a\\u00e9\": {script: [\"x\\ny\"]}", "ok"),
         ];
-        for (yaml, fast) in corpus {
-            assert_eq!(same_as_general(yaml), *fast, "{yaml}");
+        for (yaml, expected) in corpus {
+            check(yaml, expected);
         }
     }
 
     #[test]
     fn the_simple_reader_reads_what_serde_yaml_reads() {
-        // (document, whether the serde-free reader takes it)
+        // (document, whether the serde-free reader takes it; what it takes, it reads as
+        // serde_yaml does, and the model then takes it or refuses it the same way)
         let corpus: &[(&str, bool)] = &[
             ("# head\nstages:\n  - a\n  - b\n\nj:\n  stage: a\n  needs: []\n  script:\n    - echo \"x - $Y\"\n", true),
             ("j:\n  stage: a\n  script:\n    - x\nstages:\n  - a\n", true),
@@ -1225,19 +644,19 @@ mod tests {
             ("j:\n  script:\n    - x\n  variables:\n    A: -1\n", false),
             ("j:\n  script:\n    - x\n  retry: 1\n  timeout: 1 h\n", true),
             ("j:\n  script:\n    - x\n  retry: {max: 2, when: [script_failure]}\n", false),
-            ("j:\n  script:\n    - 1\n", false),
-            ("j:\n  stage: 1\n  script:\n    - x\n", false),
+            ("j:\n  script:\n    - 1\n", true),
+            ("j:\n  stage: 1\n  script:\n    - x\n", true),
             ("j:\n  script:\n    - x\n  variables:\n    A: 1 day\n", true),
             ("j:\n  script:\n    - x\n  variables:\n    A: null\n", false),
             ("j:\n  script:\n    - x\n  variables:\n    A: ~\n", false),
-            ("j:\n  script:\n    - x\n  variables:\n    A:\n", false),
+            ("j:\n  script:\n    - x\n  variables:\n    A:\n", true),
             ("j:\n  script:\n    - x\n  variables:\n", true),
             ("j:\n  script:\n    - x\n  artifacts:\n    expire_in: 1 day\n    paths:\n      - instances/a/\n    exclude:\n      - \"instances/a/.venv/**/*\"\n", true),
             ("j:\n  script:\n    - x\n  needs:\n    - k\n    - l\nk:\n  script:\n    - x\nl:\n  script:\n    - x\n", true),
             ("j:\n  script:\n    - x\n  needs:\n    - {job: k, optional: true}\n", true),
             ("j:\n  script:\n    - x\n  needs:\n    - job: k\n", false),
             ("j:\n  script:\n    - x\n  needs:\n", true),
-            ("j:\n  script:\n    - x\n  stage: true\n", false),
+            ("j:\n  script:\n    - x\n  stage: true\n", true),
             ("j:\n  script:\n    - x\n  stage: True\n", false),
             ("j:\n  script:\n    - x\n  stage: yes\n", false),
             ("j:\n  script:\n    - x\n  stage: 1.5\n", false),
@@ -1261,24 +680,22 @@ mod tests {
             ("j:\n\tscript:\n    - x\n", false),
             ("j:\r\n  script:\r\n    - x\r\n", false),
             ("---\nj:\n  script:\n    - x\n", false),
-            ("- j\n", false),
+            ("- j\n", true),
             ("j\n", false),
             ("", false),
             ("# only a comment\n", false),
             ("j:\n  script: x\n", true),
             ("j:\n  script: []\n", true),
-            ("j:\n  script: {}\n", false),
+            ("j:\n  script: {}\n", true),
             ("j:\n  script:\n    - x\n  cache: {}\n", true),
             ("j:\n  script:\n    - x\n  when: manual\n  environment:\n    name: review/a\n    url: \"https://a.example.org\"\n    on_stop: stop:a\n    auto_stop_in: 1 week\n", true),
         ];
         for (yaml, simple) in corpus {
-            let got = typed::parse_simple(yaml);
-            if let Some(pipeline) = &got {
+            let got = yaml::from_str_simple(yaml);
+            if let Some(document) = &got {
                 assert_eq!(
-                    Ok(pipeline),
-                    Pipeline::parse_general(yaml)
-                        .as_ref()
-                        .map_err(|e| &e.message),
+                    Ok(document),
+                    yaml::from_str::<Value>(yaml).as_ref(),
                     "{yaml}"
                 );
             }

@@ -150,40 +150,29 @@ pub fn check_settings_limits(text: &str) -> Result<(), YamlError> {
     Ok(())
 }
 
-/// Reads the block-style YAML that Grove's pipeline templates write into `T`, without serde_yaml:
-/// the fast path of reading a generated pipeline back. It takes only a strict subset — block
+/// Reads the block-style YAML that Grove's pipeline templates write, without serde_yaml: the
+/// fast path of reading a generated pipeline back. It takes only a strict subset — block
 /// mappings with plain keys, block sequences of scalars, plain scalars of printable ASCII that
 /// are surely strings (or exactly `true` or `false`, or a decimal integer without sign or leading
-/// zero), double-quoted scalars with the escapes
-/// [`quote`] writes, `[]`, `{}` and one-line flow mappings of such scalars, full-line comments —
-/// and gives `None` for anything else (anchors, aliases, tags, merge keys, block scalars,
-/// multi-line scalars, other escapes, trailing comments, tabs, CR, a document marker, ...), or
-/// when `T` refuses the value; the caller then reads the text with serde_yaml. Where it gives a
-/// value it is the value serde_yaml gives: the tests of `pipeline` check it on a corpus.
-pub fn from_str_simple<T: DeserializeOwned>(text: &str) -> Option<T> {
-    let node = simple::parse(text)?;
-    T::deserialize(node).ok()
+/// zero), double-quoted scalars with the escapes [`quote`] writes, `[]`, `{}` and one-line flow
+/// mappings of such scalars, full-line comments — and gives `None` for anything else (anchors,
+/// aliases, tags, merge keys, block scalars, multi-line scalars, other escapes, trailing
+/// comments, tabs, CR, a document marker, a duplicate key, ...); the caller then reads the text
+/// with [`from_str`]. Where it gives a document it is the one [`from_str`] gives: the tests of
+/// `pipeline` check it on a corpus.
+pub fn from_str_simple(text: &str) -> Option<serde_json::Value> {
+    simple::parse(text)
 }
 
 mod simple {
-    use serde::de::{self, value::Error, IntoDeserializer, Visitor};
-
-    /// A YAML node of the subset.
-    pub enum Node {
-        Str(String),
-        Bool(bool),
-        U64(u64),
-        Null,
-        Seq(Vec<Node>),
-        Map(Vec<(String, Node)>),
-    }
+    use serde_json::{Map, Value};
 
     struct Line<'a> {
         indent: usize,
         content: &'a str,
     }
 
-    pub fn parse(text: &str) -> Option<Node> {
+    pub fn parse(text: &str) -> Option<Value> {
         let mut lines = Vec::new();
         for line in text.split('\n') {
             if line.contains(['\r', '\t']) {
@@ -207,7 +196,7 @@ mod simple {
     }
 
     /// The block node whose lines start at `lines[*at]`, at `indent`.
-    fn block(lines: &[Line], at: &mut usize, indent: usize) -> Option<Node> {
+    fn block(lines: &[Line], at: &mut usize, indent: usize) -> Option<Value> {
         let first = lines.get(*at)?;
         if first.indent != indent {
             return None;
@@ -219,9 +208,9 @@ mod simple {
                 items.push(inline(item.trim_start_matches(' '))?);
                 *at += 1;
             }
-            return Some(Node::Seq(items));
+            return Some(Value::Array(items));
         }
-        let mut entries = Vec::new();
+        let mut entries = Map::new();
         while let Some(line) = lines.get(*at).filter(|l| l.indent == indent) {
             let (key, rest) = match line.content.find(": ") {
                 Some(colon) => (&line.content[..colon], &line.content[colon + 2..]),
@@ -240,15 +229,18 @@ mod simple {
                     Some(next) if next.indent == indent && next.content.starts_with('-') => {
                         return None
                     }
-                    _ => Node::Null,
+                    _ => Value::Null,
                 }
             };
-            entries.push((key.to_string(), value));
+            // A duplicate key is an error of serde_yaml's, which the caller reports.
+            if entries.insert(key.to_string(), value).is_some() {
+                return None;
+            }
         }
         if lines.get(*at).is_some_and(|l| l.indent > indent) {
             return None;
         }
-        Some(Node::Map(entries))
+        Some(Value::Object(entries))
     }
 
     /// A plain key: `[A-Za-z_.][A-Za-z0-9_.:/-]*`, not ending with `:`, not a word or a
@@ -266,10 +258,10 @@ mod simple {
     }
 
     /// A node on one line: a scalar, `[]`, `{}` or a flow mapping of scalars.
-    fn inline(text: &str) -> Option<Node> {
+    fn inline(text: &str) -> Option<Value> {
         match text {
-            "[]" => return Some(Node::Seq(Vec::new())),
-            "{}" => return Some(Node::Map(Vec::new())),
+            "[]" => return Some(Value::Array(Vec::new())),
+            "{}" => return Some(Value::Object(Map::new())),
             _ => {}
         }
         if let Some(inner) = text.strip_prefix('{') {
@@ -280,8 +272,8 @@ mod simple {
     }
 
     /// `{key: value, ...}` after the `{`.
-    fn flow_mapping(mut text: &str) -> Option<Node> {
-        let mut entries = Vec::new();
+    fn flow_mapping(mut text: &str) -> Option<Value> {
+        let mut entries = Map::new();
         loop {
             text = text.trim_start_matches(' ');
             let colon = text.find(": ")?;
@@ -290,20 +282,22 @@ mod simple {
                 return None;
             }
             let (value, rest) = scalar(text[colon + 2..].trim_start_matches(' '), true)?;
-            entries.push((key.to_string(), value));
+            if entries.insert(key.to_string(), value).is_some() {
+                return None;
+            }
             let rest = rest.trim_start_matches(' ');
             if let Some(rest) = rest.strip_prefix(", ") {
                 text = rest;
             } else {
                 let rest = rest.strip_prefix('}')?;
-                return rest.is_empty().then_some(Node::Map(entries));
+                return rest.is_empty().then_some(Value::Object(entries));
             }
         }
     }
 
     /// A scalar at the start of `text`, and what follows it. In a flow mapping, a plain scalar
     /// ends at `,` or `}`.
-    fn scalar(text: &str, in_flow: bool) -> Option<(Node, &str)> {
+    fn scalar(text: &str, in_flow: bool) -> Option<(Value, &str)> {
         if let Some(quoted) = text.strip_prefix('"') {
             return double_quoted(quoted);
         }
@@ -316,7 +310,7 @@ mod simple {
         Some((plain_scalar(plain)?, &text[end..]))
     }
 
-    fn plain_scalar(text: &str) -> Option<Node> {
+    fn plain_scalar(text: &str) -> Option<Value> {
         let bytes = text.as_bytes();
         let first = *bytes.first()?;
         if b"-?:,[]{}#&*!|>'\"%@`~".contains(&first)
@@ -328,21 +322,21 @@ mod simple {
             return None;
         }
         match text {
-            "true" => return Some(Node::Bool(true)),
-            "false" => return Some(Node::Bool(false)),
+            "true" => return Some(Value::Bool(true)),
+            "false" => return Some(Value::Bool(false)),
             _ if super::is_reserved_word(text) => return None,
             _ => {}
         }
         // A decimal integer in its one canonical form (`retry: 1` of a patch) is a number;
         // any other number (signs, leading zeros, `_`, `0x`, floats, ...) goes to serde_yaml.
         if is_canonical_integer(text) {
-            return text.parse().ok().map(Node::U64);
+            return text.parse::<u64>().ok().map(|n| Value::Number(n.into()));
         }
         // Numbers start with a digit, a sign or a dot, and never hold a space.
         if (first.is_ascii_digit() || matches!(first, b'+' | b'.')) && !text.contains(' ') {
             return None;
         }
-        Some(Node::Str(text.to_string()))
+        Some(Value::String(text.to_string()))
     }
 
     /// `0`, or a digit from 1 to 9 and at most 17 more digits (always within `u64`).
@@ -356,12 +350,12 @@ mod simple {
     }
 
     /// A double-quoted scalar after its `"`, with the escapes [`super::quote`] writes.
-    fn double_quoted(text: &str) -> Option<(Node, &str)> {
+    fn double_quoted(text: &str) -> Option<(Value, &str)> {
         let mut out = String::new();
         let mut chars = text.char_indices();
         while let Some((i, c)) = chars.next() {
             match c {
-                '"' => return Some((Node::Str(out), &text[i + 1..])),
+                '"' => return Some((Value::String(out), &text[i + 1..])),
                 '\\' => match chars.next()?.1 {
                     '"' => out.push('"'),
                     '\\' => out.push('\\'),
@@ -390,42 +384,6 @@ mod simple {
             }
         }
         None
-    }
-
-    impl<'de> IntoDeserializer<'de, Error> for Node {
-        type Deserializer = Node;
-        fn into_deserializer(self) -> Node {
-            self
-        }
-    }
-
-    impl<'de> de::Deserializer<'de> for Node {
-        type Error = Error;
-        fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-            match self {
-                Node::Str(s) => visitor.visit_string(s),
-                Node::Bool(b) => visitor.visit_bool(b),
-                Node::U64(n) => visitor.visit_u64(n),
-                Node::Null => visitor.visit_unit(),
-                Node::Seq(items) => {
-                    let mut seq = de::value::SeqDeserializer::new(items.into_iter());
-                    let value = visitor.visit_seq(&mut seq)?;
-                    seq.end()?;
-                    Ok(value)
-                }
-                Node::Map(entries) => {
-                    let mut map = de::value::MapDeserializer::new(entries.into_iter());
-                    let value = visitor.visit_map(&mut map)?;
-                    map.end()?;
-                    Ok(value)
-                }
-            }
-        }
-        serde::forward_to_deserialize_any! {
-            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-            bytes byte_buf option unit unit_struct newtype_struct seq tuple
-            tuple_struct map struct enum identifier ignored_any
-        }
     }
 }
 

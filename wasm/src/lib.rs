@@ -214,8 +214,11 @@ impl GroveFleet {
 }
 
 /// Converts a value to plain JavaScript data: objects, arrays, strings, numbers and `null`.
+///
+/// The value crosses the boundary as one JSON text that `JSON.parse` reads: one call instead
+/// of one per field, and the same serializer the plan's JSON already uses.
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| JsError::new(&format!("cannot hand the result to JavaScript: {e}")))
+    let text = serde_json::to_string(value)
+        .map_err(|e| JsError::new(&format!("cannot hand the result to JavaScript: {e}")))?;
+    js_sys::JSON::parse(&text).map_err(|_| JsError::new("cannot hand the result to JavaScript"))
 }
