@@ -1,9 +1,11 @@
-//! Embeds the example cluster and the golden cases of `tests/titles/` for the browser tests.
+//! Embeds the example cluster and the golden cases of `tests/titles/` and `tests/webhooks/`
+//! for the browser tests.
 //!
-//! Writes `$OUT_DIR/golden.rs` with `CLUSTER` (every file of `examples/cluster/`, path → text)
-//! and `CASES` (each `NAME.title` with its expected `.yml`, `.plan.json` and `.plan.txt`), as
-//! `include_str!`s, so that the tests in the browser need no file system and fail if a case
-//! changes.
+//! Writes `$OUT_DIR/golden.rs` with `CLUSTER` (every file of `examples/cluster/`, path → text),
+//! `WEBHOOK_CLUSTER` (the files `tests/webhooks/cluster/` lays over it), `CASES` (each
+//! `NAME.title` with its expected `.yml`, `.plan.json` and `.plan.txt`) and `WEBHOOK_CASES`
+//! (each payload `NAME.json` with the same three), as `include_str!`s, so that the tests in the
+//! browser need no file system and fail if a case changes.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -17,48 +19,86 @@ fn main() {
     println!("cargo:rerun-if-changed={}", cluster.display());
     println!("cargo:rerun-if-changed={}", titles.display());
 
+    let webhooks = project.join("tests/webhooks");
+    println!("cargo:rerun-if-changed={}", webhooks.display());
+
     let mut out = String::new();
-    out.push_str("/// Every file of `examples/cluster/`: path relative to it, and text.\n");
-    out.push_str("const CLUSTER: &[(&str, &str)] = &[\n");
+    files_const(
+        &mut out,
+        "CLUSTER",
+        "Every file of `examples/cluster/`: path relative to it, and text.",
+        &cluster,
+    );
+    files_const(
+        &mut out,
+        "WEBHOOK_CLUSTER",
+        "The files `tests/webhooks/cluster/` lays over the example cluster for the webhook cases.",
+        &webhooks.join("cluster"),
+    );
+    cases_const(
+        &mut out,
+        "CASES",
+        "The title cases: name, title file, and the expected outputs of the CLI.",
+        &titles,
+        ".title",
+    );
+    cases_const(
+        &mut out,
+        "WEBHOOK_CASES",
+        "The webhook cases: name, payload file, and the expected outputs of the CLI.",
+        &webhooks,
+        ".json",
+    );
+
+    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
+    fs::write(out_dir.join("golden.rs"), out).expect("write golden.rs");
+}
+
+/// Writes `const NAME: &[(&str, &str)]`: every file under `dir`, path relative to it → text.
+fn files_const(out: &mut String, name: &str, doc: &str, dir: &Path) {
+    writeln!(out, "/// {doc}\nconst {name}: &[(&str, &str)] = &[").expect("write");
     let mut files = Vec::new();
-    walk(&cluster, &cluster, &mut files);
+    walk(dir, dir, &mut files);
     files.sort();
     for (relative, full) in &files {
         writeln!(out, "    ({relative:?}, include_str!({full:?})),").expect("write");
     }
     out.push_str("];\n\n");
+}
 
-    out.push_str("/// The golden cases: name, title file, and the expected outputs of the CLI.\n");
-    out.push_str("const CASES: &[Case] = &[\n");
-    let mut names: Vec<String> = fs::read_dir(&titles)
+/// Writes `const NAME: &[Case]`: every `CASE{input_suffix}` of `dir` (other than a
+/// `.plan.json`) with its `.yml`, `.plan.json` and `.plan.txt`.
+fn cases_const(out: &mut String, name: &str, doc: &str, dir: &Path, input_suffix: &str) {
+    writeln!(out, "/// {doc}\nconst {name}: &[Case] = &[").expect("write");
+    let mut names: Vec<String> = fs::read_dir(dir)
         .map(|entries| {
             entries
                 .filter_map(|e| e.ok())
                 .filter_map(|e| {
-                    let name = e.file_name().to_string_lossy().into_owned();
-                    name.strip_suffix(".title").map(str::to_string)
+                    let file = e.file_name().to_string_lossy().into_owned();
+                    if file.ends_with(".plan.json") {
+                        return None;
+                    }
+                    file.strip_suffix(input_suffix).map(str::to_string)
                 })
                 .collect()
         })
         .unwrap_or_default();
     names.sort();
-    for name in &names {
-        let file = |suffix: &str| titles.join(format!("{name}{suffix}")).display().to_string();
+    for case in &names {
+        let file = |suffix: &str| dir.join(format!("{case}{suffix}")).display().to_string();
         writeln!(
             out,
-            "    Case {{ name: {name:?}, title: include_str!({:?}), yaml: include_str!({:?}), \
+            "    Case {{ name: {case:?}, input: include_str!({:?}), yaml: include_str!({:?}), \
              plan_json: include_str!({:?}), plan_text: include_str!({:?}) }},",
-            file(".title"),
+            file(input_suffix),
             file(".yml"),
             file(".plan.json"),
             file(".plan.txt"),
         )
         .expect("write");
     }
-    out.push_str("];\n");
-
-    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
-    fs::write(out_dir.join("golden.rs"), out).expect("write golden.rs");
+    out.push_str("];\n\n");
 }
 
 /// Collects every file under `dir` that is not hidden, as (path relative to `root`, full path).

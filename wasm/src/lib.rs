@@ -3,8 +3,10 @@
 //! The exports, for `wasm-bindgen --target web`:
 //!
 //! - [`preview()`]`(title, files)`: one commit title against a fleet given as path → text;
-//! - the [`GroveFleet`] class (`Fleet` in JavaScript): the same, with the fleet read once and
-//!   previewed against many titles (one per keystroke);
+//! - [`preview_webhook()`] (`previewWebhook(payload, files)`): the same for a GitLab or GitHub
+//!   webhook payload (JSON text), as `grove webhookpipeline` reads it;
+//! - the [`GroveFleet`] class (`Fleet` in JavaScript): the same two, with the fleet read once
+//!   and previewed against many inputs (one per keystroke);
 //! - [`is_fleet_file`] (`isFleetFile`): which files of a dropped folder are worth reading;
 //! - [`version`]: the version of this crate.
 //!
@@ -14,9 +16,6 @@
 //! wrong shape (a fleet that does not map paths to text) throw, as a `JsError` with the reason.
 //! Diagnostic ranges are UTF-8 byte offsets into the input; JavaScript strings count UTF-16 units,
 //! so the page converts them before it underlines.
-//!
-//! A webhook export will take a JSON payload instead of a title, read it into a request with
-//! core, and hand it to [`preview::LoadedFleet::preview_request`] like the title does.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -111,11 +110,11 @@ export interface Graph {
 }
 
 /**
- * Everything the page shows for one title. Either `error` is set and `plan`, `planJson`,
+ * Everything the page shows for one title or webhook payload. Either `error` is set and `plan`, `planJson`,
  * `planText`, `yaml` and `graph` are null, or those are all set and `error` is null.
  */
 export interface Preview {
-  /** The title's errors and warnings. */
+  /** The title's errors and warnings; always empty for a webhook payload (see `error`). */
   diagnostics: Diagnostic[];
   plan: Plan | null;
   /** Exactly what `grove plan --format json` prints. */
@@ -165,6 +164,17 @@ pub fn preview(title: &str, files: &JsFiles) -> Result<JsPreview, JsError> {
     GroveFleet::new(files)?.preview(title)
 }
 
+/// Previews a webhook payload (GitLab or GitHub JSON text) against a fleet: its plan, pipeline
+/// YAML and graph, as `grove webhookpipeline` and `grove plan --webhook` make them. A payload
+/// Grove cannot read, or one the fleet's `WEBHOOKS` settings do not allow, is the preview's
+/// `error`, never a throw.
+///
+/// Throws only if `files` does not map paths to text.
+#[wasm_bindgen(js_name = previewWebhook)]
+pub fn preview_webhook(payload: &str, files: &JsFiles) -> Result<JsPreview, JsError> {
+    GroveFleet::new(files)?.preview_webhook(payload)
+}
+
 /// Whether Grove reads the file at `path` (relative to the cluster root): the files to keep of
 /// a dropped folder.
 #[wasm_bindgen(js_name = isFleetFile)]
@@ -207,6 +217,12 @@ impl GroveFleet {
         to_js(&self.inner.preview_title(title)).map(JsCast::unchecked_into)
     }
 
+    /// Previews a webhook payload (JSON text) against this fleet (see [`preview_webhook()`]).
+    #[wasm_bindgen(js_name = previewWebhook)]
+    pub fn preview_webhook(&self, payload: &str) -> Result<JsPreview, JsError> {
+        to_js(&self.inner.preview_webhook(payload)).map(JsCast::unchecked_into)
+    }
+
     /// The instances of this fleet, the folders that are not instances, and its error if any.
     pub fn summary(&self) -> Result<JsFleetSummary, JsError> {
         to_js(&self.inner.summary()).map(JsCast::unchecked_into)
@@ -216,9 +232,10 @@ impl GroveFleet {
 /// Converts a value to plain JavaScript data: objects, arrays, strings, numbers and `null`.
 ///
 /// The value crosses the boundary as one JSON text that `JSON.parse` reads: one call instead
-/// of one per field, and the same serializer the plan's JSON already uses.
+/// of one per field. It is written pretty, like the plan's JSON (`planJson`), so that the
+/// module holds one serializer of the plan, not two.
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
-    let text = serde_json::to_string(value)
+    let text = serde_json::to_string_pretty(value)
         .map_err(|e| JsError::new(&format!("cannot hand the result to JavaScript: {e}")))?;
     js_sys::JSON::parse(&text).map_err(|_| JsError::new("cannot hand the result to JavaScript"))
 }

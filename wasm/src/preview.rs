@@ -5,8 +5,9 @@
 //! a value here, never a panic: a malformed title gives its diagnostics, and any other failure
 //! (a missing instance, a malformed config) gives the error the CLI would exit with.
 //!
-//! Every kind of input goes through [`LoadedFleet::preview_request`]: the title export reads the
-//! title into a request first; a webhook export will read a payload the same way and reuse it.
+//! Every kind of input goes through [`LoadedFleet::preview_request`]: a title is read into a
+//! request by [`LoadedFleet::preview_title`], a webhook payload by
+//! [`LoadedFleet::preview_webhook`].
 
 use crate::graph::Graph;
 use grove_core::template::Templates;
@@ -158,6 +159,23 @@ impl LoadedFleet {
         self.preview_request(grove_core::request_from_title(title))
     }
 
+    /// Previews a webhook payload (GitLab or GitHub JSON), as `grove webhookpipeline` and
+    /// `grove plan --webhook` read it against this fleet's `WEBHOOKS` settings.
+    ///
+    /// The preview's own diagnostics are always empty: they would point into the payload. When
+    /// a push to the cluster repository carries a malformed commit title, the error's
+    /// diagnostics point into that title (its `source` is `commit title`).
+    pub fn preview_webhook(&self, payload: &str) -> Preview {
+        let read = match &self.fleet {
+            Ok((fleet, _)) => grove_core::request_from_webhook(payload, fleet),
+            Err(error) => Err(error.clone()),
+        };
+        match read {
+            Ok(request) => self.preview_request(Ok((request, Vec::new()))),
+            Err(error) => Preview::failed(Vec::new(), &error),
+        }
+    }
+
     /// Previews a request read from any input, given with that input's warnings, or the error
     /// that reading the input failed with (whose diagnostics point into the input).
     pub fn preview_request(&self, read: Result<(Request, Vec<Diagnostic>), Error>) -> Preview {
@@ -291,5 +309,77 @@ mod tests {
             deploy.map(|j| j.needs.clone()),
             Some(vec!["predeploy:a".to_string(), "prepare:a".to_string()])
         );
+    }
+
+    /// A GitLab push to `repository`'s `main` whose head commit is titled `title`.
+    fn gitlab_push(repository: &str, title: &str) -> String {
+        serde_json::json!({
+            "object_kind": "push",
+            "ref": "refs/heads/main",
+            "checkout_sha": "da15",
+            "project": {"path_with_namespace": "ops/cluster", "git_http_url": repository, "default_branch": "main"},
+            "commits": [{"id": "da15", "message": format!("{title}\n\nbody")}],
+        })
+        .to_string()
+    }
+
+    const WEBHOOK_SETTINGS: &str =
+        "WEBHOOKS:\n  cluster_repository: https://gitlab.example.org/ops/cluster.git\n";
+
+    #[test]
+    fn a_cluster_push_is_previewed_as_its_head_commit_title() {
+        let f = fleet(&[
+            ("grove.yml", WEBHOOK_SETTINGS),
+            ("instances/a/config.yml", "LMS_HOST: a.org\n"),
+        ]);
+        let payload = gitlab_push(
+            "https://gitlab.example.org/ops/cluster.git",
+            "[AutoDeploy][Update] a|4",
+        );
+        let by_payload = f.preview_webhook(&payload);
+        let by_title = f.preview_title("[AutoDeploy][Update] a|4");
+        assert!(by_payload.error.is_none(), "{:?}", by_payload.error);
+        assert_eq!(by_payload.yaml, by_title.yaml);
+        assert_eq!(by_payload.plan_json, by_title.plan_json);
+    }
+
+    #[test]
+    fn a_bad_head_commit_title_points_into_the_title_not_the_payload() {
+        let f = fleet(&[("grove.yml", WEBHOOK_SETTINGS)]);
+        let payload = gitlab_push(
+            "https://gitlab.example.org/ops/cluster.git",
+            "[AutoDeploy][Updte] a",
+        );
+        let preview = f.preview_webhook(&payload);
+        assert!(preview.diagnostics.is_empty());
+        let error = preview.error.expect("an error");
+        assert_eq!((error.kind, error.exit_code), ("invalid-input", 5));
+        assert_eq!(error.source.as_deref(), Some("commit title"));
+        assert_eq!(error.diagnostics[0].range(), 13..18);
+    }
+
+    #[test]
+    fn payloads_grove_cannot_read_or_does_not_trust() {
+        let f = fleet(&[("grove.yml", WEBHOOK_SETTINGS)]);
+        let error = f
+            .preview_webhook("{\"object_kind\": ")
+            .error
+            .expect("an error");
+        assert_eq!((error.kind, error.exit_code), ("invalid-input", 5));
+        assert!(
+            error
+                .summary
+                .starts_with("invalid webhook payload: not JSON"),
+            "{}",
+            error.summary
+        );
+        let untrusted = f.preview_webhook(&gitlab_push(
+            "https://gitlab.example.org/other/repo.git",
+            "[AutoDeploy][Update] a",
+        ));
+        assert!(untrusted.error.is_none(), "{:?}", untrusted.error);
+        let plan = untrusted.plan.expect("a plan");
+        assert_eq!(plan.kind, "none");
+        assert!(untrusted.yaml.expect("yaml").contains("noop"));
     }
 }

@@ -6,7 +6,7 @@
 //! `cargo test -p grove-wasm --target wasm32-unknown-unknown` with the runner on `PATH`.
 #![cfg(target_arch = "wasm32")]
 
-use grove_wasm::{is_fleet_file, preview, GroveFleet, JsFiles};
+use grove_wasm::{is_fleet_file, preview, preview_webhook, GroveFleet, JsFiles};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use wasm_bindgen::{JsCast, JsValue};
@@ -14,10 +14,11 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-/// A golden case of `tests/titles/`: the title and what the CLI made of it.
+/// A golden case of `tests/titles/` or `tests/webhooks/`: the title or payload, and what the
+/// CLI made of it.
 struct Case {
     name: &'static str,
-    title: &'static str,
+    input: &'static str,
     yaml: &'static str,
     plan_json: &'static str,
     plan_text: &'static str,
@@ -109,54 +110,126 @@ fn run(title: &str) -> Preview {
     serde_wasm_bindgen::from_value(value.into()).expect("a Preview")
 }
 
+/// A fleet class over `files`.
+fn fleet_of(files: JsFiles) -> GroveFleet {
+    match GroveFleet::new(&files) {
+        Ok(fleet) => fleet,
+        Err(e) => panic!("Fleet threw: {}", thrown(e)),
+    }
+}
+
+/// What differs between a preview and the CLI's output for `case`, if anything.
+fn differences_from_cli(case: &Case, how: &str, got: &Preview, differences: &mut Vec<String>) {
+    if let Some(error) = &got.error {
+        differences.push(format!(
+            "{} via {how}: failed: {}",
+            case.name, error.message
+        ));
+        return;
+    }
+    for (what, got, expected) in [
+        ("yml", &got.yaml, case.yaml),
+        ("plan.json", &got.plan_json, case.plan_json),
+        ("plan.txt", &got.plan_text, case.plan_text),
+    ] {
+        if got.as_deref() != Some(expected) {
+            differences.push(format!(
+                "{}.{what} via {how} differs:\n--- expected\n{expected}\n--- got\n{}",
+                case.name,
+                got.as_deref().unwrap_or("(nothing)")
+            ));
+        }
+    }
+    // The plan object and the plan JSON are the same data.
+    let parsed: serde_json::Value = serde_json::from_str(case.plan_json).expect("golden plan JSON");
+    if got.plan.as_ref() != Some(&parsed) {
+        differences.push(format!(
+            "{} via {how}: the plan object differs from plan.json",
+            case.name
+        ));
+    }
+}
+
 #[wasm_bindgen_test]
 fn every_golden_case_matches_the_cli_byte_for_byte() {
     assert!(CASES.len() >= 10, "golden cases are missing");
-    let fleet = match GroveFleet::new(&cluster(false)) {
-        Ok(fleet) => fleet,
-        Err(e) => panic!("Fleet threw: {}", thrown(e)),
-    };
+    let fleet = fleet_of(cluster(false));
     let mut differences = Vec::new();
     for case in CASES {
-        let title = case.title.trim_end_matches('\n');
-        let stateless = run(title);
+        let title = case.input.trim_end_matches('\n');
         let from_class: Preview = match fleet.preview(title) {
             Ok(value) => serde_wasm_bindgen::from_value(value.into()).expect("a Preview"),
             Err(e) => panic!("{}: Fleet.preview threw: {}", case.name, thrown(e)),
         };
-        for (how, got) in [("preview()", &stateless), ("Fleet.preview()", &from_class)] {
-            if let Some(error) = &got.error {
-                differences.push(format!(
-                    "{} via {how}: failed: {}",
-                    case.name, error.message
-                ));
-                continue;
-            }
-            for (what, got, expected) in [
-                ("yml", &got.yaml, case.yaml),
-                ("plan.json", &got.plan_json, case.plan_json),
-                ("plan.txt", &got.plan_text, case.plan_text),
-            ] {
-                if got.as_deref() != Some(expected) {
-                    differences.push(format!(
-                        "{}.{what} via {how} differs:\n--- expected\n{expected}\n--- got\n{}",
-                        case.name,
-                        got.as_deref().unwrap_or("(nothing)")
-                    ));
-                }
-            }
-        }
-        // The plan object and the plan JSON are the same data.
-        let parsed: serde_json::Value =
-            serde_json::from_str(case.plan_json).expect("golden plan JSON");
-        if stateless.plan.as_ref() != Some(&parsed) {
-            differences.push(format!(
-                "{}: the plan object differs from plan.json",
-                case.name
-            ));
+        differences_from_cli(case, "preview()", &run(title), &mut differences);
+        differences_from_cli(case, "Fleet.preview()", &from_class, &mut differences);
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n\n"));
+}
+
+#[wasm_bindgen_test]
+fn every_webhook_case_matches_the_cli_byte_for_byte() {
+    assert!(WEBHOOK_CASES.len() >= 20, "webhook cases are missing");
+    let mut files: BTreeMap<&str, &str> = CLUSTER.iter().copied().collect();
+    files.extend(WEBHOOK_CLUSTER.iter().copied());
+    let fleet = fleet_of(files_value(&files, true));
+    let mut differences = Vec::new();
+    for case in WEBHOOK_CASES {
+        let from_class: Preview = match fleet.preview_webhook(case.input) {
+            Ok(value) => serde_wasm_bindgen::from_value(value.into()).expect("a Preview"),
+            Err(e) => panic!("{}: Fleet.previewWebhook threw: {}", case.name, thrown(e)),
+        };
+        let stateless: Preview = match preview_webhook(case.input, &files_value(&files, false)) {
+            Ok(value) => serde_wasm_bindgen::from_value(value.into()).expect("a Preview"),
+            Err(e) => panic!("{}: previewWebhook threw: {}", case.name, thrown(e)),
+        };
+        for (how, got) in [
+            ("previewWebhook()", &stateless),
+            ("Fleet.previewWebhook()", &from_class),
+        ] {
+            assert!(
+                got.diagnostics.is_empty(),
+                "{}: {:?}",
+                case.name,
+                got.diagnostics
+            );
+            differences_from_cli(case, how, got, &mut differences);
         }
     }
     assert!(differences.is_empty(), "{}", differences.join("\n\n"));
+}
+
+#[wasm_bindgen_test]
+fn a_bad_payload_is_an_error_as_data() {
+    let fleet = fleet_of(cluster(true));
+    for (payload, word) in [
+        ("{\"object_kind\": \"push\"", "not JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        (
+            "{\"object_kind\": \"push\", \"ref\": 4}",
+            "`project` is missing",
+        ),
+    ] {
+        let got: Preview = match fleet.preview_webhook(payload) {
+            Ok(value) => serde_wasm_bindgen::from_value(value.into()).expect("a Preview"),
+            Err(e) => panic!("previewWebhook threw: {}", thrown(e)),
+        };
+        assert!(
+            got.yaml.is_none() && got.plan.is_none() && got.graph.is_none(),
+            "{payload}"
+        );
+        let error = got.error.expect("an error");
+        assert_eq!(
+            (error.kind.as_str(), error.exit_code),
+            ("invalid-input", 5),
+            "{payload}"
+        );
+        assert!(
+            error.message.starts_with("invalid webhook payload: ") && error.message.contains(word),
+            "{payload}: {}",
+            error.message
+        );
+    }
 }
 
 #[wasm_bindgen_test]

@@ -1,11 +1,14 @@
-// The preview page: a commit title and a fleet in, Grove's diagnostics, plan, graph and YAML out,
-// on every keystroke, through the WebAssembly build of Grove's core (pkg/grove_wasm.js).
+// The preview page: a commit title (or a webhook payload) and a fleet in, Grove's diagnostics,
+// plan, graph and YAML out, on every keystroke, through the WebAssembly build of Grove's core
+// (pkg/grove_wasm.js).
 //
-// State: the title, the fleet's files (the demo fleet from examples/cluster, edited, or dropped)
-// and the file being edited. The title and a non-demo fleet are kept in the URL hash.
+// State: the mode (title or webhook), the title, the payload, the fleet's files (the demo fleet
+// from examples/cluster, edited, or dropped) and the file being edited. All but the file being
+// edited are kept in the URL hash (the demo fleet as no files at all).
 
 import init, { Fleet, isFleetFile, version } from './pkg/grove_wasm.js';
 import demoFiles from './demo-fleet.js';
+import demoPayloads from './demo-payloads.js';
 import { byteOffsetsToIndices, escape } from './text.js';
 import { graphSvg } from './graph.js';
 import { fromDrop, fromInput } from './folder.js';
@@ -14,6 +17,10 @@ import { encode, decode } from './share.js';
 const $ = (id) => document.getElementById(id);
 const el = {
   title: $('title'),
+  titlePanel: $('title-panel'),
+  webhookPanel: $('webhook-panel'),
+  payload: $('payload'),
+  payloadExamples: $('payload-examples'),
   mirror: $('mirror'),
   examples: $('examples'),
   diagnostics: $('diagnostics'),
@@ -53,7 +60,11 @@ const EXAMPLES = [
 ];
 
 const state = {
+  /** `title` or `webhook`: what is previewed. */
+  mode: 'title',
   title: DEFAULT_TITLE,
+  /** The webhook payload (JSON text). */
+  payload: demoPayloads[0][1],
   /** @type {Map<string, string>} */
   files: new Map(),
   label: 'demo',
@@ -71,12 +82,15 @@ let measure = false;
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
-/** Previews the title against the fleet and shows everything. Runs on every keystroke. */
+/** Previews the title (or payload) against the fleet and shows everything. Runs on every keystroke. */
 function render() {
   const start = measure ? performance.now() : 0;
-  const preview = state.fleet.preview(state.title);
-  renderTitle(preview.diagnostics);
-  renderDiagnostics(preview.diagnostics);
+  const webhook = state.mode === 'webhook';
+  const preview = webhook ? state.fleet.previewWebhook(state.payload) : state.fleet.preview(state.title);
+  if (!webhook) {
+    renderTitle(preview.diagnostics);
+    renderDiagnostics(preview.diagnostics);
+  }
   renderStatus(preview);
   renderOutputs(preview);
   scheduleHash();
@@ -138,7 +152,8 @@ function renderStatus(preview) {
   const s = el.status;
   if (preview.error) {
     s.className = 'status bad';
-    s.innerHTML = `<strong>No pipeline:</strong> <code>grove pipeline</code> would exit ${preview.error.exitCode}: ${escape(preview.error.summary)}`;
+    const command = state.mode === 'webhook' ? 'grove webhookpipeline' : 'grove pipeline';
+    s.innerHTML = `<strong>No pipeline:</strong> <code>${command}</code> would exit ${preview.error.exitCode}: ${escape(preview.error.summary)}`;
     return;
   }
   const jobs = preview.graph.jobs.length;
@@ -299,9 +314,15 @@ function scheduleHash() {
 }
 
 async function writeHash() {
-  const { hash, fleetLeftOut } = await encode({ title: state.title, label: state.label, files: state.isDemo ? undefined : state.files });
+  const { hash, fleetLeftOut, payloadLeftOut } = await encode({
+    title: state.title,
+    payload: state.mode === 'webhook' ? state.payload : undefined,
+    label: state.label,
+    files: state.isDemo ? undefined : state.files,
+  });
   if (location.hash !== hash) history.replaceState(null, '', hash);
-  el.share.title = fleetLeftOut ? 'The fleet is too large for a link; the link carries the title only.' : '';
+  const leftOut = [fleetLeftOut && 'fleet', payloadLeftOut && 'payload'].filter(Boolean);
+  el.share.title = leftOut.length ? `The ${leftOut.join(' and the ')} ${leftOut.length > 1 ? 'are' : 'is'} too large for a link, and left out of it.` : '';
 }
 
 async function readHash() {
@@ -309,6 +330,8 @@ async function readHash() {
     const view = await decode(location.hash);
     if (!view) return false;
     state.title = view.title;
+    state.mode = view.mode;
+    if (view.payload !== undefined) state.payload = view.payload;
     if (view.files) { state.files = view.files; state.label = view.label; state.isDemo = false; }
     return true;
   } catch (e) {
@@ -323,6 +346,26 @@ async function readHash() {
 function setTitle(title) {
   state.title = title;
   el.title.value = title;
+  render();
+}
+
+function setPayload(payload) {
+  state.payload = payload;
+  el.payload.value = payload;
+  render();
+}
+
+/** Shows the title or the webhook panel (`mode` is `title` or `webhook`), without redrawing. */
+function showMode(mode) {
+  state.mode = mode;
+  for (const tab of document.querySelectorAll('[data-mode]')) tab.setAttribute('aria-selected', String(tab.dataset.mode === mode));
+  el.titlePanel.hidden = mode !== 'title';
+  el.webhookPanel.hidden = mode !== 'webhook';
+}
+
+/** Switches to the title or the webhook panel and previews what it holds. */
+function setMode(mode) {
+  showMode(mode);
   render();
 }
 
@@ -351,6 +394,15 @@ function wire() {
     const i = e.target.closest('[data-example]')?.dataset.example;
     if (i !== undefined) { setTitle(EXAMPLES[Number(i)][1]); el.title.focus(); }
   });
+  el.payload.addEventListener('input', () => { state.payload = el.payload.value; render(); });
+  el.payloadExamples.innerHTML = demoPayloads.map(([name], i) => `<button type="button" class="chip-button" data-payload="${i}">${escape(name)}</button>`).join('');
+  el.payloadExamples.addEventListener('click', (e) => {
+    const i = e.target.closest('[data-payload]')?.dataset.payload;
+    if (i !== undefined) { setPayload(demoPayloads[Number(i)][1]); el.payload.focus(); }
+  });
+  for (const tab of document.querySelectorAll('[data-mode]')) {
+    tab.addEventListener('click', () => setMode(tab.dataset.mode));
+  }
   el.diagnostics.addEventListener('click', (e) => {
     const li = e.target.closest('li');
     if (!li) return;
@@ -389,11 +441,13 @@ function wire() {
     useFolder(fromDrop(e.dataTransfer, isFleetFile));
   });
   window.addEventListener('hashchange', async () => {
-    const before = { title: state.title, files: state.files };
+    const before = { title: state.title, payload: state.payload, mode: state.mode, files: state.files };
     if (!(await readHash())) return;
     el.title.value = state.title;
+    el.payload.value = state.payload;
+    showMode(state.mode);
     if (state.files !== before.files) setFleet(state.files, state.label, false);
-    else if (state.title !== before.title) render();
+    else if (state.title !== before.title || state.payload !== before.payload || state.mode !== before.mode) render();
   });
 }
 
@@ -403,6 +457,8 @@ async function main() {
   state.files = new Map(Object.entries(demoFiles));
   await readHash();
   el.title.value = state.title;
+  el.payload.value = state.payload;
+  showMode(state.mode);
   wire();
   setFleet(state.files, state.label, state.isDemo);
   document.documentElement.dataset.ready = 'true';
@@ -416,6 +472,9 @@ window.grove = {
   /** Replaces the fleet with `files` (an object of path → text). */
   loadFleet(files, label = 'test fleet') { setFleet(new Map(Object.entries(files)), label, false); },
   setTitle,
+  setPayload,
+  /** `title` or `webhook`. */
+  setMode,
   get state() { return state; },
   /** Whether the link in the address is up to date. */
   hashWritten: () => hashWrite,

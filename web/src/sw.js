@@ -12,6 +12,7 @@ const FILES = [
   'folder.js',
   'share.js',
   'demo-fleet.js',
+  'demo-payloads.js',
   'pkg/grove_wasm.js',
   'pkg/grove_wasm_bg.wasm',
 ];

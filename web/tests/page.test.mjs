@@ -123,6 +123,44 @@ test('a share link reproduces the view, with an edited fleet', async () => {
   await Promise.all([page.close(), other.close(), third.close()]);
 });
 
+const webhookGolden = (name) => readFileSync(join(PROJECT, 'tests/webhooks', name), 'utf8');
+
+test('a pasted webhook payload shows the pipeline of grove webhookpipeline, and links keep it', async () => {
+  const page = await open(chrome.context, server.url);
+  await page.click('#mode-webhook');
+  assert.equal(await page.isVisible('#title'), false);
+  // Paste a pull request payload: its preview environment, as the CLI writes it.
+  await page.fill('#payload', webhookGolden('github-pr-opened.json'));
+  assert.equal(await page.textContent('#yaml'), webhookGolden('github-pr-opened.yml'));
+  assert.equal(await page.textContent('#plan-text'), webhookGolden('github-pr-opened.plan.txt'));
+  assert.match(await page.textContent('#status'), /preview-up · \d+ jobs?/);
+  assert.ok((await page.locator('#graph svg .job').count()) > 0);
+  // An example button: a push to the cluster repository is its head commit's title.
+  await page.click('text=GitLab push to the cluster');
+  assert.equal(await page.textContent('#yaml'), webhookGolden('gitlab-push-cluster.yml'));
+  // What Grove cannot read is an error with the CLI's exit code, and no pipeline.
+  await page.fill('#payload', '{"object_kind": "push", ');
+  assert.match(await page.textContent('#status'), /grove webhookpipeline would exit 5: invalid webhook payload/);
+  assert.match(await page.textContent('#plan'), /invalid webhook payload: not JSON/);
+  assert.equal(await page.textContent('#yaml'), '');
+  await page.screenshot({ path: join(ARTIFACTS, 'page-webhook.png'), fullPage: true });
+
+  // A link reproduces the payload view.
+  await page.fill('#payload', webhookGolden('gitlab-mr-merge.json'));
+  await page.waitForFunction(() => location.hash.includes('m=webhook') && location.hash.includes('p='));
+  const other = await open(chrome.context, page.url());
+  assert.equal(await other.getAttribute('#mode-webhook', 'aria-selected'), 'true');
+  assert.equal(await other.inputValue('#payload'), webhookGolden('gitlab-mr-merge.json'));
+  assert.equal(await other.textContent('#yaml'), webhookGolden('gitlab-mr-merge.yml'));
+  // Back to titles.
+  await other.click('#mode-title');
+  assert.equal(await other.isVisible('#title'), true);
+  await typeTitle(other, golden('04-update.title').replace(/\n$/, ''));
+  assert.equal(await other.textContent('#yaml'), golden('04-update.yml'));
+  assert.deepEqual([...page.errors, ...other.errors], []);
+  await Promise.all([page.close(), other.close()]);
+});
+
 /** A cluster repository on disk, with files Grove must ignore. */
 function clusterFolder() {
   const root = join(mkdtempSync(join(tmpdir(), 'grove-drop-')), 'mycluster');
