@@ -298,12 +298,12 @@ fn run(context: &Context, command: Command) -> Result<(), Failure> {
         Command::Pipeline { title, file } => {
             let (dir, named) = output::shard_dir(&file)?;
             let generated = generate(&context.repository, &title, &named)?;
-            write_pipeline(context, &file, &dir, &generated)
+            write_pipeline(context, &file, &dir, generated)
         }
         Command::Webhookpipeline { output, payload } => {
             let (dir, named) = output::shard_dir(&output)?;
             let generated = webhook::generate(&context.repository, &payload, &named)?;
-            write_pipeline(context, &output, &dir, &generated)
+            write_pipeline(context, &output, &dir, generated)
         }
         Command::Plan {
             title,
@@ -441,8 +441,11 @@ fn write_pipeline(
     context: &Context,
     file: &std::path::Path,
     dir: &std::path::Path,
-    generated: &grove_core::Generated,
+    generated: grove_core::Generated,
 ) -> Result<(), Failure> {
+    // The process ends after this: freeing a batch upgrade's thousands of jobs one by one
+    // would only slow its exit.
+    let generated = &*Box::leak(Box::new(generated));
     output::write(file, dir, generated)?;
     let shards = match generated.shards.len() {
         0 => String::new(),

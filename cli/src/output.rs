@@ -78,10 +78,11 @@ fn check_ours(dir: &Path) -> Result<bool, Failure> {
     Ok(true)
 }
 
-fn write_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+/// Writes `contents` to a new file at `path`, and returns it open, to be synced with the others.
+fn write_file(path: &Path, contents: &[u8]) -> std::io::Result<fs::File> {
     let mut file = fs::File::create(path)?;
     file.write_all(contents)?;
-    file.sync_all()
+    Ok(file)
 }
 
 /// A hidden name beside `path`, unique to this process.
@@ -103,17 +104,21 @@ pub fn write(file: &Path, dir: &Path, generated: &Generated) -> Result<(), Failu
         let _ = fs::remove_file(&tmp_file);
         let _ = fs::remove_dir_all(&tmp_dir);
     };
-    // 1. Every file to a temporary.
+    // 1. Every file to a temporary, then every one synced: the file system flushes them
+    //    together rather than one journal commit per file.
     let written = (|| {
-        write_file(&tmp_file, generated.yaml.as_bytes())?;
+        let mut files = vec![write_file(&tmp_file, generated.yaml.as_bytes())?];
         if !generated.shards.is_empty() {
             let _ = fs::remove_dir_all(&tmp_dir);
             fs::create_dir(&tmp_dir)?;
             for shard in &generated.shards {
-                write_file(&tmp_dir.join(&shard.file), shard.yaml.as_bytes())?;
+                files.push(write_file(
+                    &tmp_dir.join(&shard.file),
+                    shard.yaml.as_bytes(),
+                )?);
             }
         }
-        Ok(())
+        files.iter().try_for_each(fs::File::sync_all)
     })();
     if let Err(e) = written {
         cleanup();

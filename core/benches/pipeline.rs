@@ -39,7 +39,11 @@ fn parse_fleet(bencher: divan::Bencher, n: usize) {
         let fleet = Fleet::new(files).unwrap();
         fleet
             .names()
-            .map(|name| fleet.instance(name).unwrap().requirements_hash.len())
+            .map(|name| {
+                let instance = fleet.instance(name).unwrap();
+                usize::from(instance.settings.batch_upgrade_disabled)
+                    + fleet.requirements_hash(name).len()
+            })
             .sum::<usize>()
     });
 }

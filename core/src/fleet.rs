@@ -111,8 +111,6 @@ pub struct Instance {
     pub config: InstanceConfig,
     /// Its Grove settings.
     pub settings: InstanceSettings,
-    /// The short hash of its requirements (its own file, else the defaults'), for cache keys.
-    pub requirements_hash: String,
 }
 
 /// A folder under `instances/` that is not an instance, and why.
@@ -244,17 +242,15 @@ impl Fleet {
             },
             None => InstanceSettings::default(),
         };
-        let requirements_hash = self.requirements_hash(name);
         Ok(Instance {
             name: name.clone(),
             config,
             settings,
-            requirements_hash,
         })
     }
 
-    /// The short hash of the requirements an instance's venv is built from: its own file,
-    /// else `defaults/`, else `none`.
+    /// The short hash of the requirements an instance's venv is built from (its own file, else
+    /// `defaults/`, else `none`), for cache keys. Computed only for the instances a plan takes.
     pub fn requirements_hash(&self, name: &InstanceName) -> String {
         self.file(&format!("{INSTANCES_DIR}/{name}/{REQUIREMENTS_FILE}"))
             .map(short_hash)
@@ -426,7 +422,8 @@ mod tests {
         assert_eq!(f.ignored.len(), 1);
         assert_eq!(f.ignored[0].folder, "Bad");
         let a = f.instance(&InstanceName::parse("a").unwrap()).unwrap();
-        assert_eq!(a.requirements_hash, short_hash("tutor\n"));
+        assert_eq!(a.name.as_str(), "a");
+        assert_eq!(f.requirements_hash(&a.name), short_hash("tutor\n"));
     }
 
     #[test]

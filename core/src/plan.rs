@@ -430,7 +430,8 @@ fn batch(plan: &mut Plan, fleet: &Fleet, batch: Batch<'_>) -> Result<()> {
         }) = batch
         {
             // A theme is cloned into the instance's own image: no base image to rebuild.
-            plan.instances.push(upgraded(&instance, None, &batch));
+            plan.instances
+                .push(upgraded(fleet, &instance, None, &batch));
             continue;
         }
         let key = (image_repository.to_string(), image_version.clone());
@@ -455,7 +456,7 @@ fn batch(plan: &mut Plan, fleet: &Fleet, batch: Batch<'_>) -> Result<()> {
         };
         plan.base_images[index].instances += 1;
         plan.instances
-            .push(upgraded(&instance, Some(index), &batch));
+            .push(upgraded(fleet, &instance, Some(index), &batch));
     }
     if let Batch::Pushed(pushed) = batch {
         if plan.instances.is_empty() {
@@ -482,13 +483,18 @@ fn batch(plan: &mut Plan, fleet: &Fleet, batch: Batch<'_>) -> Result<()> {
     Ok(())
 }
 
-fn upgraded(instance: &Instance, base_image: Option<usize>, batch: &Batch<'_>) -> PlannedInstance {
+fn upgraded(
+    fleet: &Fleet,
+    instance: &Instance,
+    base_image: Option<usize>,
+    batch: &Batch<'_>,
+) -> PlannedInstance {
     PlannedInstance {
         name: instance.name.clone(),
         deployment_id: None,
         action: Action::Upgrade,
         exists: true,
-        requirements_hash: instance.requirements_hash.clone(),
+        requirements_hash: fleet.requirements_hash(&instance.name),
         base_image,
         edx_platform_version: match batch {
             Batch::To(commit) => Some((*commit).clone()),

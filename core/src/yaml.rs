@@ -173,11 +173,11 @@ mod simple {
     }
 
     pub fn parse(text: &str) -> Option<Value> {
+        if text.bytes().any(|b| b == b'\r' || b == b'\t') {
+            return None;
+        }
         let mut lines = Vec::new();
         for line in text.split('\n') {
-            if line.contains(['\r', '\t']) {
-                return None;
-            }
             let content = line.trim_start_matches(' ');
             if content.trim_end_matches(' ').is_empty() || content.starts_with('#') {
                 continue;
@@ -212,7 +212,7 @@ mod simple {
         }
         let mut entries = Map::new();
         while let Some(line) = lines.get(*at).filter(|l| l.indent == indent) {
-            let (key, rest) = match line.content.find(": ") {
+            let (key, rest) = match find_colon_space(line.content) {
                 Some(colon) => (&line.content[..colon], &line.content[colon + 2..]),
                 None => (line.content.strip_suffix(':')?, ""),
             };
@@ -241,6 +241,20 @@ mod simple {
             return None;
         }
         Some(Value::Object(entries))
+    }
+
+    /// Where `: ` first is in `text`.
+    fn find_colon_space(text: &str) -> Option<usize> {
+        let bytes = text.as_bytes();
+        let mut from = 0;
+        while let Some(at) = bytes[from..].iter().position(|&b| b == b':') {
+            let at = from + at;
+            if bytes.get(at + 1) == Some(&b' ') {
+                return Some(at);
+            }
+            from = at + 1;
+        }
+        None
     }
 
     /// A plain key: `[A-Za-z_.][A-Za-z0-9_.:/-]*`, not ending with `:`, not a word or a
@@ -276,7 +290,7 @@ mod simple {
         let mut entries = Map::new();
         loop {
             text = text.trim_start_matches(' ');
-            let colon = text.find(": ")?;
+            let colon = find_colon_space(text)?;
             let key = &text[..colon];
             if !is_key(key) {
                 return None;
@@ -302,7 +316,9 @@ mod simple {
             return double_quoted(quoted);
         }
         let end = if in_flow {
-            text.find([',', '}', '[', ']', '{']).unwrap_or(text.len())
+            text.bytes()
+                .position(|b| matches!(b, b',' | b'}' | b'[' | b']' | b'{'))
+                .unwrap_or(text.len())
         } else {
             text.len()
         };
@@ -313,13 +329,16 @@ mod simple {
     fn plain_scalar(text: &str) -> Option<Value> {
         let bytes = text.as_bytes();
         let first = *bytes.first()?;
-        if b"-?:,[]{}#&*!|>'\"%@`~".contains(&first)
-            || !bytes.iter().all(|&b| (0x20..0x7f).contains(&b))
-            || text.contains(": ")
-            || text.contains('#')
-            || text.ends_with(':')
-        {
+        if b"-?:,[]{}#&*!|>'\"%@`~".contains(&first) || text.ends_with(':') {
             return None;
+        }
+        // One pass: printable ASCII, no `#`, no `: `.
+        let mut after_colon = false;
+        for &b in bytes {
+            if !(0x20..0x7f).contains(&b) || b == b'#' || (after_colon && b == b' ') {
+                return None;
+            }
+            after_colon = b == b':';
         }
         match text {
             "true" => return Some(Value::Bool(true)),
@@ -351,6 +370,15 @@ mod simple {
 
     /// A double-quoted scalar after its `"`, with the escapes [`super::quote`] writes.
     fn double_quoted(text: &str) -> Option<(Value, &str)> {
+        // Most values are printable ASCII without an escape: copied whole.
+        for (i, &b) in text.as_bytes().iter().enumerate() {
+            match b {
+                b'"' => return Some((Value::String(text[..i].to_string()), &text[i + 1..])),
+                b'\\' | 0x80.. => break,
+                0x00..0x20 | 0x7f => return None,
+                _ => {}
+            }
+        }
         let mut out = String::new();
         let mut chars = text.char_indices();
         while let Some((i, c)) = chars.next() {
@@ -419,9 +447,10 @@ pub fn simple_mapping(text: &str) -> Option<Vec<(&str, &str)>> {
 
 /// Words that YAML (1.1 or 1.2) may read as something other than a string.
 fn is_reserved_word(text: &str) -> bool {
-    ["y", "n", "yes", "no", "on", "off", "true", "false", "null"]
-        .iter()
-        .any(|word| text.eq_ignore_ascii_case(word))
+    text.len() <= 5
+        && ["y", "n", "yes", "no", "on", "off", "true", "false", "null"]
+            .iter()
+            .any(|word| text.eq_ignore_ascii_case(word))
 }
 
 /// `[A-Za-z_][A-Za-z0-9_]*`, at most 128 characters, and no reserved word.
@@ -440,17 +469,26 @@ fn is_simple_key(key: &str) -> bool {
 /// only letters, digits, spaces and `._/:+@=-`, has no `: ` and does not end with `:`.
 fn is_simple_value(value: &str) -> bool {
     let bytes = value.as_bytes();
-    !bytes.is_empty()
-        && (bytes[0].is_ascii_alphanumeric() || bytes[0] == b'/' || bytes[0] == b'_')
-        && bytes.iter().all(|&b| {
-            b.is_ascii_alphanumeric()
-                || matches!(
-                    b,
-                    b' ' | b'.' | b'_' | b'/' | b':' | b'+' | b'@' | b'=' | b'-'
-                )
-        })
-        && !value.contains(": ")
-        && !value.ends_with(':')
+    if bytes.is_empty()
+        || !(bytes[0].is_ascii_alphanumeric() || bytes[0] == b'/' || bytes[0] == b'_')
+        || value.ends_with(':')
+    {
+        return false;
+    }
+    // One pass: the characters above, and no `: `.
+    let mut after_colon = false;
+    for &b in bytes {
+        let allowed = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b' ' | b'.' | b'_' | b'/' | b':' | b'+' | b'@' | b'=' | b'-'
+            );
+        if !allowed || (after_colon && b == b' ') {
+            return false;
+        }
+        after_colon = b == b':';
+    }
+    true
 }
 
 /// Whether a simple value (see [`simple_mapping`]) is read by YAML as a string: not a reserved
