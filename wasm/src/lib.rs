@@ -123,8 +123,18 @@ export interface Preview {
   planText: string | null;
   /** Exactly what `grove pipeline` writes. */
   yaml: string | null;
+  /** The shard pipelines `yaml` triggers when the plan is too big for one file (else none). */
+  shards: ShardFile[];
   graph: Graph | null;
   error: GroveError | null;
+}
+
+/** A shard pipeline, exactly as `grove pipeline` writes it beside `generated.yml`. */
+export interface ShardFile {
+  /** `generated-shards/shard-N.yml`. */
+  file: string;
+  jobs: number;
+  yaml: string;
 }
 
 /** A folder under `instances/` that is not an instance. */

@@ -56,8 +56,8 @@ fn kind_name(kind: ErrorKind) -> &'static str {
 
 /// Everything the page shows for one input.
 ///
-/// Either `error` is set and the four outputs are `None`, or the outputs are all set and `error`
-/// is `None`.
+/// Either `error` is set and the outputs are `None` (and `shards` empty), or the outputs are all
+/// set and `error` is `None`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Preview {
@@ -71,6 +71,9 @@ pub struct Preview {
     pub plan_text: Option<String>,
     /// The child pipeline, exactly as `grove pipeline` writes it.
     pub yaml: Option<String>,
+    /// The shard pipelines it triggers, exactly as `grove pipeline` writes them beside it, when
+    /// the plan is too big for one file; none otherwise.
+    pub shards: Vec<ShardFile>,
     /// The stages and jobs of the pipeline, with their `needs`.
     pub graph: Option<Graph>,
     /// Why there is no pipeline, when there is none.
@@ -86,10 +89,22 @@ impl Preview {
             plan_json: None,
             plan_text: None,
             yaml: None,
+            shards: Vec::new(),
             graph: None,
             error: Some(Failure::from(error)),
         }
     }
+}
+
+/// One shard pipeline file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShardFile {
+    /// Its path beside `generated.yml`: `generated-shards/shard-N.yml`.
+    pub file: String,
+    /// How many jobs it holds.
+    pub jobs: usize,
+    /// Its YAML.
+    pub yaml: String,
 }
 
 /// A folder under `instances/` that is not taken as an instance, and why.
@@ -204,8 +219,18 @@ impl LoadedFleet {
                 return Preview::failed(diagnostics, &error);
             }
         };
+        let shards = generated
+            .shards
+            .into_iter()
+            .map(|shard| ShardFile {
+                file: format!("{}/{}", grove_core::shard::DEFAULT_DIR, shard.file),
+                jobs: shard.pipeline.jobs.len(),
+                yaml: shard.yaml,
+            })
+            .collect();
         Preview {
             diagnostics,
+            shards,
             plan_text: Some(generated.plan.describe()),
             plan_json: Some(plan_json),
             graph: Some(Graph::from(&generated.pipeline)),
@@ -381,5 +406,49 @@ mod tests {
         let plan = untrusted.plan.expect("a plan");
         assert_eq!(plan.kind, "none");
         assert!(untrusted.yaml.expect("yaml").contains("noop"));
+    }
+
+    #[test]
+    fn a_sharded_plan_gives_every_shard_file_as_core_writes_it() {
+        let files: Vec<(&str, &str)> = vec![
+            ("grove.yml", "LIMITS:\n  jobs_per_pipeline: 10\n"),
+            ("instances/a/config.yml", "LMS_HOST: a.org\n"),
+            ("instances/b/config.yml", "LMS_HOST: b.org\n"),
+            ("instances/c/config.yml", "LMS_HOST: c.org\n"),
+        ];
+        let title = "[AutoDeploy][Update] a,b,c";
+        let preview = fleet(&files).preview_title(title);
+        assert!(preview.error.is_none(), "{:?}", preview.error);
+        let core_fleet = Fleet::new(
+            files
+                .iter()
+                .map(|(p, t)| (p.to_string(), t.to_string()))
+                .collect(),
+        )
+        .expect("a fleet");
+        let (request, _) = grove_core::request_from_title(title).expect("a request");
+        let expected = grove_core::generate(&request, &core_fleet).expect("generated");
+        assert_eq!(expected.shards.len(), 3);
+        assert_eq!(preview.yaml.as_deref(), Some(expected.yaml.as_str()));
+        let got: Vec<(&str, usize, &str)> = preview
+            .shards
+            .iter()
+            .map(|s| (s.file.as_str(), s.jobs, s.yaml.as_str()))
+            .collect();
+        let want: Vec<(String, usize, &str)> = expected
+            .shards
+            .iter()
+            .map(|s| {
+                (
+                    format!("generated-shards/{}", s.file),
+                    s.pipeline.jobs.len(),
+                    s.yaml.as_str(),
+                )
+            })
+            .collect();
+        let want: Vec<(&str, usize, &str)> =
+            want.iter().map(|(f, j, y)| (f.as_str(), *j, *y)).collect();
+        assert_eq!(got, want);
+        assert_eq!(got[0].0, "generated-shards/shard-1.yml");
     }
 }

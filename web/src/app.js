@@ -31,6 +31,7 @@ const el = {
   graph: $('graph'),
   graphCount: $('graph-count'),
   yaml: $('yaml'),
+  yamlFile: $('yaml-file'),
   fleetLabel: $('fleet-label'),
   fleetSummary: $('fleet-summary'),
   drop: $('drop'),
@@ -72,7 +73,9 @@ const state = {
   /** @type {Fleet | null} */
   fleet: null,
   file: '',
-  last: { yaml: undefined, planText: undefined, planJson: undefined, error: undefined },
+  /** The pipeline file shown: `generated.yml`, or one of its shards. */
+  yamlFile: 'generated.yml',
+  last: {},
 };
 
 /** Timings of render(), in ms, when `grove.measure` is on (for the budget test). */
@@ -159,8 +162,12 @@ function renderStatus(preview) {
   const jobs = preview.graph.jobs.length;
   const stages = preview.graph.stages.length;
   const warn = preview.diagnostics.length ? ` · ${preview.diagnostics.length} warning${preview.diagnostics.length === 1 ? '' : 's'}` : '';
+  const shardJobs = preview.shards.reduce((sum, shard) => sum + shard.jobs, 0);
+  const shards = preview.shards.length
+    ? ` · triggers ${preview.shards.length} shard pipeline${preview.shards.length === 1 ? '' : 's'} (${shardJobs} jobs)`
+    : '';
   s.className = preview.diagnostics.length ? 'status warn' : 'status good';
-  s.innerHTML = `<strong>${escape(preview.plan.kind)}</strong> · ${jobs} job${jobs === 1 ? '' : 's'} in ${stages} stage${stages === 1 ? '' : 's'}${warn}`;
+  s.innerHTML = `<strong>${escape(preview.plan.kind)}</strong> · ${jobs} job${jobs === 1 ? '' : 's'} in ${stages} stage${stages === 1 ? '' : 's'}${shards}${warn}`;
 }
 
 /** The plan, the graph and the YAML; each is redrawn only when it changed. */
@@ -176,10 +183,9 @@ function renderOutputs(preview) {
     el.planJson.textContent = preview.planJson ?? '';
     state.last.planJson = preview.planJson;
   }
+  renderYaml(preview);
   if (preview.yaml !== state.last.yaml) {
     state.last.yaml = preview.yaml;
-    el.yaml.textContent = preview.yaml ?? '';
-    el.yaml.classList.toggle('empty', !preview.yaml);
     if (preview.graph) {
       el.graph.innerHTML = graphSvg(preview.graph).svg;
       el.graphCount.textContent = `${preview.graph.jobs.length} jobs`;
@@ -187,6 +193,32 @@ function renderOutputs(preview) {
       el.graph.innerHTML = '<p class="muted">No pipeline.</p>';
       el.graphCount.textContent = '';
     }
+  }
+}
+
+/**
+ * The pipeline file chosen in the YAML card: `generated.yml`, or one of the shard files it
+ * triggers (the chooser appears only when there are shards).
+ */
+function renderYaml(preview) {
+  const files = preview.yaml === null
+    ? []
+    : [{ file: 'generated.yml', jobs: preview.graph.jobs.length, yaml: preview.yaml }, ...preview.shards];
+  const names = files.map((f) => `${f.file} ${f.jobs}`).join('\n');
+  if (names !== state.last.yamlFiles) {
+    state.last.yamlFiles = names;
+    el.yamlFile.innerHTML = files
+      .map((f) => `<option value="${escape(f.file)}">${escape(f.file)} · ${f.jobs} job${f.jobs === 1 ? '' : 's'}</option>`)
+      .join('');
+    el.yamlFile.hidden = files.length < 2;
+  }
+  if (!files.some((f) => f.file === state.yamlFile)) state.yamlFile = 'generated.yml';
+  if (files.length) el.yamlFile.value = state.yamlFile;
+  const shown = files.find((f) => f.file === state.yamlFile)?.yaml ?? '';
+  if (shown !== state.last.shown) {
+    state.last.shown = shown;
+    el.yaml.textContent = shown;
+    el.yaml.classList.toggle('empty', !shown);
   }
 }
 
@@ -229,7 +261,7 @@ function rebuildFleet() {
   const next = new Fleet(state.files);
   if (state.fleet) state.fleet.free();
   state.fleet = next;
-  state.last = { yaml: undefined, planText: undefined, planJson: undefined, error: undefined };
+  state.last = {};
   renderFleetSummary();
   render();
 }
@@ -425,6 +457,7 @@ function wire() {
       if (p.dataset.from === job || p.dataset.to === job) p.classList.add('hl');
     }
   });
+  el.yamlFile.addEventListener('change', () => { state.yamlFile = el.yamlFile.value; render(); });
   el.fileSelect.addEventListener('change', () => { state.file = el.fileSelect.value; el.fileText.value = state.files.get(state.file) ?? ''; });
   el.fileText.addEventListener('input', onFileEdit);
   el.addFile.addEventListener('click', addFile);

@@ -1,13 +1,15 @@
-// Measures the page's budgets and fails if one is exceeded:
+// Measures the page's budgets:
 //
 // - the .wasm, gzipped (level 9), is at most 300 KB (300,000 bytes);
 // - with a 100-instance fleet loaded, one keystroke in the title (Grove's preview in WebAssembly,
 //   and the page redrawing the diagnostics, plan, YAML and SVG graph, with style and layout) takes
-//   at most 20 ms, median over repeated runs, measured in Debian's Chromium, while typing an
-//   Update title. A batch upgrade of all 100 instances is measured and recorded too.
-// The Update keystroke always gates. The wasm size and the batch keystroke are over budget today
-// (see BENCHMARKS.md): they are measured and recorded as "not met" on every run, and gate only
-// with GROVE_STRICT_BUDGETS=1, so that a known miss is reported rather than blocking every test.
+//   at most 20 ms, median over repeated runs, measured in Debian's Chromium: while typing an
+//   Update title, and while typing the commit of a batch upgrade of the whole fleet.
+//
+// The size is the same on every machine, so it always gates: the script fails when the module
+// is over budget. Times depend on the machine and what else it runs, so they are measured and
+// recorded as met or not met, and gate only with GROVE_STRICT_BUDGETS=1 (on a quiet machine):
+// speed is measured, never asserted as a timed test.
 //
 // Usage: node budgets.mjs [--record]   (--record also rewrites web/BUDGETS.md)
 // Writes web/test-artifacts/budgets.json either way.
@@ -25,7 +27,7 @@ const ROUNDS = 5;
 /** Typed one key at a time on the 100-instance fleet; the budget is checked on this one. */
 const UPDATE_PREFIX = '[AutoDeploy][Update] ';
 const UPDATE = 'school-007|1,school-042|2,school-099|3';
-/** A batch upgrade of all 100 instances: measured and recorded, see BUDGETS.md. */
+/** A batch upgrade of all 100 instances (but those batch-disabled). */
 const BATCH_PREFIX = '[AutoDeploy][Batch][UpgradeTo] ';
 const HASH = '0123456789abcdef0123456789abcdef01234567';
 const STRICT = process.env.GROVE_STRICT_BUDGETS === '1';
@@ -76,7 +78,15 @@ try {
   await typeTitle(page, `${BATCH_PREFIX}${HASH.slice(0, 12)}`); // warm up
   update = await keystrokes(page, UPDATE_PREFIX, UPDATE);
   batch = await keystrokes(page, BATCH_PREFIX, HASH);
-  batch.instances = await page.evaluate(() => window.grove.state.fleet.preview(window.grove.state.title).plan.instances.length);
+  Object.assign(batch, await page.evaluate(() => {
+    const preview = window.grove.state.fleet.preview(window.grove.state.title);
+    return {
+      instances: preview.plan.instances.length,
+      shards: preview.shards.length,
+      shardJobs: preview.shards.reduce((sum, shard) => sum + shard.jobs, 0),
+      yamlBytes: preview.yaml.length + preview.shards.reduce((sum, shard) => sum + shard.yaml.length, 0),
+    };
+  }));
   await page.screenshot({ path: join(ARTIFACTS, 'budget-fleet.png') });
   await page.close();
 } finally {
@@ -91,17 +101,17 @@ const date = new Date().toISOString().slice(0, 10);
 const wasmOk = wasmGzip <= WASM_GZIP_BUDGET;
 const updateOk = update.full.median <= KEYSTROKE_BUDGET_MS;
 const batchOk = batch.full.median <= KEYSTROKE_BUDGET_MS;
-const ok = updateOk && ((wasmOk && batchOk) || !STRICT);
+const timesOk = updateOk && batchOk;
+const ok = wasmOk && (timesOk || !STRICT);
 const kb = (n) => `${(n / 1000).toFixed(1)} KB`;
 const verdict = (good) => (good ? 'met' : '**not met**');
 
 const report = `# Budgets of the browser preview
 
 Measured by \`web/tests/budgets.mjs\`, which \`scripts/test-web\` runs after the page tests. It
-fails when the keystroke budget of typing an Update title on a 100-instance fleet is exceeded;
-the wasm size and batch rows, over budget today, are recorded and gated only with
-\`GROVE_STRICT_BUDGETS=1\`. To measure
-and rewrite this file:
+fails when the module is over its size budget (the same on every machine). The keystroke times
+depend on the machine and its load: they are recorded as met or not met, and gate only with
+\`GROVE_STRICT_BUDGETS=1\`. To measure and rewrite this file:
 
 \`\`\`sh
 scripts/build-web && (cd web/tests && node budgets.mjs --record)
@@ -129,26 +139,20 @@ scripts/build-web && (cd web/tests && node budgets.mjs --record)
   ${update.full.n} keystrokes that show a pipeline (${update.jobs} jobs at the end); over all ${update.all.n} keystrokes, including those
   that show a missing instance while a name is half typed, it is ${update.all.median} ms.
 - Batch: \`${BATCH_PREFIX}\` then a 40-digit hash typed one key at a time, ${ROUNDS} times; the median is
-  over the ${batch.full.n} keystrokes that show the whole pipeline (${batch.jobs} jobs for ${batch.instances} instances, about 235 KB of
-  YAML). Nearly all of the time is in core, the same in the CLI: reading the generated YAML back
-  with serde_yaml to check it, and rendering the handlebars templates. See "Batch upgrades" below.
-
-## Batch upgrades of the whole fleet
-
-A title that touches every instance makes a pipeline of about 6 jobs per instance, which core
-plans, renders (instance chains once per shape), reads back and checks on every keystroke. For
-100 instances that is still several times the 20 ms budget in WebAssembly; BENCHMARKS.md keeps
-the figures and what is left to do.
+  over the ${batch.full.n} keystrokes that show the whole pipeline: ${batch.instances} instances, too many jobs for one file, so
+  a generated pipeline of ${batch.jobs} jobs that triggers ${batch.shards} shard pipelines of ${batch.shardJobs} jobs, ${kb(batch.yamlBytes)} of YAML
+  in all, every file planned, rendered, read back and checked on every keystroke.
 `;
 
 writeFileSync(join(ARTIFACTS, 'budgets.json'), `${JSON.stringify({ wasmBytes: wasm.length, wasmGzip, update, batch, machine, chromiumVersion, date, ok }, null, 2)}\n`);
 writeFileSync(join(ARTIFACTS, 'budgets.md'), report);
 if (process.argv.includes('--record')) writeFileSync(join(WEB, 'BUDGETS.md'), report);
 console.log(report);
-if (ok && !(wasmOk && batchOk)) {
-  console.error(`budgets: NOT MET (recorded; gating only with GROVE_STRICT_BUDGETS=1): wasm ${wasmGzip} B gzipped (limit ${WASM_GZIP_BUDGET}); batch keystroke median ${batch.full.median} ms (limit ${KEYSTROKE_BUDGET_MS})`);
+const summary = `wasm ${wasmGzip} B gzipped (limit ${WASM_GZIP_BUDGET}); keystroke medians: update ${update.full.median} ms, batch ${batch.full.median} ms (limit ${KEYSTROKE_BUDGET_MS})`;
+if (ok && !timesOk) {
+  console.error(`budgets: keystroke times NOT MET on this machine (recorded; they gate only with GROVE_STRICT_BUDGETS=1): ${summary}`);
 }
 if (!ok) {
-  console.error(`budgets: exceeded: wasm ${wasmGzip} B gzipped (limit ${WASM_GZIP_BUDGET}); keystroke medians: update ${update.all.median} ms, batch ${batch.full.median} ms (limit ${KEYSTROKE_BUDGET_MS})`);
+  console.error(`budgets: exceeded: ${summary}`);
   process.exit(1);
 }
