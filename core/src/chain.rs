@@ -130,8 +130,8 @@ impl Shape {
         for piece in &self.pieces {
             match piece {
                 Piece::Text(text) => out.push_str(text),
-                Piece::Quoted(n) => out.push_str(&yaml::quote(strings[*n])),
-                Piece::Plain(n) => out.push_str(&yaml::plain_or_quoted(strings[*n])),
+                Piece::Quoted(n) => yaml::quote_into(out, strings[*n]),
+                Piece::Plain(n) => yaml::plain_or_quoted_into(out, strings[*n]),
             }
         }
     }

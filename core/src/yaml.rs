@@ -521,6 +521,12 @@ fn convert(e: serde_yaml::Error) -> YamlError {
 /// of every kind (so no value can start a new line of YAML) and the byte-order mark.
 pub fn quote(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
+    quote_into(&mut out, text);
+    out
+}
+
+/// [`quote`], written at the end of `out`.
+pub fn quote_into(out: &mut String, text: &str) {
     out.push('"');
     for c in text.chars() {
         match c {
@@ -540,16 +546,22 @@ pub fn quote(text: &str) -> String {
         }
     }
     out.push('"');
-    out
 }
 
 /// Writes `text` as a plain (unquoted) YAML scalar when that reads back as the same string,
 /// and quoted otherwise. Used for names Grove makes itself, to keep the YAML readable.
 pub fn plain_or_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    plain_or_quoted_into(&mut out, text);
+    out
+}
+
+/// [`plain_or_quoted`], written at the end of `out`.
+pub fn plain_or_quoted_into(out: &mut String, text: &str) {
     if is_plain_safe(text) {
-        text.to_string()
+        out.push_str(text);
     } else {
-        quote(text)
+        quote_into(out, text);
     }
 }
 
