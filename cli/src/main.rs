@@ -64,6 +64,10 @@ enum Command {
         title: String,
         /// Where to write the pipeline YAML.
         file: PathBuf,
+        /// The image the generated jobs run in when grove.yml sets no PIPELINE_IMAGE (the CI
+        /// component gives its own tool image).
+        #[arg(long, env = "GROVE_PIPELINE_IMAGE", value_name = "IMAGE")]
+        pipeline_image: Option<String>,
     },
     /// Writes the child pipeline for a GitLab or GitHub webhook payload to FILE.
     Webhookpipeline {
@@ -74,6 +78,10 @@ enum Command {
         /// $TRIGGER_PAYLOAD).
         #[arg(long, env = "TRIGGER_PAYLOAD")]
         payload: PathBuf,
+        /// The image the generated jobs run in when grove.yml sets no PIPELINE_IMAGE (the CI
+        /// component gives its own tool image).
+        #[arg(long, env = "GROVE_PIPELINE_IMAGE", value_name = "IMAGE")]
+        pipeline_image: Option<String>,
     },
     /// Explains what a commit title (or, with --webhook, a webhook payload) would do, writing
     /// nothing.
@@ -295,14 +303,32 @@ fn main() -> ExitCode {
 
 fn run(context: &Context, command: Command) -> Result<(), Failure> {
     match command {
-        Command::Pipeline { title, file } => {
+        Command::Pipeline {
+            title,
+            file,
+            pipeline_image,
+        } => {
             let (dir, named) = output::shard_dir(&file)?;
-            let generated = generate(&context.repository, &title, &named)?;
+            let generated = generate(
+                &context.repository,
+                &title,
+                &named,
+                pipeline_image.as_deref(),
+            )?;
             write_pipeline(context, &file, &dir, generated)
         }
-        Command::Webhookpipeline { output, payload } => {
+        Command::Webhookpipeline {
+            output,
+            payload,
+            pipeline_image,
+        } => {
             let (dir, named) = output::shard_dir(&output)?;
-            let generated = webhook::generate(&context.repository, &payload, &named)?;
+            let generated = webhook::generate(
+                &context.repository,
+                &payload,
+                &named,
+                pipeline_image.as_deref(),
+            )?;
             write_pipeline(context, &output, &dir, generated)
         }
         Command::Plan {
@@ -315,11 +341,13 @@ fn run(context: &Context, command: Command) -> Result<(), Failure> {
                     &context.repository,
                     &payload,
                     grove_core::shard::DEFAULT_DIR,
+                    None,
                 )?,
                 (None, title) => generate(
                     &context.repository,
                     &title.unwrap_or_default(),
                     grove_core::shard::DEFAULT_DIR,
+                    None,
                 )?,
             };
             let text = match format {
@@ -471,11 +499,12 @@ fn write_pipeline(
 }
 
 /// Parses a title, reads what it needs of the repository, and generates its pipeline, whose
-/// shards (if any) go in `shard_dir`.
+/// shards (if any) go in `shard_dir`, with `default_image` for its jobs if grove.yml sets none.
 fn generate(
     repository: &Repository,
     title: &str,
     shard_dir: &str,
+    default_image: Option<&str>,
 ) -> Result<grove_core::Generated, Failure> {
     let (request, warnings) = grove_core::request_from_title(title)?;
     if !warnings.is_empty() {
@@ -485,7 +514,7 @@ fn generate(
         Some(names) => Scope::Only(names),
         None => Scope::All,
     };
-    let fleet = Fleet::new(repository.load(scope)?)?;
+    let fleet = repository.pipeline_fleet(scope, default_image)?;
     Ok(grove_core::generate_for(&request, &fleet, shard_dir)?)
 }
 

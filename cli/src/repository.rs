@@ -71,6 +71,63 @@ impl Repository {
         Ok((fleet, instance))
     }
 
+    /// The fleet a pipeline is generated from: the files of `scope`, with where the repository
+    /// is in the CI project ([`Repository::path_in_project`]), and `default_image` as its
+    /// `PIPELINE_IMAGE` when grove.yml sets none.
+    pub fn pipeline_fleet(
+        &self,
+        scope: Scope<'_>,
+        default_image: Option<&str>,
+    ) -> Result<grove_core::Fleet, Failure> {
+        let mut fleet = grove_core::Fleet::new(self.load(scope)?)?;
+        fleet.path_in_project = self.path_in_project()?;
+        if fleet.settings.pipeline_image.is_none() {
+            fleet.settings.pipeline_image = default_image.map(str::to_string);
+        }
+        Ok(fleet)
+    }
+
+    /// Where the repository is in the current folder (in CI, the project's folder, where
+    /// artifact and cache paths start), as a prefix: empty for the folder itself, or for one
+    /// outside it, else `clusters/production/`. Each part may hold only letters, digits, `_`,
+    /// `.` and `-` (exit 2 otherwise), since it is written into the generated pipeline's paths.
+    pub fn path_in_project(&self) -> Result<String, Failure> {
+        let relative = if self.root.is_absolute() {
+            let Ok(cwd) = std::env::current_dir() else {
+                return Ok(String::new());
+            };
+            match self.root.strip_prefix(&cwd) {
+                Ok(relative) => relative.to_path_buf(),
+                Err(_) => return Ok(String::new()),
+            }
+        } else {
+            self.root.clone()
+        };
+        let mut prefix = String::new();
+        for component in relative.components() {
+            match component {
+                std::path::Component::CurDir => {}
+                std::path::Component::Normal(part) => {
+                    let part = part.to_str().filter(|p| {
+                        p.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+                    });
+                    let Some(part) = part else {
+                        return Err(Failure::Usage(format!(
+                            "the cluster repository {} is in a folder whose name the generated pipeline cannot hold in its paths: use only letters, digits, `_`, `.` and `-`",
+                            self.root.display()
+                        )));
+                    };
+                    prefix.push_str(part);
+                    prefix.push('/');
+                }
+                // Above the current folder, or elsewhere: paths as at the top.
+                _ => return Ok(String::new()),
+            }
+        }
+        Ok(prefix)
+    }
+
     /// Reads the files core needs for `scope` into a map, path → text.
     pub fn load(&self, scope: Scope<'_>) -> Result<Files, Failure> {
         if !self.root.is_dir() {

@@ -8,8 +8,9 @@ use grove_core::name::InstanceName;
 use std::path::PathBuf;
 use std::process::Command;
 
-/// Where `grove terraform plan` saves the plan that `apply` applies.
-const PLAN_FILE: &str = ".grove/terraform.plan";
+/// Where `grove terraform plan` saves the plan that `apply` applies (the generated pipeline keeps
+/// it as an artifact between the two jobs).
+const PLAN_FILE: &str = grove_core::pipeline::TERRAFORM_PLAN_FILE;
 
 /// The Terraform folder, absolute, from `TERRAFORM_DIR` in grove.yml.
 fn dir(context: &Context) -> Result<PathBuf, Failure> {

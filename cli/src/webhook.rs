@@ -54,11 +54,13 @@ pub fn read_payload(path: &Path) -> Result<String, Failure> {
 }
 
 /// Reads a payload, decides its request against the cluster's grove.yml, reads the instances
-/// the request needs, and generates its pipeline, whose shards (if any) go in `shard_dir`.
+/// the request needs, and generates its pipeline, whose shards (if any) go in `shard_dir`, with
+/// `default_image` for its jobs if grove.yml sets none.
 pub fn generate(
     repository: &Repository,
     payload: &Path,
     shard_dir: &str,
+    default_image: Option<&str>,
 ) -> Result<Generated, Failure> {
     let text = read_payload(payload)?;
     let event = grove_core::webhook::parse(&text)?;
@@ -68,6 +70,6 @@ pub fn generate(
         Some(names) => Scope::Only(names),
         None => Scope::All,
     };
-    let fleet = Fleet::new(repository.load(scope)?)?;
+    let fleet = repository.pipeline_fleet(scope, default_image)?;
     Ok(grove_core::generate_for(&request, &fleet, shard_dir)?)
 }

@@ -648,12 +648,22 @@ esac
 exit 0
 "#;
 
-/// Rewrites a generated pipeline in place the way `for_gitlab_ci_local` (common/mod.rs) does.
+/// Rewrites a generated pipeline in place the way `for_gitlab_ci_local` (common/mod.rs) does,
+/// and drops its `default: image:`: the jobs run on gitlab-ci-local's shell executor here (there
+/// is no Docker), and a job image would make it set CI_PROJECT_DIR to the container's path.
+/// The pipeline as grove wrote it is kept beside the call log, as `GROVE_FAKE_LOG.generated.yml`.
 const FOR_GITLAB_CI_LOCAL: &str = r#"#!/usr/bin/env python3
-import sys
+import os, sys
 path = sys.argv[1]
 out = []
-for line in open(path, encoding="utf-8").read().splitlines():
+text = open(path, encoding="utf-8").read()
+open(os.environ["GROVE_FAKE_LOG"] + ".generated.yml", "w", encoding="utf-8").write(text)
+lines = text.splitlines()
+for i, line in enumerate(lines):
+    if line == "default:" and i + 1 < len(lines) and lines[i + 1].startswith("  image: "):
+        continue
+    if line.startswith("  image: ") and i > 0 and lines[i - 1] == "default:":
+        continue
     trimmed = line.lstrip()
     key, sep, rest = trimmed.partition(": {value: ")
     if sep and rest.endswith(", expand: false}"):
@@ -665,7 +675,8 @@ open(path, "w", encoding="utf-8").write("\n".join(out) + "\n")
 
 /// A scratch copy of the example cluster repository, made a git repository, with the fakes.
 struct Cluster {
-    /// The repository (canonical, so that job paths compare equal).
+    /// The project (canonical, so that job paths compare equal); the cluster repository is at
+    /// its top, or in a folder of it.
     root: PathBuf,
     /// Where the fakes record their calls.
     log: PathBuf,
@@ -674,20 +685,38 @@ struct Cluster {
 }
 
 impl Cluster {
+    /// The example cluster as a project of its own, its `.gitlab-ci.yml` at the top.
     fn new(name: &str) -> Cluster {
+        Cluster::in_folder(name, None)
+    }
+
+    /// The example cluster in `folder` of the project (the components' `root` input set to
+    /// it), or at its top.
+    fn in_folder(name: &str, folder: Option<&str>) -> Cluster {
         let base = scratch(name).canonicalize().unwrap();
         let root = base.join("cluster");
-        copy_tree(&example_cluster(), &root);
+        let repository = folder.map_or(root.clone(), |folder| root.join(folder));
+        copy_tree(&example_cluster(), &repository);
         // Every venv gets the fake tutor instead of Tutor.
         let fake_tutor = project().join("tests/components/fake-tutor");
         let requirement = format!("fake-tutor @ file://{}\n", fake_tutor.display());
-        std::fs::write(root.join("defaults/grove-requirements.txt"), &requirement).unwrap();
-        for entry in std::fs::read_dir(root.join("instances")).unwrap() {
+        std::fs::write(
+            repository.join("defaults/grove-requirements.txt"),
+            &requirement,
+        )
+        .unwrap();
+        for entry in std::fs::read_dir(repository.join("instances")).unwrap() {
             let file = entry.unwrap().path().join("grove-requirements.txt");
             std::fs::write(file, &requirement).unwrap();
         }
         // The emulated include, and the one line for gitlab-ci-local's variables.
-        let pipeline = yaml(&std::fs::read_to_string(root.join(".gitlab-ci.yml")).unwrap());
+        let mut pipeline =
+            yaml(&std::fs::read_to_string(repository.join(".gitlab-ci.yml")).unwrap());
+        if let Some(folder) = folder {
+            for include in pipeline["include"].as_array_mut().unwrap() {
+                include["inputs"]["root"] = json!(folder);
+            }
+        }
         let mut resolved = resolve_pipeline(&pipeline);
         resolved["grove-generate"]["script"]
             .as_array_mut()
@@ -740,6 +769,14 @@ impl Cluster {
         cluster.git(&["add", "--all"]);
         cluster.git(&["commit", "--quiet", "--message", "The example cluster"]);
         cluster
+    }
+
+    /// The pipeline grove-generate wrote, as grove wrote it (before the rewrite for
+    /// gitlab-ci-local).
+    fn generated(&self) -> String {
+        let mut path = self.log.clone().into_os_string();
+        path.push(".generated.yml");
+        std::fs::read_to_string(path).unwrap_or_default()
     }
 
     /// The real git, for the scratch repository itself.
@@ -922,9 +959,10 @@ fn argv(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| w.to_string()).collect()
 }
 
-/// The TUTOR_ROOT field the fake tutor records for an instance.
-fn tutor_root(instance: &str) -> String {
-    format!("TUTOR_ROOT=$CI_PROJECT_DIR/instances/{instance}")
+/// The TUTOR_ROOT field the fake tutor records for an instance of the cluster in `folder` of
+/// the project (empty at its top, else ending in `/`).
+fn tutor_root(folder: &str, instance: &str) -> String {
+    format!("TUTOR_ROOT=$CI_PROJECT_DIR/{folder}instances/{instance}")
 }
 
 const INSTANCE_CHAIN: [&str; 6] = [
@@ -947,10 +985,15 @@ fn instance_jobs(instance: &str) -> Vec<String> {
 /// Asserts what the jobs of one deployed instance ran: its venv built without Tutor, its config
 /// saved, its image built and pushed, Tutor's k8s launch, then a rollout restart.
 fn assert_instance_deployed(run: &Run, instance: &str) {
+    assert_instance_deployed_in(run, "", instance);
+}
+
+/// [`assert_instance_deployed`] for the cluster in `folder` of the project.
+fn assert_instance_deployed_in(run: &Run, folder: &str, instance: &str) {
     let jobs = instance_jobs(instance);
     let chain: Vec<&str> = jobs.iter().map(String::as_str).collect();
     run.assert_order(&chain);
-    let root = tutor_root(instance);
+    let root = tutor_root(folder, instance);
     assert_eq!(
         run.calls_of(&jobs[0]),
         Vec::<Vec<String>>::new(),
@@ -1092,6 +1135,36 @@ fn e2e_update_deploys_only_the_listed_instance() {
         run.calls.iter().all(|(job, _)| job.ends_with(":campus")),
         "{}",
         run.text
+    );
+}
+
+#[test]
+fn e2e_a_cluster_in_a_folder_of_the_project_deploys_from_there() {
+    let folder = "clusters/production";
+    let cluster = Cluster::in_folder("e2e-folder", Some(folder));
+    let run = cluster.run(&[("CI_COMMIT_TITLE", "[AutoDeploy][Update] campus|42")]);
+    let mut expected = set(parent_jobs());
+    expected.extend(instance_jobs("campus"));
+    assert_eq!(run.jobs(), expected, "{}", run.text);
+    assert_instance_deployed_in(&run, &format!("{folder}/"), "campus");
+    // The instance folder prepare renders reaches the later jobs: its artifact path is found.
+    let generated = cluster.generated();
+    assert!(
+        generated.contains(&format!("      - {folder}/instances/campus/\n")),
+        "{generated}"
+    );
+    // (With paths that miss the folder, gitlab-ci-local says so in these words.)
+    for missed in [
+        "no matching files",
+        "no artifacts was copied",
+        "artifacts from prepareOgcampus was empty",
+    ] {
+        assert!(!run.text.contains(missed), "{missed}:\n{}", run.text);
+    }
+    // The generated jobs run in the component's tool image.
+    assert!(
+        generated.contains("default:\n  image: \"registry.gitlab.com/opencraft/grove:0.1.0\"\n"),
+        "{generated}"
     );
 }
 

@@ -133,6 +133,10 @@ pub struct Fleet {
     pub ignored: Vec<Ignored>,
     /// The short hash of `defaults/grove-requirements.txt`, if there is one.
     pub defaults_requirements_hash: Option<String>,
+    /// Where the repository is in the CI project whose pipelines run it, as a prefix of the
+    /// paths that generated jobs keep as artifacts and caches: empty when it is the project's
+    /// top folder (the default), else its path ending in `/` (the CI component's `root`).
+    pub path_in_project: String,
     files: Files,
 }
 
@@ -181,6 +185,7 @@ impl Fleet {
             instances,
             ignored,
             defaults_requirements_hash,
+            path_in_project: String::new(),
             files,
         })
     }

@@ -14,6 +14,10 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// Where `grove terraform plan` saves the plan that `grove terraform apply` applies, relative to
+/// the repository: the artifact between the two jobs.
+pub const TERRAFORM_PLAN_FILE: &str = ".grove/terraform.plan";
+
 /// The longest job name GitLab accepts.
 pub const MAX_JOB_NAME: usize = 255;
 /// The longest job name GitLab accepts in `needs`.
@@ -113,7 +117,7 @@ pub fn context(plan: &Plan, fleet: &Fleet) -> Value {
         json!({
             "plan_job": "terraform:plan",
             "apply_job": "terraform:apply",
-            "plan_file": ".grove/terraform.plan",
+            "plan_file": format!("{}{TERRAFORM_PLAN_FILE}", fleet.path_in_project),
         })
     });
     let base_images: Vec<Value> = plan
@@ -148,7 +152,7 @@ pub fn context(plan: &Plan, fleet: &Fleet) -> Value {
                 "deploy",
                 "postdeploy",
             ]);
-            instances.push(deployed(plan, instance));
+            instances.push(deployed(plan, instance, &fleet.path_in_project));
         }
     }
     let preview = plan.preview.as_ref().map(|preview| {
@@ -181,10 +185,11 @@ fn base_image_job(index: usize) -> String {
     format!("base-image:{}", index + 1)
 }
 
-/// The data for one deployed instance's chain of jobs.
-fn deployed(plan: &Plan, instance: &PlannedInstance) -> Value {
+/// The data for one deployed instance's chain of jobs; its paths start with `prefix`, where the
+/// repository is in the CI project ([`Fleet::path_in_project`]).
+fn deployed(plan: &Plan, instance: &PlannedInstance, prefix: &str) -> Value {
     let name = instance.name.as_str();
-    let folder = format!("{INSTANCES_DIR}/{name}/");
+    let folder = format!("{prefix}{INSTANCES_DIR}/{name}/");
     let jobs: Map<String, Value> = [
         "venv",
         "prepare",

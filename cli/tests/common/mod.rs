@@ -42,13 +42,15 @@ pub fn golden_titles() -> Vec<(String, String)> {
     cases
 }
 
-/// Runs `grove` with `args` on the repository at `root`, with no GROVE_ROOT or colour from outside.
+/// Runs `grove` with `args` on the repository at `root`, with no GROVE_ROOT, GROVE_PIPELINE_IMAGE
+/// or colour from outside.
 pub fn grove(root: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_grove"))
         .arg("--root")
         .arg(root)
         .args(args)
         .env_remove("GROVE_ROOT")
+        .env_remove("GROVE_PIPELINE_IMAGE")
         .env("NO_COLOR", "1")
         .output()
         .expect("grove runs")
