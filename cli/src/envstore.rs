@@ -210,6 +210,39 @@ pub fn sync(context: &Context, name: &InstanceName) -> Result<(), Failure> {
     }
 }
 
+/// Deletes everything the store keeps of `name`, its manifest first, so that no reader ever
+/// finds a generation half deleted. Whether there was anything; nothing there is fine. For
+/// `grove preview down`, which removes a preview everywhere it is.
+pub fn forget(context: &Context, name: &InstanceName) -> Result<bool, Failure> {
+    let fleet = grove_core::Fleet::new(
+        context
+            .repository
+            .load(crate::repository::Scope::Only(Vec::new()))?,
+    )?;
+    let root = context.repository.absolute_root()?;
+    let store = open(&root, fleet.settings.env_store.as_deref())?;
+    let store = store.as_ref();
+    let keys = store
+        .list(&format!("{name}/"))
+        .map_err(|e| e.into_failure(store, &format!("list the env of {name}")))?;
+    if keys.is_empty() {
+        return Ok(false);
+    }
+    let manifest = manifest_key(name);
+    let doing = format!("delete the env of {name}");
+    store
+        .delete_many(vec![manifest.clone()])
+        .map_err(|e| e.into_failure(store, &doing))?;
+    store
+        .delete_many(keys.into_iter().filter(|key| *key != manifest).collect())
+        .map_err(|e| e.into_failure(store, &doing))?;
+    context.ui.info(format!(
+        "deleted the env of {name} from {}",
+        store.describe()
+    ));
+    Ok(true)
+}
+
 /// Downloads the current generation into the staging folder (or, with nothing in the store,
 /// copies the local `env/` there), checking every file against the manifest.
 fn pull(

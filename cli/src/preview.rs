@@ -261,7 +261,8 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// `grove preview down NAME`: archive the preview, delete its namespace, remove its folder.
+/// `grove preview down NAME`: archive the preview, delete its namespace, delete its env from the
+/// env store, remove its folder.
 ///
 /// A preview that is already gone (no folder, no namespace) is success.
 pub fn down(context: &Context, name_text: &str) -> Result<(), Failure> {
@@ -280,6 +281,7 @@ pub fn down(context: &Context, name_text: &str) -> Result<(), Failure> {
         )));
     }
     if !folder && matches!(namespace, Namespace::Absent) {
+        // Nothing says the name is a preview's any more, so the env store is left alone.
         context
             .ui
             .info(format!("preview {name} is already gone: nothing to remove"));
@@ -296,6 +298,8 @@ pub fn down(context: &Context, name_text: &str) -> Result<(), Failure> {
             Command::new("kubectl").args(["delete", "namespace", name.as_str(), "--wait=true"]),
         )?;
     }
+    // The folder last: while it is there, a failed removal can be run again.
+    crate::envstore::forget(context, &name)?;
     if folder {
         fs::remove_dir_all(&dir).map_err(|e| Failure::io("remove", &dir, e))?;
     }

@@ -589,6 +589,26 @@ fn the_preview_lifecycle_leaves_nothing_behind() {
         config
     );
 
+    // An env store copy of the preview (as `grove tutor sync` keeps one) goes with it; the
+    // other instances' stay.
+    let store = root.join(".grove/env-store");
+    let kept = [
+        "campus/generations/00000001-aa/a.yml",
+        "campus/manifest.json",
+    ];
+    for key in [
+        format!("{preview}/manifest.json"),
+        format!("{preview}/generations/00000002-bb/apps/lms.env.yml"),
+    ]
+    .iter()
+    .map(String::as_str)
+    .chain(kept)
+    {
+        let path = store.join(key);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, "{}\n").unwrap();
+    }
+
     // Merged: the pipeline's only job calls `grove preview down`.
     let calls = run_payload("github-pr-merged");
     assert_eq!(calls, vec![strings(&["preview", "down", &preview])]);
@@ -637,6 +657,11 @@ fn the_preview_lifecycle_leaves_nothing_behind() {
     after.sort();
     assert_eq!(after, before);
     assert!(fakes.namespaces().is_empty());
+    assert!(!store.join(&preview).exists());
+    assert_eq!(
+        tree(&store).keys().map(String::as_str).collect::<Vec<_>>(),
+        kept
+    );
 
     // Closed again (or a second stop): already gone is success, and asks only once.
     let run = fakes.grove(&root, &["preview", "down", &preview]);
