@@ -103,6 +103,11 @@ pub trait Store {
     /// Writes an object only if its version is still `expected` (`None`: only if it is not
     /// there); [`StoreError::Conflict`] otherwise.
     fn put_if(&self, key: &str, bytes: Vec<u8>, expected: Option<&Tag>) -> Result<(), StoreError>;
+    /// Checks that an object's version is still `expected`, as [`Store::put_if`] checks before
+    /// it writes; [`StoreError::Conflict`] otherwise.
+    fn confirm(&self, key: &str, expected: &Tag) -> Result<(), StoreError> {
+        still(self.get(key)?, expected)
+    }
     /// Every key under `prefix` (which ends with `/`).
     fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
     /// Deletes objects; keys that are not there are fine.
@@ -116,6 +121,15 @@ pub trait Store {
                 None => Err(StoreError::Failed(format!("{key} is missing"))),
             })
             .collect()
+    }
+}
+
+/// Whether what a read found (`found`) is still the version `expected`: the check of
+/// [`Store::confirm`].
+fn still(found: Option<(Vec<u8>, Tag)>, expected: &Tag) -> Result<(), StoreError> {
+    match found {
+        Some((_, tag)) if tag == *expected => Ok(()),
+        _ => Err(StoreError::Conflict),
     }
 }
 
@@ -301,13 +315,10 @@ fn push(
     if let Some(p) = pulled {
         if p.manifest.describes(&snapshot) {
             // Nothing to write, but the local env/ must still be the store's current one.
-            let doing = format!("read the env of {name}");
-            let current = store
-                .get(&manifest_key(name))
-                .map_err(|e| e.into_failure(store, &doing))?
-                .map(|(_, tag)| tag);
-            if current.as_ref() != Some(&p.tag) {
-                return Err(conflict(store, name, pulled));
+            match store.confirm(&manifest_key(name), &p.tag) {
+                Ok(()) => {}
+                Err(StoreError::Conflict) => return Err(conflict(store, name, pulled)),
+                Err(e) => return Err(e.into_failure(store, &format!("read the env of {name}"))),
             }
             context.ui.info(format!(
                 "env of {name} unchanged: generation {} stays current",

@@ -812,8 +812,9 @@ fn grove_tutor_sync_killed_anywhere_leaves_the_old_or_the_new_env() {
 }
 
 /// A sync killed while it held the folder store's lock on the manifest leaves the lock file;
-/// the next sync sees that its holder runs no more and takes it over, instead of waiting and
-/// failing (what the kill loop above found).
+/// the next sync sees that its holder runs no more (or that its pid is now another process's)
+/// and takes it over, instead of waiting and failing (what the kill loop above found), even
+/// when it has nothing to write.
 #[test]
 fn a_lock_left_by_a_killed_sync_is_taken_over() {
     let scratch = crash_scratch("stale-lock");
@@ -849,6 +850,23 @@ fn a_lock_left_by_a_killed_sync_is_taken_over() {
     assert!(!lock.exists(), "the lock is still there");
     let state = store_state(&root.join("env-store"), "after the sync");
     assert_eq!(state.generation, 2);
+    let leftovers = names_starting(&root.join("env-store/demo"), ".manifest.json.lock");
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // A holder whose pid a later process was given (this test's own: it runs, but it did not
+    // start when the lock says), left by a sync that had flipped the manifest: the next sync has
+    // nothing to write, and still takes the lock over rather than leave it.
+    fs::write(
+        &lock,
+        format!("{} 1 on {}", std::process::id(), host.trim()),
+    )
+    .unwrap();
+    succeeded(&sync(), "an unchanged sync after a killed one");
+    assert!(!lock.exists(), "the lock is still there");
+    assert_eq!(
+        store_state(&root.join("env-store"), "unchanged").generation,
+        2
+    );
     let leftovers = names_starting(&root.join("env-store/demo"), ".manifest.json.lock");
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }

@@ -41,14 +41,18 @@ impl FolderStore {
 
 /// Holds a lock file until dropped.
 ///
-/// The lock file names its holder, `PID on HOST`, and is created with that text in one step
-/// (a hard link of a file written beforehand). A lock whose holder was on this host and runs
-/// no more was left by a killed sync: the next one takes it over by itself.
+/// The lock file names its holder, `PID START on HOST` (START: when the process started, from
+/// `/proc`, so that a later process given the same PID is not taken for it), and is created
+/// with that text in one step (a hard link of a file written beforehand). A lock whose holder
+/// was on this host and runs no more was left by a killed sync: the next one takes it over by
+/// itself.
 struct Lock(PathBuf);
 
 impl Lock {
     fn take(path: PathBuf) -> Result<Lock, StoreError> {
-        let holder = format!("{} on {}", std::process::id(), host());
+        let pid = std::process::id();
+        let started = start_time(pid).unwrap_or_else(|| "?".to_string());
+        let holder = format!("{pid} {started} on {}", host());
         let mine = path.with_file_name(format!(
             "{}.{}",
             path.file_name().unwrap_or_default().to_string_lossy(),
@@ -94,15 +98,20 @@ fn take_over_if_stale(path: &Path, mine: &Path) -> bool {
     let Ok(text) = fs::read_to_string(path) else {
         return false;
     };
-    let Some((pid, lock_host)) = text.split_once(" on ") else {
+    let Some((who, lock_host)) = text.split_once(" on ") else {
         return false;
     };
+    // `PID START`, or `PID` alone from an older grove.
+    let mut who = who.split(' ');
+    let Some(Ok(pid)) = who.next().map(str::parse::<u32>) else {
+        return false;
+    };
+    let started = who.next().filter(|s| *s != "?");
     let proc = Path::new("/proc");
     let dead = lock_host == host()
         && proc.join("self").exists()
-        && pid
-            .parse::<u32>()
-            .is_ok_and(|pid| !proc.join(pid.to_string()).exists());
+        && (!proc.join(pid.to_string()).exists()
+            || started.is_some_and(|started| start_time(pid).as_deref() != Some(started)));
     if !dead {
         return false;
     }
@@ -118,6 +127,14 @@ fn take_over_if_stale(path: &Path, mine: &Path) -> bool {
     }
     let _ = fs::remove_file(&aside);
     true
+}
+
+/// When process `pid` started (clock ticks since boot, field 22 of `/proc/PID/stat`), if it runs.
+fn start_time(pid: u32) -> Option<String> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name, field 2, is in parentheses and may hold anything: count after it.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(19).map(str::to_string)
 }
 
 /// This machine's name, to tell whether a lock's holder ran here.
@@ -167,6 +184,20 @@ impl Store for FolderStore {
             return Err(StoreError::Conflict);
         }
         self.write(key, &bytes)
+    }
+
+    fn confirm(&self, key: &str, expected: &Tag) -> Result<(), StoreError> {
+        let path = self.path(key);
+        let parent = path.parent().unwrap_or(&self.root).to_path_buf();
+        let file_name = path.file_name().unwrap_or_default().to_string_lossy();
+        // Under the lock, as a write would check; a lock a killed sync left is taken over here
+        // too, not only by the next sync that has something to write.
+        let _lock = if parent.is_dir() {
+            Some(Lock::take(parent.join(format!(".{file_name}.lock")))?)
+        } else {
+            None
+        };
+        super::still(self.get(key)?, expected)
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
