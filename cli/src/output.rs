@@ -78,6 +78,9 @@ fn check_ours(dir: &Path) -> Result<bool, Failure> {
     Ok(true)
 }
 
+/// How many written files are synced together.
+const SYNC_BATCH: usize = 64;
+
 /// Writes `contents` to a new file at `path`, and returns it open, to be synced with the others.
 fn write_file(path: &Path, contents: &[u8]) -> std::io::Result<fs::File> {
     let mut file = fs::File::create(path)?;
@@ -104,21 +107,26 @@ pub fn write(file: &Path, dir: &Path, generated: &Generated) -> Result<(), Failu
         let _ = fs::remove_file(&tmp_file);
         let _ = fs::remove_dir_all(&tmp_dir);
     };
-    // 1. Every file to a temporary, then every one synced: the file system flushes them
-    //    together rather than one journal commit per file.
+    // 1. Every file to a temporary, synced a batch at a time: the file system flushes a batch
+    //    together rather than one journal commit per file, and a few thousand shards never
+    //    hold a few thousand files open.
     let written = (|| {
-        let mut files = vec![write_file(&tmp_file, generated.yaml.as_bytes())?];
+        let mut unsynced = vec![write_file(&tmp_file, generated.yaml.as_bytes())?];
         if !generated.shards.is_empty() {
             let _ = fs::remove_dir_all(&tmp_dir);
             fs::create_dir(&tmp_dir)?;
             for shard in &generated.shards {
-                files.push(write_file(
+                if unsynced.len() == SYNC_BATCH {
+                    unsynced.iter().try_for_each(fs::File::sync_all)?;
+                    unsynced.clear();
+                }
+                unsynced.push(write_file(
                     &tmp_dir.join(&shard.file),
                     shard.yaml.as_bytes(),
                 )?);
             }
         }
-        files.iter().try_for_each(fs::File::sync_all)
+        unsynced.iter().try_for_each(fs::File::sync_all)
     })();
     if let Err(e) = written {
         cleanup();

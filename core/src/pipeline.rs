@@ -277,24 +277,23 @@ impl Pipeline {
     /// The model of a YAML document: its stages (GitLab's defaults when it declares none) and
     /// its jobs, by name (the top mapping is read sorted).
     fn from_document(document: Value) -> Result<Pipeline> {
-        let Value::Object(top) = document else {
+        let Value::Object(mut top) = document else {
             return Err(invalid("the document is not a mapping"));
         };
-        let mut stages = DEFAULT_STAGES.iter().map(|s| s.to_string()).collect();
+        let stages = match top.remove("stages") {
+            None => DEFAULT_STAGES.iter().map(|s| s.to_string()).collect(),
+            Some(Value::Array(list)) => list
+                .into_iter()
+                .map(|s| match s {
+                    Value::String(s) => Ok(s),
+                    _ => Err(invalid("`stages` holds a non-string")),
+                })
+                .collect::<Result<Vec<_>>>()?,
+            Some(_) => return Err(invalid("`stages` is not a list")),
+        };
         let mut jobs = Vec::new();
         for (name, body) in top {
-            if name == "stages" {
-                let Value::Array(list) = body else {
-                    return Err(invalid("`stages` is not a list"));
-                };
-                stages = list
-                    .into_iter()
-                    .map(|s| match s {
-                        Value::String(s) => Ok(s),
-                        _ => Err(invalid("`stages` holds a non-string")),
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-            } else if !GLOBAL_KEYS.contains(&name.as_str()) && !name.starts_with('.') {
+            if !GLOBAL_KEYS.contains(&name.as_str()) && !name.starts_with('.') {
                 jobs.push(Job::from_value(name, body)?);
             }
         }
@@ -594,6 +593,7 @@ mod tests {
             ("a: {script: !!str x}", "ok"),
             ("a: {script: [x]}\nstages: [build, 1]", "the generated pipeline is invalid: `stages` holds a non-string"),
             ("a: {script: [x]}\nstages: build", "the generated pipeline is invalid: `stages` is not a list"),
+            ("a: {stage: test}\nstages: build", "the generated pipeline is invalid: `stages` is not a list"),
             ("a: {script: [x]}\nstages: null", "the generated pipeline is invalid: `stages` is not a list"),
             ("a: {script: [x]}\ndefault: {image: i, image: j}", "the generated pipeline is invalid: line 2, column 10: default: duplicate entry with key \"image\""),
             ("a: {script: [x]}\nvariables: {A: 1, B: .nan}\nworkflow: {rules: [{when: always}]}", "ok"),
