@@ -133,6 +133,14 @@ fn still(found: Option<(Vec<u8>, Tag)>, expected: &Tag) -> Result<(), StoreError
     }
 }
 
+/// Opens the store that the fleet's `grove.yml` names.
+fn open_for(context: &Context, fleet: &grove_core::Fleet) -> Result<Box<dyn Store>, Failure> {
+    open(
+        &context.repository.absolute_root()?,
+        fleet.settings.env_store.as_deref(),
+    )
+}
+
 /// Opens the store that `grove.yml` names (`setting`), or the default folder under `root`.
 pub fn open(root: &Path, setting: Option<&str>) -> Result<Box<dyn Store>, Failure> {
     let setting = setting.map(str::trim).filter(|s| !s.is_empty());
@@ -183,8 +191,7 @@ struct Pulled {
 /// `grove tutor sync`: pull `env/`, lay `env-overrides/` over it, save the config, push it back.
 pub fn sync(context: &Context, name: &InstanceName) -> Result<(), Failure> {
     let (fleet, _) = context.repository.fleet_of(name)?;
-    let root = context.repository.absolute_root()?;
-    let store = open(&root, fleet.settings.env_store.as_deref())?;
+    let store = open_for(context, &fleet)?;
     let instance_dir = context.repository.absolute_instance_dir(name)?;
     let work = folder::SyncFolders::new(&instance_dir);
     if work.recover()? {
@@ -228,13 +235,10 @@ pub fn sync(context: &Context, name: &InstanceName) -> Result<(), Failure> {
 /// finds a generation half deleted. Whether there was anything; nothing there is fine. For
 /// `grove preview down`, which removes a preview everywhere it is.
 pub fn forget(context: &Context, name: &InstanceName) -> Result<bool, Failure> {
-    let fleet = grove_core::Fleet::new(
-        context
-            .repository
-            .load(crate::repository::Scope::Only(Vec::new()))?,
-    )?;
-    let root = context.repository.absolute_root()?;
-    let store = open(&root, fleet.settings.env_store.as_deref())?;
+    let settings = context
+        .repository
+        .load(crate::repository::Scope::Only(Vec::new()))?;
+    let store = open_for(context, &grove_core::Fleet::new(settings)?)?;
     let store = store.as_ref();
     let keys = store
         .list(&format!("{name}/"))

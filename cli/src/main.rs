@@ -315,7 +315,7 @@ fn run(context: &Context, command: Command) -> Result<(), Failure> {
                 &named,
                 pipeline_image.as_deref(),
             )?;
-            write_pipeline(context, &file, &dir, generated)
+            write_pipeline(context, &file, &dir, &generated)
         }
         Command::Webhookpipeline {
             output,
@@ -329,7 +329,7 @@ fn run(context: &Context, command: Command) -> Result<(), Failure> {
                 &named,
                 pipeline_image.as_deref(),
             )?;
-            write_pipeline(context, &output, &dir, generated)
+            write_pipeline(context, &output, &dir, &generated)
         }
         Command::Plan {
             title,
@@ -469,11 +469,8 @@ fn write_pipeline(
     context: &Context,
     file: &std::path::Path,
     dir: &std::path::Path,
-    generated: grove_core::Generated,
+    generated: &grove_core::Generated,
 ) -> Result<(), Failure> {
-    // The process ends after this: freeing a batch upgrade's thousands of jobs one by one
-    // would only slow its exit.
-    let generated = &*Box::leak(Box::new(generated));
     output::write(file, dir, generated)?;
     let shards = match generated.shards.len() {
         0 => String::new(),

@@ -164,7 +164,22 @@ pub fn from_str_simple(text: &str) -> Option<serde_json::Value> {
     simple::parse(text)
 }
 
+/// Where `: ` (which ends a plain YAML key) first is in `text`.
+fn find_colon_space(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(at) = bytes[from..].iter().position(|&b| b == b':') {
+        let at = from + at;
+        if bytes.get(at + 1) == Some(&b' ') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
 mod simple {
+    use super::find_colon_space;
     use serde_json::{Map, Value};
 
     struct Line<'a> {
@@ -243,20 +258,6 @@ mod simple {
         Some(Value::Object(entries))
     }
 
-    /// Where `: ` first is in `text`.
-    fn find_colon_space(text: &str) -> Option<usize> {
-        let bytes = text.as_bytes();
-        let mut from = 0;
-        while let Some(at) = bytes[from..].iter().position(|&b| b == b':') {
-            let at = from + at;
-            if bytes.get(at + 1) == Some(&b' ') {
-                return Some(at);
-            }
-            from = at + 1;
-        }
-        None
-    }
-
     /// A plain key: `[A-Za-z_.][A-Za-z0-9_.:/-]*`, not ending with `:`, not a word or a
     /// special float YAML could read as something else.
     fn is_key(key: &str) -> bool {
@@ -329,16 +330,14 @@ mod simple {
     fn plain_scalar(text: &str) -> Option<Value> {
         let bytes = text.as_bytes();
         let first = *bytes.first()?;
-        if b"-?:,[]{}#&*!|>'\"%@`~".contains(&first) || text.ends_with(':') {
+        if b"-?:,[]{}#&*!|>'\"%@`~".contains(&first)
+            || !bytes
+                .iter()
+                .all(|&b| (0x20..0x7f).contains(&b) && b != b'#')
+            || find_colon_space(text).is_some()
+            || text.ends_with(':')
+        {
             return None;
-        }
-        // One pass: printable ASCII, no `#`, no `: `.
-        let mut after_colon = false;
-        for &b in bytes {
-            if !(0x20..0x7f).contains(&b) || b == b'#' || (after_colon && b == b' ') {
-                return None;
-            }
-            after_colon = b == b':';
         }
         match text {
             "true" => return Some(Value::Bool(true)),
@@ -469,26 +468,17 @@ fn is_simple_key(key: &str) -> bool {
 /// only letters, digits, spaces and `._/:+@=-`, has no `: ` and does not end with `:`.
 fn is_simple_value(value: &str) -> bool {
     let bytes = value.as_bytes();
-    if bytes.is_empty()
-        || !(bytes[0].is_ascii_alphanumeric() || bytes[0] == b'/' || bytes[0] == b'_')
-        || value.ends_with(':')
-    {
-        return false;
-    }
-    // One pass: the characters above, and no `: `.
-    let mut after_colon = false;
-    for &b in bytes {
-        let allowed = b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b' ' | b'.' | b'_' | b'/' | b':' | b'+' | b'@' | b'=' | b'-'
-            );
-        if !allowed || (after_colon && b == b' ') {
-            return false;
-        }
-        after_colon = b == b':';
-    }
-    true
+    !bytes.is_empty()
+        && (bytes[0].is_ascii_alphanumeric() || bytes[0] == b'/' || bytes[0] == b'_')
+        && bytes.iter().all(|&b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b' ' | b'.' | b'_' | b'/' | b':' | b'+' | b'@' | b'=' | b'-'
+                )
+        })
+        && find_colon_space(value).is_none()
+        && !value.ends_with(':')
 }
 
 /// Whether a simple value (see [`simple_mapping`]) is read by YAML as a string: not a reserved
@@ -571,13 +561,12 @@ fn is_plain_safe(text: &str) -> bool {
     let Some(first) = chars.next() else {
         return false;
     };
-    let reserved = ["y", "n", "yes", "no", "on", "off", "true", "false", "null"];
     (first.is_ascii_alphabetic() || first == '_')
         && text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '-' | ':'))
         && !text.ends_with(':')
-        && !reserved.iter().any(|r| text.eq_ignore_ascii_case(r))
+        && !is_reserved_word(text)
 }
 
 #[cfg(test)]

@@ -30,6 +30,13 @@ impl FolderStore {
         self.root.join(key)
     }
 
+    /// The lock file beside the object at `key`, which its conditional writes take.
+    fn lock_path(&self, key: &str) -> PathBuf {
+        let path = self.path(key);
+        let file_name = path.file_name().unwrap_or_default().to_string_lossy();
+        path.with_file_name(format!(".{file_name}.lock"))
+    }
+
     fn write(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
         let path = self.path(key);
         if let Some(parent) = path.parent() {
@@ -174,11 +181,10 @@ impl Store for FolderStore {
     }
 
     fn put_if(&self, key: &str, bytes: Vec<u8>, expected: Option<&Tag>) -> Result<(), StoreError> {
-        let path = self.path(key);
-        let parent = path.parent().unwrap_or(&self.root).to_path_buf();
+        let lock = self.lock_path(key);
+        let parent = lock.parent().unwrap_or(&self.root).to_path_buf();
         fs::create_dir_all(&parent).map_err(|e| failed("create", &parent, e))?;
-        let file_name = path.file_name().unwrap_or_default().to_string_lossy();
-        let _lock = Lock::take(parent.join(format!(".{file_name}.lock")))?;
+        let _lock = Lock::take(lock)?;
         let current = self.get(key)?.map(|(_, tag)| tag);
         if current.as_ref() != expected {
             return Err(StoreError::Conflict);
@@ -187,15 +193,12 @@ impl Store for FolderStore {
     }
 
     fn confirm(&self, key: &str, expected: &Tag) -> Result<(), StoreError> {
-        let path = self.path(key);
-        let parent = path.parent().unwrap_or(&self.root).to_path_buf();
-        let file_name = path.file_name().unwrap_or_default().to_string_lossy();
         // Under the lock, as a write would check; a lock a killed sync left is taken over here
         // too, not only by the next sync that has something to write.
-        let _lock = if parent.is_dir() {
-            Some(Lock::take(parent.join(format!(".{file_name}.lock")))?)
-        } else {
-            None
+        let lock = self.lock_path(key);
+        let _lock = match lock.parent() {
+            Some(parent) if parent.is_dir() => Some(Lock::take(lock)?),
+            _ => None,
         };
         super::still(self.get(key)?, expected)
     }
