@@ -2,27 +2,10 @@
 
 use crate::failure::Failure;
 use crate::process;
-use crate::tutor;
+use crate::state;
 use crate::Context;
 use grove_core::name::InstanceName;
 use std::process::Command;
-
-/// The instance's namespace: `K8S_NAMESPACE` from its config.yml, else its name.
-fn namespace(context: &Context, name: &InstanceName) -> Result<String, Failure> {
-    let (_, instance) = context.repository.fleet_of(name)?;
-    let namespace = instance
-        .config
-        .k8s_namespace
-        .unwrap_or_else(|| name.to_string());
-    // A namespace is a DNS label, the same rule as instance names.
-    InstanceName::parse(&namespace).map_err(|invalid| {
-        Failure::Core(grove_core::Error::new(
-            grove_core::ErrorKind::InvalidInput,
-            format!("instances/{name}/config.yml: K8S_NAMESPACE {namespace:?} is not a valid namespace: {}", invalid.message),
-        ))
-    })?;
-    Ok(namespace)
-}
 
 fn kubectl(namespace: &str) -> Command {
     let mut command = Command::new("kubectl");
@@ -32,7 +15,8 @@ fn kubectl(namespace: &str) -> Command {
 
 /// `grove deploy`: Tutor's non-interactive Kubernetes deployment.
 pub fn deploy(context: &Context, name: &InstanceName) -> Result<(), Failure> {
-    tutor::run(context, name, ["k8s", "launch", "--non-interactive"])?;
+    let root = state::open(context, name)?;
+    root.run(context, ["k8s", "launch", "--non-interactive"])?;
     context.ui.info(format!("deployed {name}"));
     Ok(())
 }
@@ -41,14 +25,11 @@ pub fn deploy(context: &Context, name: &InstanceName) -> Result<(), Failure> {
 /// updated images are pulled.
 pub fn postdeploy(context: &Context, name: &InstanceName) -> Result<(), Failure> {
     let (_, instance) = context.repository.fleet_of(name)?;
+    let root = state::open(context, name)?;
     if let Some(theme) = crate::theme::checked(name, &instance.settings)?.first() {
-        tutor::run(
-            context,
-            name,
-            ["k8s", "do", "settheme", theme.name.as_str()],
-        )?;
+        root.run(context, ["k8s", "do", "settheme", theme.name.as_str()])?;
     }
-    let namespace = namespace(context, name)?;
+    let namespace = root.namespace()?;
     process::run(
         &context.ui,
         kubectl(&namespace).args(["rollout", "restart", "deployment"]),
@@ -63,7 +44,7 @@ pub fn postdeploy(context: &Context, name: &InstanceName) -> Result<(), Failure>
 ///
 /// Archiving an archived instance (nothing running, or no namespace) succeeds and changes nothing.
 pub fn archive(context: &Context, name: &InstanceName) -> Result<(), Failure> {
-    let namespace = namespace(context, name)?;
+    let namespace = state::namespace(context, name)?;
     let exists = process::succeeds(
         &context.ui,
         Command::new("kubectl").args(["get", "namespace", namespace.as_str()]),

@@ -46,8 +46,10 @@ pub fn build(
     image: &str,
     cache_from: Option<&str>,
 ) -> Result<(), Failure> {
-    tutor::run(context, name, build_args(image, cache_from)?)?;
-    tutor::run(context, name, ["images", "push", image])?;
+    let args = build_args(image, cache_from)?;
+    let root = crate::state::open(context, name)?;
+    root.run(context, args)?;
+    root.run(context, ["images", "push", image])?;
     context
         .ui
         .info(format!("built and pushed the {image} image of {name}"));
@@ -74,6 +76,7 @@ pub fn build_base(
         Repository::parse(repository).map_err(|e| invalid("--repository", e.message))?;
     let version = Version::parse(version).map_err(|e| invalid("--version", e.message))?;
     let (root, venv) = crate::venv::ensure_base(context)?;
+    // The base root's config is Tutor's own, throwaway: it builds an image, deploys nothing.
     let mut save = tutor::command_in(&root, &venv);
     save.args(["config", "save"])
         .arg("--set")

@@ -4,6 +4,7 @@ use crate::failure::Failure;
 use crate::repository::Repository;
 use grove_core::fleet::{CONFIG_FILE, DEFAULTS_DIR, INSTANCES_DIR};
 use grove_core::name::InstanceName;
+use grove_core::state::{Setting, SettingSource, SettingValue};
 use grove_core::{Error, ErrorKind};
 use std::fs;
 use std::io::ErrorKind as IoKind;
@@ -96,15 +97,18 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 /// `grove prepare`: create the instance from `defaults/` if it is missing, then render its
-/// Tutor config in its venv, with Terraform's outputs when the infrastructure exists.
+/// Tutor config and env in its Tutor root from git, the store and Terraform's outputs, and
+/// push the result to the store (see [`crate::state::prepare`]). With `dotenv`, the generation
+/// it made is written there for the later jobs of the pipeline.
 ///
-/// One idempotent step: with the same inputs, a second run changes nothing. With
-/// `--edx-platform-version`, `EDX_PLATFORM_VERSION` in `config.yml` is set first (the rest of
-/// the file is kept, and the file is rewritten whole or not at all).
+/// One idempotent step: with the same inputs, a second run stores nothing new. With
+/// `--edx-platform-version`, that version is Tutor's `EDX_PLATFORM_VERSION` for this run, over
+/// the one in git (a batch upgrade to a commit); `config.yml` in git is never written.
 pub fn prepare(
     context: &crate::Context,
     name: &InstanceName,
     edx_platform_version: Option<&str>,
+    dotenv: Option<&Path>,
 ) -> Result<(), Failure> {
     // Check everything given before touching anything.
     let version = edx_platform_version
@@ -131,106 +135,31 @@ pub fn prepare(
             Err(failure) => return Err(failure),
         }
     }
-    let config = repository.instance_dir(name).join(CONFIG_FILE);
-    if let Some(version) = &version {
-        let text = fs::read_to_string(&config).map_err(|e| Failure::io("read", &config, e))?;
-        let changed = with_top_level_key(&text, "EDX_PLATFORM_VERSION", version.as_str());
-        if changed != text {
-            crate::repository::write_atomically(&config, changed.as_bytes())?;
-            context.ui.info(format!(
-                "set EDX_PLATFORM_VERSION to {version} in {INSTANCES_DIR}/{name}/{CONFIG_FILE}"
-            ));
-        }
-    }
     // A config.yml that does not parse is exit 5, naming the file and the line, before Tutor.
     repository.fleet_of(name)?;
-    let settings = crate::terraform::instance_settings(context, name)?;
-    let mut save = crate::tutor::command(context, name)?;
-    save.args(["config", "save"]);
-    for (key, value) in &settings {
-        save.arg("--set").arg(crate::tutor::setting(key, value));
+    let mut settings = crate::terraform::instance_settings(context, name)?;
+    let from_terraform = settings.len();
+    if let Some(version) = &version {
+        settings.push(Setting {
+            key: "EDX_PLATFORM_VERSION".into(),
+            value: SettingValue::Text(version.to_string()),
+            source: SettingSource::Pipeline,
+        });
     }
-    crate::process::run(&context.ui, &mut save)?;
+    let id = crate::state::prepare(context, name, &settings)?;
+    if let Some(path) = dotenv {
+        crate::repository::write_atomically(path, crate::state::dotenv(name, &id).as_bytes())?;
+    }
     context.ui.info(format!(
-        "prepared {INSTANCES_DIR}/{name}: Tutor's env rendered{}",
-        match settings.len() {
+        "prepared {name}: Tutor's config and env rendered{}{}",
+        match from_terraform {
             0 => String::new(),
             n => format!(" with {n} settings from Terraform"),
+        },
+        match &version {
+            Some(v) => format!(", at edx-platform {v} for this run"),
+            None => String::new(),
         }
     ));
     Ok(())
-}
-
-/// `text` (a YAML mapping) with the top-level `key` set to `value`: its line replaced (with
-/// any indented lines that continue it), or appended when it is missing. Other lines are kept.
-fn with_top_level_key(text: &str, key: &str, value: &str) -> String {
-    let prefix = format!("{key}:");
-    let mut lines: Vec<&str> = text.lines().collect();
-    let current = lines.iter().position(|line| {
-        line.strip_prefix(&prefix)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
-    });
-    if let Some(at) = current {
-        let unquoted = lines[at][prefix.len()..]
-            .split(" #")
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .trim_matches(|c| c == '\'' || c == '"');
-        let continued = lines[at + 1..]
-            .iter()
-            .take_while(|l| l.starts_with([' ', '\t']))
-            .count();
-        if unquoted == value && continued == 0 {
-            return text.to_string();
-        }
-        lines.drain(at + 1..at + 1 + continued);
-    }
-    // The value is a checked version (letters, digits, / . _ - +): single quotes keep it text.
-    let line = format!("{key}: '{value}'");
-    let mut out = String::with_capacity(text.len() + line.len() + 1);
-    let mut placed = false;
-    for (i, l) in lines.iter().enumerate() {
-        if Some(i) == current {
-            out.push_str(&line);
-            placed = true;
-        } else {
-            out.push_str(l);
-        }
-        out.push('\n');
-    }
-    if !placed {
-        out.push_str(&line);
-        out.push('\n');
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::with_top_level_key;
-
-    #[test]
-    fn sets_a_top_level_key_and_keeps_the_rest() {
-        let text = "A: 1\nEDX_PLATFORM_VERSION: open-release/sumac.1\nB: 2\n";
-        assert_eq!(
-            with_top_level_key(text, "EDX_PLATFORM_VERSION", "v2"),
-            "A: 1\nEDX_PLATFORM_VERSION: 'v2'\nB: 2\n"
-        );
-        assert_eq!(
-            with_top_level_key("A: 1", "EDX_PLATFORM_VERSION", "v2"),
-            "A: 1\nEDX_PLATFORM_VERSION: 'v2'\n"
-        );
-        // Same value: the text is left exactly as it was.
-        assert_eq!(
-            with_top_level_key(text, "EDX_PLATFORM_VERSION", "open-release/sumac.1"),
-            text
-        );
-        // Nested keys of the same name and longer keys are not touched; continuations go.
-        let text = "X:\n  EDX_PLATFORM_VERSION: a\nEDX_PLATFORM_VERSION_2: b\nEDX_PLATFORM_VERSION: >-\n  old\nC: 3\n";
-        assert_eq!(
-            with_top_level_key(text, "EDX_PLATFORM_VERSION", "v2"),
-            "X:\n  EDX_PLATFORM_VERSION: a\nEDX_PLATFORM_VERSION_2: b\nEDX_PLATFORM_VERSION: 'v2'\nC: 3\n"
-        );
-    }
 }

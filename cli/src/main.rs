@@ -5,7 +5,6 @@
 //! is done by `grove-core`. Exit codes follow SPEC.md.
 
 mod cluster;
-mod envstore;
 mod external;
 mod failure;
 mod image;
@@ -15,6 +14,8 @@ mod preview;
 mod process;
 mod report;
 mod repository;
+mod state;
+mod store;
 mod terraform;
 mod theme;
 mod tutor;
@@ -105,13 +106,18 @@ enum Command {
         /// The new instance's name.
         name: String,
     },
-    /// Creates instances/NAME from defaults/ if it is missing, then renders its Tutor config.
+    /// Creates instances/NAME from defaults/ if it is missing, then renders its Tutor config and
+    /// env from git and the store, and stores the result (secrets included) for later jobs.
     Prepare {
         /// The instance.
         name: String,
-        /// Move the instance to this edx-platform version first (batch UpgradeTo).
+        /// Use this edx-platform version for this run, over config.yml's (batch UpgradeTo).
         #[arg(long)]
         edx_platform_version: Option<String>,
+        /// Write GROVE_STATE_GENERATION=NAME/ID, the generation this run made, to this dotenv
+        /// file, so that the later jobs of a pipeline use exactly it.
+        #[arg(long, value_name = "FILE")]
+        dotenv: Option<PathBuf>,
     },
     /// Manages an instance's own Python virtual environment (.venv).
     Venv {
@@ -212,7 +218,8 @@ struct VenvTarget {
 
 #[derive(Subcommand)]
 enum TutorAction {
-    /// Pulls env/ from the env store, lays env-overrides/ over it, saves the config, pushes it.
+    /// `grove prepare` of an existing instance: pulls its state from the store, lays the git
+    /// config and env-overrides/ over it, saves the config, pushes it.
     Sync {
         /// The instance.
         name: String,
@@ -372,10 +379,12 @@ fn run(context: &Context, command: Command) -> Result<(), Failure> {
         Command::Prepare {
             name,
             edx_platform_version,
+            dotenv,
         } => instance::prepare(
             context,
             &parse_name(&name)?,
             edx_platform_version.as_deref(),
+            dotenv.as_deref(),
         ),
         Command::Venv { action } => match action {
             VenvAction::Update(target) => venv::update(context, &targets(context, target)?),
@@ -383,7 +392,9 @@ fn run(context: &Context, command: Command) -> Result<(), Failure> {
             VenvAction::Activate { name } => venv::activate(context, &existing(context, &name)?),
         },
         Command::Tutor { action } => match action {
-            TutorAction::Sync { name } => envstore::sync(context, &existing(context, &name)?),
+            TutorAction::Sync { name } => {
+                instance::prepare(context, &existing(context, &name)?, None, None)
+            }
             TutorAction::Exec { name, command } => {
                 tutor::exec(context, &existing(context, &name)?, &command)
             }

@@ -261,8 +261,8 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// `grove preview down NAME`: archive the preview, delete its namespace, delete its env from the
-/// env store, remove its folder.
+/// `grove preview down NAME`: archive the preview, delete its namespace, delete its state from
+/// the store, remove its folder.
 ///
 /// A preview that is already gone (no folder, no namespace) is success.
 pub fn down(context: &Context, name_text: &str) -> Result<(), Failure> {
@@ -281,10 +281,12 @@ pub fn down(context: &Context, name_text: &str) -> Result<(), Failure> {
         )));
     }
     if !folder && matches!(namespace, Namespace::Absent) {
-        // Nothing says the name is a preview's any more, so the env store is left alone.
-        context
-            .ui
-            .info(format!("preview {name} is already gone: nothing to remove"));
+        // No instance of that name is in git, so what the store keeps of it is the preview's.
+        if !crate::state::forget(context, &name)? {
+            context
+                .ui
+                .info(format!("preview {name} is already gone: nothing to remove"));
+        }
         return Ok(());
     }
     if let Namespace::Preview = namespace {
@@ -299,7 +301,7 @@ pub fn down(context: &Context, name_text: &str) -> Result<(), Failure> {
         )?;
     }
     // The folder last: while it is there, a failed removal can be run again.
-    crate::envstore::forget(context, &name)?;
+    crate::state::forget(context, &name)?;
     if folder {
         fs::remove_dir_all(&dir).map_err(|e| Failure::io("remove", &dir, e))?;
     }

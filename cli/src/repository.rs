@@ -11,6 +11,9 @@ use std::fs;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
+/// The folder of what Grove keeps in the cluster repository that git must not see.
+pub const PRIVATE_DIR: &str = ".grove";
+
 /// Which instances to read.
 pub enum Scope<'a> {
     /// Every folder under `instances/`.
@@ -47,6 +50,23 @@ impl Repository {
             .absolute_root()?
             .join(INSTANCES_DIR)
             .join(name.as_str()))
+    }
+
+    /// `.grove/`, the folder of what Grove keeps in the cluster repository that git must not
+    /// see (Tutor roots, the default store, base images' Tutor root, Terraform's plan):
+    /// created if it is missing, entered by its owner alone, with a `.gitignore` that ignores
+    /// everything in it, itself included. Absolute.
+    pub fn private_dir(&self) -> Result<PathBuf, Failure> {
+        let dir = self.absolute_root()?.join(PRIVATE_DIR);
+        create_private_dirs(&dir)?;
+        let ignore = dir.join(".gitignore");
+        if !ignore.is_file() {
+            write_atomically(
+                &ignore,
+                b"# Written by Grove: nothing here is ever committed.\n*\n",
+            )?;
+        }
+        Ok(dir)
     }
 
     /// Fails with exit 3 unless `instances/NAME/config.yml` exists.
@@ -261,6 +281,28 @@ impl Repository {
 
 /// Writes `contents` to `path` whole or not at all: a temporary file beside it, then a rename.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), Failure> {
+    write_whole(path, contents, 0o644)
+}
+
+/// [`write_atomically`] for a file that may hold secrets: readable by its owner alone.
+pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), Failure> {
+    write_whole(path, contents, 0o600)
+}
+
+/// Creates `dir` and the folders above it that are missing, those it creates entered by their
+/// owner alone (the store and Tutor roots hold secrets).
+pub fn create_private_dirs(dir: &Path) -> Result<(), Failure> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Failure::io("create", dir, e))
+}
+
+/// Writes a file whole by rename, created with `mode` (less the umask).
+fn write_whole(path: &Path, contents: &[u8], mode: u32) -> Result<(), Failure> {
+    use std::os::unix::fs::OpenOptionsExt;
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -274,7 +316,12 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), Failure> {
         std::process::id()
     ));
     let result = (|| {
-        let mut file = fs::File::create(&tmp)?;
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(&tmp)?;
         file.write_all(contents)?;
         file.sync_all()?;
         fs::rename(&tmp, path)

@@ -5,6 +5,7 @@ use crate::process;
 use crate::repository::Scope;
 use crate::Context;
 use grove_core::name::InstanceName;
+use grove_core::state::{Setting, SettingSource, SettingValue};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -30,6 +31,7 @@ fn terraform(dir: &std::path::Path) -> Command {
 /// `grove terraform plan`: init, then plan into `.grove/terraform.plan`.
 pub fn plan(context: &Context) -> Result<(), Failure> {
     let dir = dir(context)?;
+    context.repository.private_dir()?;
     let plan = context.repository.absolute_root()?.join(PLAN_FILE);
     if let Some(parent) = plan.parent() {
         std::fs::create_dir_all(parent).map_err(|e| Failure::io("create", parent, e))?;
@@ -62,11 +64,9 @@ pub fn apply(context: &Context) -> Result<(), Failure> {
 /// The Tutor settings Terraform outputs for one instance, when the infrastructure exists.
 ///
 /// They come from the output `instances` (a map of instance name → map of Tutor setting →
-/// value). No Terraform folder, or no such output, means no settings.
-pub fn instance_settings(
-    context: &Context,
-    name: &InstanceName,
-) -> Result<Vec<(String, String)>, Failure> {
+/// value: a string, an integer or a boolean). No Terraform folder, or no such output, means no
+/// settings. Values never appear in messages: an output may be a password.
+pub fn instance_settings(context: &Context, name: &InstanceName) -> Result<Vec<Setting>, Failure> {
     let dir = dir(context)?;
     if !dir.is_dir() {
         return Ok(Vec::new());
@@ -74,33 +74,42 @@ pub fn instance_settings(
     let text = process::output(&context.ui, terraform(&dir).args(["output", "-json"]))?;
     let outputs: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
         Failure::External(format!(
-            "`terraform output -json` printed invalid JSON: {e}"
+            "`terraform output -json` printed invalid JSON (line {}, column {})",
+            e.line(),
+            e.column()
         ))
     })?;
     let Some(settings) = outputs["instances"]["value"][name.as_str()].as_object() else {
         return Ok(Vec::new());
     };
-    let mut pairs = Vec::new();
+    let mut found = Vec::new();
     for (key, value) in settings {
         let key_ok = !key.is_empty()
+            && key.len() <= 128
             && key
                 .chars()
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
-        let value = match value {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Number(_) | serde_json::Value::Bool(_) => value.to_string(),
-            _ => {
-                return Err(Failure::External(format!(
-                    "terraform output instances.{name}.{key} is not a string, number or bool"
-                )))
-            }
-        };
         if !key_ok {
             return Err(Failure::External(format!(
-                "terraform output instances.{name} has the key {key:?}; Tutor settings are UPPER_CASE"
+                "terraform output instances.{name} has a key that is not a Tutor setting: Tutor settings are UPPER_CASE"
             )));
         }
-        pairs.push((key.clone(), value));
+        let value = match value {
+            serde_json::Value::String(s) => Some(SettingValue::Text(s.clone())),
+            serde_json::Value::Bool(b) => Some(SettingValue::Bool(*b)),
+            serde_json::Value::Number(n) => n.as_i64().map(SettingValue::Integer),
+            _ => None,
+        };
+        let Some(value) = value else {
+            return Err(Failure::External(format!(
+                "terraform output instances.{name}.{key} is not a string, an integer or a boolean"
+            )));
+        };
+        found.push(Setting {
+            key: key.clone(),
+            value,
+            source: SettingSource::Terraform,
+        });
     }
-    Ok(pairs)
+    Ok(found)
 }

@@ -12,9 +12,6 @@ use std::fs;
 use std::path::{Component, Path};
 use std::process::Command;
 
-/// Where Tutor takes themes from when it builds the openedx image.
-const THEMES_DIR: &str = "env/build/openedx/themes";
-
 fn invalid(name: &InstanceName, message: String) -> Failure {
     Failure::Core(Error::new(
         ErrorKind::InvalidInput,
@@ -75,10 +72,9 @@ pub fn predeploy(context: &Context, name: &InstanceName) -> Result<(), Failure> 
             "THEME_SCSS_OVERRIDES needs a theme in THEMES".into(),
         ));
     }
-    let dir = context
-        .repository
-        .absolute_instance_dir(name)?
-        .join(THEMES_DIR);
+    // Where Tutor takes themes from when it builds the openedx image.
+    let root = crate::state::open(context, name)?;
+    let dir = root.dir.join(crate::state::THEMES_DIR);
     fs::create_dir_all(&dir).map_err(|e| Failure::io("create", &dir, e))?;
     for theme in &themes {
         let target = dir.join(&theme.name);

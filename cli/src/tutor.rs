@@ -1,7 +1,7 @@
-//! Running Tutor for one instance: its own venv's `tutor`, with `TUTOR_ROOT` set to its folder.
+//! Running Tutor for one instance: its own venv's `tutor`, with `TUTOR_ROOT` set to its Tutor
+//! root (see [`crate::state`]).
 
 use crate::failure::Failure;
-use crate::process;
 use crate::venv;
 use crate::Context;
 use grove_core::fleet::{DEFAULTS_DIR, INSTANCES_DIR, REQUIREMENTS_FILE};
@@ -10,12 +10,11 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::process::Command;
 
-/// The `tutor` of an instance's venv, ready to take arguments.
+/// The `tutor` of an instance's venv, ready to take arguments, in the Tutor root `dir`.
 ///
 /// The venv is built first if it is missing or stale (a cold CI cache), so every Tutor call
 /// works. A venv without `tutor` (requirements that do not list it) is a clear error.
-pub fn command(context: &Context, name: &InstanceName) -> Result<Command, Failure> {
-    let dir = context.repository.absolute_instance_dir(name)?;
+pub fn command(context: &Context, name: &InstanceName, dir: &Path) -> Result<Command, Failure> {
     let venv = venv::ensure(context, name)?;
     if !venv.join("bin/tutor").exists() {
         return Err(Failure::Core(grove_core::Error::new(
@@ -26,7 +25,7 @@ pub fn command(context: &Context, name: &InstanceName) -> Result<Command, Failur
             ),
         )));
     }
-    Ok(command_in(&dir, &venv))
+    Ok(command_in(dir, &venv))
 }
 
 /// `tutor` from the venv at `venv`, with `TUTOR_ROOT` set to `root`.
@@ -72,18 +71,8 @@ pub fn setting(key: &str, value: &str) -> String {
     }
 }
 
-/// Runs `tutor ARGS...` for an instance, streaming its output.
-pub fn run<I, S>(context: &Context, name: &InstanceName, args: I) -> Result<(), Failure>
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<std::ffi::OsStr>,
-{
-    let mut command = command(context, name)?;
-    command.args(args);
-    process::run(&context.ui, &mut command)
-}
-
-/// `grove tutor exec NAME "COMMAND"`: the string split by shell-word rules, run without a shell.
+/// `grove tutor exec NAME "COMMAND"`: the string split by shell-word rules, run without a shell,
+/// in the instance's Tutor root; what it changes in the config or `env/` is pushed to the store.
 pub fn exec(context: &Context, name: &InstanceName, command: &str) -> Result<(), Failure> {
     let words = shell_words::split(command).map_err(|e| {
         Failure::Core(grove_core::Error::invalid(
@@ -99,5 +88,7 @@ pub fn exec(context: &Context, name: &InstanceName, command: &str) -> Result<(),
             "the Tutor command is empty",
         )));
     }
-    run(context, name, &words)
+    let root = crate::state::open(context, name)?;
+    root.run(context, &words)?;
+    root.push_changes(context)
 }

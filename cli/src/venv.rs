@@ -38,8 +38,8 @@ pub const HASH_FILE: &str = ".grove-requirements-hash";
 /// on PATH and pip otherwise.
 pub const INSTALLER_VARIABLE: &str = "GROVE_VENV_INSTALLER";
 
-/// Where the base images' Tutor root lives, under the repository root.
-const BASE_ROOT: &str = ".grove/base";
+/// Where the base images' Tutor root lives, in the repository's private folder (`.grove/`).
+const BASE_ROOT: &str = "base";
 
 /// Prefix of a reset's new venv, built beside the old one: `.venv.new-PID`.
 const NEW_PREFIX: &str = ".venv.new-";
@@ -59,12 +59,14 @@ pub fn reset(context: &Context, names: &[InstanceName]) -> Result<(), Failure> {
 }
 
 /// `grove venv activate`: starts `$SHELL` (or `/bin/sh`) with the venv active and
-/// `TUTOR_ROOT` set; grove exits with the shell's exit code.
+/// `TUTOR_ROOT` set to the instance's Tutor root; when the shell exits, what it changed in the
+/// config or `env/` is pushed to the store, and grove exits with the shell's exit code.
 ///
 /// The user's shell is the program the user asked for, not a way to run a command string.
 pub fn activate(context: &Context, name: &InstanceName) -> Result<(), Failure> {
     let venv = ensure(context, name)?;
-    let root = context.repository.absolute_instance_dir(name)?;
+    let tutor_root = crate::state::open(context, name)?;
+    let root = tutor_root.dir.clone();
     let shell = std::env::var_os("SHELL")
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| OsString::from("/bin/sh"));
@@ -76,7 +78,11 @@ pub fn activate(context: &Context, name: &InstanceName) -> Result<(), Failure> {
         root.display()
     ));
     context.ui.show(&command);
-    match command.status() {
+    let status = command.status();
+    if status.is_ok() {
+        tutor_root.push_changes(context)?;
+    }
+    match status {
         Ok(status) if status.success() => Ok(()),
         Ok(status) => Err(Failure::Exit(
             status.code().map_or(1, |c| c.clamp(1, 255) as u8),
@@ -197,7 +203,7 @@ impl Spec {
 
     /// The venv that base images are built with.
     fn base(context: &Context) -> Result<Spec, Failure> {
-        let home = context.repository.absolute_root()?.join(BASE_ROOT);
+        let home = context.repository.private_dir()?.join(BASE_ROOT);
         let (requirements, requirements_display) = defaults_requirements(context)
             .ok_or_else(|| {
                 Failure::Core(Error::new(
@@ -207,7 +213,7 @@ impl Spec {
             })?;
         Ok(Spec {
             home,
-            home_display: BASE_ROOT.to_string(),
+            home_display: format!("{}/{BASE_ROOT}", crate::repository::PRIVATE_DIR),
             requirements,
             requirements_display,
         })

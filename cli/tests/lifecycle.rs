@@ -43,6 +43,7 @@ impl Cluster {
         }
         let state = base.join("state");
         std::fs::create_dir_all(&state).unwrap();
+        let store = folder_store(&root);
         let cluster = Cluster {
             root,
             fakes,
@@ -50,6 +51,14 @@ impl Cluster {
         };
         for instance in ["campus", "labs", "academy"] {
             cluster.fake_venv(instance);
+            // The state `grove prepare` keeps, which every later command lays out.
+            let config = format!("ID: {instance}-id\nK8S_NAMESPACE: {instance}\n");
+            stored_generation(
+                &store,
+                instance,
+                1,
+                &[("config.yml", &config), ("env/version", "22\n")],
+            );
         }
         cluster
     }
@@ -66,6 +75,11 @@ impl Cluster {
     }
 
     fn grove(&self, args: &[&str]) -> Output {
+        self.grove_with(&[], args)
+    }
+
+    /// `grove ARGS` with the variables `env` set (and GROVE_STATE_GENERATION only from them).
+    fn grove_with(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
         let path = format!(
             "{}:{}",
             self.fakes.display(),
@@ -80,6 +94,8 @@ impl Cluster {
             .env("GROVE_FAKE_STATE", self.state())
             .env("NO_COLOR", "1")
             .env_remove("GROVE_ROOT")
+            .env_remove("GROVE_STATE_GENERATION")
+            .envs(env.iter().copied())
             .output()
             .unwrap()
     }
@@ -91,8 +107,9 @@ impl Cluster {
         text.lines().map(str::to_string).collect()
     }
 
-    fn instance_dir(&self, name: &str) -> String {
-        std::path::absolute(self.root.join("instances").join(name))
+    /// The instance's Tutor root, where Tutor runs.
+    fn tutor_root(&self, name: &str) -> String {
+        std::path::absolute(self.root.join(".grove/tutor").join(name))
             .unwrap()
             .display()
             .to_string()
@@ -111,7 +128,7 @@ fn argv(words: &[&str]) -> String {
 }
 
 #[test]
-fn deploy_runs_tutors_non_interactive_k8s_launch_in_the_instance() {
+fn deploy_runs_tutors_non_interactive_k8s_launch_in_the_tutor_root() {
     let cluster = Cluster::new("deploy");
     let run = cluster.grove(&["deploy", "campus"]);
     assert!(run.status.success(), "{}", describe(&run));
@@ -119,9 +136,84 @@ fn deploy_runs_tutors_non_interactive_k8s_launch_in_the_instance() {
         cluster.calls(),
         [
             argv(&["tutor", "k8s", "launch", "--non-interactive"]),
-            format!("TUTOR_ROOT={}", cluster.instance_dir("campus")),
+            format!("TUTOR_ROOT={}", cluster.tutor_root("campus")),
         ]
     );
+}
+
+#[test]
+fn later_jobs_use_the_generation_their_prepare_made_and_nothing_else() {
+    let cluster = Cluster::new("pinned");
+    let store = cluster.root.join(".grove/env-store");
+    let config = |root: &str| std::fs::read_to_string(Path::new(root).join("config.yml")).unwrap();
+    // Generation 2 is what this pipeline's prepare made; then another pipeline made 3.
+    let two = stored_generation(
+        &store,
+        "campus",
+        2,
+        &[("config.yml", "ID: two\nK8S_NAMESPACE: campus\n")],
+    );
+    stored_generation(
+        &store,
+        "campus",
+        3,
+        &[("config.yml", "ID: three\nK8S_NAMESPACE: campus\n")],
+    );
+    let pin = format!("campus/{two}");
+    let run = cluster.grove_with(&[("GROVE_STATE_GENERATION", &pin)], &["deploy", "campus"]);
+    assert!(run.status.success(), "{}", describe(&run));
+    assert_eq!(
+        config(&cluster.tutor_root("campus")),
+        "ID: two\nK8S_NAMESPACE: campus\n"
+    );
+    // By hand, with no pin: the current generation.
+    let run = cluster.grove(&["deploy", "campus"]);
+    assert!(run.status.success(), "{}", describe(&run));
+    assert_eq!(
+        config(&cluster.tutor_root("campus")),
+        "ID: three\nK8S_NAMESPACE: campus\n"
+    );
+    cluster.calls();
+
+    // A generation the store no longer keeps: this job is outdated, and says so.
+    let run = cluster.grove_with(
+        &[("GROVE_STATE_GENERATION", "campus/00000001-ffffffff")],
+        &["deploy", "campus"],
+    );
+    assert_eq!(run.status.code(), Some(1), "{}", describe(&run));
+    assert!(
+        String::from_utf8_lossy(&run.stderr).contains("is gone"),
+        "{}",
+        describe(&run)
+    );
+    // A pin of another instance, or not a pin at all, is a usage error; nothing runs.
+    for pin in [
+        format!("labs/{two}"),
+        "campus".to_string(),
+        "campus/../x".to_string(),
+    ] {
+        let run = cluster.grove_with(&[("GROVE_STATE_GENERATION", &pin)], &["deploy", "campus"]);
+        assert_eq!(run.status.code(), Some(2), "{pin}: {}", describe(&run));
+    }
+    assert!(cluster.calls().is_empty());
+}
+
+#[test]
+fn commands_on_an_instance_never_prepared_say_what_to_run() {
+    let cluster = Cluster::new("unprepared");
+    for args in [
+        &["deploy", "library"][..],
+        &["tutor", "exec", "library", "config printvalue ID"],
+    ] {
+        let run = cluster.grove(args);
+        assert_eq!(run.status.code(), Some(1), "{}", describe(&run));
+        assert!(
+            String::from_utf8_lossy(&run.stderr).contains("run `grove prepare library` first"),
+            "{}",
+            describe(&run)
+        );
+    }
+    assert!(cluster.calls().is_empty());
 }
 
 #[test]
@@ -138,7 +230,7 @@ fn postdeploy_enables_the_theme_and_restarts_deployments() {
         cluster.calls(),
         [
             argv(&["tutor", "k8s", "do", "settheme", "campus-theme"]),
-            format!("TUTOR_ROOT={}", cluster.instance_dir("campus")),
+            format!("TUTOR_ROOT={}", cluster.tutor_root("campus")),
             argv(&[
                 "kubectl",
                 "--namespace",
@@ -149,10 +241,13 @@ fn postdeploy_enables_the_theme_and_restarts_deployments() {
             ]),
         ]
     );
-    // Without a theme, only the restart; K8S_NAMESPACE from config.yml wins over the name.
-    let config = cluster.root.join("instances/labs/config.yml");
-    let text = std::fs::read_to_string(&config).unwrap() + "K8S_NAMESPACE: labs-prod\n";
-    std::fs::write(config, text).unwrap();
+    // Without a theme, only the restart, in the namespace the stored state gave Tutor.
+    stored_generation(
+        &cluster.root.join(".grove/env-store"),
+        "labs",
+        2,
+        &[("config.yml", "K8S_NAMESPACE: labs-prod\n")],
+    );
     let run = cluster.grove(&["postdeploy", "labs"]);
     assert!(run.status.success(), "{}", describe(&run));
     assert_eq!(
@@ -171,7 +266,7 @@ fn postdeploy_enables_the_theme_and_restarts_deployments() {
 #[test]
 fn buildimage_passes_cache_from_through_docker_arg_and_pushes() {
     let cluster = Cluster::new("buildimage");
-    let root = format!("TUTOR_ROOT={}", cluster.instance_dir("campus"));
+    let root = format!("TUTOR_ROOT={}", cluster.tutor_root("campus"));
     for flag in ["--cache-from", "--cache_from"] {
         let run = cluster.grove(&[
             "buildimage",
@@ -286,10 +381,7 @@ fn predeploy_clones_themes_and_writes_scss_overrides() {
     for _ in 0..2 {
         let run = cluster.grove(&["predeploy", "campus"]);
         assert!(run.status.success(), "{}", describe(&run));
-        let themes = format!(
-            "{}/env/build/openedx/themes",
-            cluster.instance_dir("campus")
-        );
+        let themes = format!("{}/env/build/openedx/themes", cluster.tutor_root("campus"));
         assert_eq!(
             cluster.calls(),
             [argv(&[

@@ -40,6 +40,13 @@ fn webhook_cluster() -> PathBuf {
     root
 }
 
+/// [`webhook_cluster`] with a folder store of its own, for running the preview commands.
+fn webhook_cluster_with_store() -> (PathBuf, PathBuf) {
+    let root = webhook_cluster();
+    let store = folder_store(&root);
+    (root, store)
+}
+
 #[test]
 fn every_payload_gives_its_reviewed_pipeline_and_plan() {
     let root = webhook_cluster();
@@ -474,7 +481,7 @@ fn strings(list: &[&str]) -> Vec<String> {
 
 #[test]
 fn the_preview_lifecycle_leaves_nothing_behind() {
-    let root = webhook_cluster();
+    let (root, store) = webhook_cluster_with_store();
     let fakes = Fakes::new();
     let before: Vec<String> = {
         let mut list: Vec<String> = std::fs::read_dir(root.join("instances"))
@@ -589,25 +596,26 @@ fn the_preview_lifecycle_leaves_nothing_behind() {
         config
     );
 
-    // An env store copy of the preview (as `grove tutor sync` keeps one) goes with it; the
-    // other instances' stay.
-    let store = root.join(".grove/env-store");
+    // The preview's state in the store (as its prepare keeps it) goes with it; the other
+    // instances' stays.
+    let config = format!("ID: preview-secret\nK8S_NAMESPACE: {preview}\n");
+    stored_generation(
+        &store,
+        &preview,
+        2,
+        &[("config.yml", &config), ("env/apps/lms.env.yml", "x\n")],
+    );
+    stored_generation(
+        &store,
+        "campus",
+        1,
+        &[("config.yml", "K8S_NAMESPACE: campus\n")],
+    );
     let kept = [
-        "campus/generations/00000001-aa/a.yml",
+        "campus/generations/00000001-0123abcd.json",
+        "campus/generations/00000001-0123abcd/config.yml",
         "campus/manifest.json",
     ];
-    for key in [
-        format!("{preview}/manifest.json"),
-        format!("{preview}/generations/00000002-bb/apps/lms.env.yml"),
-    ]
-    .iter()
-    .map(String::as_str)
-    .chain(kept)
-    {
-        let path = store.join(key);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, "{}\n").unwrap();
-    }
 
     // Merged: the pipeline's only job calls `grove preview down`.
     let calls = run_payload("github-pr-merged");

@@ -71,6 +71,9 @@ pub struct InstanceConfig {
     /// The Kubernetes namespace, if the config sets one (else the instance name).
     #[serde(rename = "K8S_NAMESPACE")]
     pub k8s_namespace: Option<String>,
+    /// The host the instance's LMS is served at.
+    #[serde(rename = "LMS_HOST")]
+    pub lms_host: Option<String>,
 }
 
 /// An instance's Grove settings from its `grove.yml`.
@@ -129,6 +132,9 @@ pub struct Fleet {
     pub settings: ClusterSettings,
     /// Every folder with a `config.yml` and a valid name.
     instances: BTreeSet<InstanceName>,
+    /// What Grove reads of each instance's `config.yml`, parsed once (or why it does not
+    /// parse, which fails only the plans that use the instance).
+    configs: BTreeMap<InstanceName, Result<InstanceConfig>>,
     /// Folders under `instances/` that are not instances.
     pub ignored: Vec<Ignored>,
     /// The short hash of `defaults/grove-requirements.txt`, if there is one.
@@ -180,14 +186,79 @@ impl Fleet {
         let defaults_requirements_hash = files
             .get(&format!("{DEFAULTS_DIR}/{REQUIREMENTS_FILE}"))
             .map(|text| short_hash(text));
-        Ok(Fleet {
+        let configs = instances
+            .iter()
+            .map(|name| {
+                let path = format!("{INSTANCES_DIR}/{name}/{CONFIG_FILE}");
+                let text = files.get(&path).map(String::as_str).unwrap_or_default();
+                let config = match simple_config(text) {
+                    Some(config) => Ok(config),
+                    None => parse_yaml(&path, text),
+                };
+                (name.clone(), config)
+            })
+            .collect();
+        let fleet = Fleet {
             settings,
             instances,
+            configs,
             ignored,
             defaults_requirements_hash,
             path_in_project: String::new(),
             files,
-        })
+        };
+        fleet.check_unique()?;
+        Ok(fleet)
+    }
+
+    /// Refuses two instances that would share a Kubernetes namespace (`K8S_NAMESPACE`, else
+    /// the name) or an `LMS_HOST`: one's deployment would overwrite the other's, and archiving
+    /// one would stop both. Instances whose config does not parse are left to their own plans.
+    fn check_unique(&self) -> Result<()> {
+        let mut namespaces: BTreeMap<&str, &InstanceName> = BTreeMap::new();
+        let mut hosts: BTreeMap<String, &InstanceName> = BTreeMap::new();
+        for (name, config) in &self.configs {
+            let Ok(config) = config else { continue };
+            let namespace = config.k8s_namespace.as_deref().unwrap_or(name.as_str());
+            if let Some(other) = namespaces.insert(namespace, name) {
+                return Err(self.shared(
+                    other,
+                    name,
+                    CONFIG_FILE,
+                    "K8S_NAMESPACE",
+                    &format!("the Kubernetes namespace {namespace:?}"),
+                ));
+            }
+            if let Some(host) = &config.lms_host {
+                if let Some(other) = hosts.insert(host.to_ascii_lowercase(), name) {
+                    return Err(self.shared(
+                        other,
+                        name,
+                        CONFIG_FILE,
+                        "LMS_HOST",
+                        &format!("the LMS_HOST {host:?}"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The error for instances `a` and `b` that share `what`, pointing at `key` in `b`'s file.
+    fn shared(
+        &self,
+        a: &InstanceName,
+        b: &InstanceName,
+        file: &str,
+        key: &str,
+        what: &str,
+    ) -> Error {
+        let path = format!("{INSTANCES_DIR}/{b}/{file}");
+        self.key_diagnostic(
+            &path,
+            key,
+            &format!("instances \"{a}\" and \"{b}\" would share {what}: give each its own (one deployment would overwrite the other's)"),
+        )
     }
 
     /// Whether `instances/NAME/config.yml` exists.
@@ -233,12 +304,11 @@ impl Fleet {
             ));
         }
         let path = |file: &str| format!("{INSTANCES_DIR}/{name}/{file}");
-        let config_path = path(CONFIG_FILE);
-        let config_text = self.file(&config_path).unwrap_or_default();
-        let config = match simple_config(config_text) {
-            Some(config) => config,
-            None => parse_yaml(&config_path, config_text)?,
-        };
+        let config = self
+            .configs
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| Ok(InstanceConfig::default()))?;
         let settings_path = path(SETTINGS_FILE);
         let settings = match self.file(&settings_path) {
             Some(text) => match simple_settings(text) {
@@ -346,6 +416,7 @@ fn simple_config(text: &str) -> Option<InstanceConfig> {
             "EDX_PLATFORM_REPOSITORY" => &mut config.edx_platform_repository,
             "EDX_PLATFORM_VERSION" => &mut config.edx_platform_version,
             "K8S_NAMESPACE" => &mut config.k8s_namespace,
+            "LMS_HOST" => &mut config.lms_host,
             _ => continue,
         };
         if !yaml::is_simple_string(value) {
@@ -567,6 +638,56 @@ mod tests {
         ) {
             same_as_serde_yaml(&lines.join("\n"));
         }
+    }
+
+    #[test]
+    fn two_instances_may_not_share_a_namespace_or_a_host() {
+        let check = |files: &[(&str, &str)]| {
+            Fleet::new(
+                files
+                    .iter()
+                    .map(|(p, t)| (p.to_string(), t.to_string()))
+                    .collect(),
+            )
+            .map(|_| ())
+            .map_err(|e| (e.exit_code(), e.message))
+        };
+        assert_eq!(
+            check(&[
+                ("instances/a/config.yml", "LMS_HOST: a.org\n"),
+                (
+                    "instances/b/config.yml",
+                    "LMS_HOST: b.org\nK8S_NAMESPACE: c\n"
+                ),
+                (
+                    "instances/c/config.yml",
+                    "LMS_HOST: c.org\nK8S_NAMESPACE: a-ns\n"
+                ),
+            ]),
+            Ok(())
+        );
+        assert_eq!(
+            check(&[
+                ("instances/a/config.yml", "LMS_HOST: a.org\n"),
+                ("instances/b/config.yml", "LMS_HOST: b.org\nK8S_NAMESPACE: a\n"),
+            ]),
+            Err((5, "instances/b/config.yml: instances \"a\" and \"b\" would share the Kubernetes namespace \"a\": give each its own (one deployment would overwrite the other's)".into()))
+        );
+        assert_eq!(
+            check(&[
+                ("instances/a/config.yml", "LMS_HOST: Courses.example.org\n"),
+                ("instances/b/config.yml", "LMS_HOST: courses.example.org\n"),
+            ]),
+            Err((5, "instances/b/config.yml: instances \"a\" and \"b\" would share the LMS_HOST \"courses.example.org\": give each its own (one deployment would overwrite the other's)".into()))
+        );
+        // A config that does not parse fails the plans that use it, not the fleet.
+        assert_eq!(
+            check(&[
+                ("instances/a/config.yml", "LMS_HOST: [\n"),
+                ("instances/b/config.yml", "LMS_HOST: b.org\n"),
+            ]),
+            Ok(())
+        );
     }
 
     #[test]

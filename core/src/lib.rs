@@ -18,6 +18,7 @@ pub mod plan;
 pub mod preview;
 pub mod request;
 pub mod shard;
+pub mod state;
 pub mod template;
 pub mod title;
 pub mod webhook;

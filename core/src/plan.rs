@@ -5,7 +5,7 @@
 //! stay stable.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::fleet::{Fleet, Instance, CONFIG_FILE, INSTANCES_DIR, SETTINGS_FILE};
+use crate::fleet::{Fleet, Instance, CLUSTER_SETTINGS, CONFIG_FILE, INSTANCES_DIR, SETTINGS_FILE};
 use crate::name::InstanceName;
 use crate::preview::Preview;
 use crate::request::{
@@ -176,6 +176,9 @@ impl Plan {
         {
             plan.reason = Some("no instance matches the request".into());
         }
+        if !plan.instances.is_empty() || plan.preview.is_some() {
+            check_store(fleet)?;
+        }
         Ok(plan)
     }
 
@@ -304,6 +307,40 @@ impl Plan {
     pub fn is_noop(&self) -> bool {
         self.reason.is_some()
     }
+}
+
+/// Refuses (exit 5) a store that a pipeline's jobs would lose: the jobs of a pipeline that acts
+/// on instances keep their state (Tutor's secrets) in `ENV_STORE`, and each job starts from a
+/// fresh checkout, so a folder inside the repository is gone when the job that wrote it ends.
+/// An absolute path or `file:///` URL is taken as a disk the runners keep, on purpose.
+fn check_store(fleet: &Fleet) -> Result<()> {
+    let setting = fleet.settings.env_store.as_deref().map(str::trim);
+    let durable = setting
+        .is_some_and(|s| s.starts_with("s3://") || s.starts_with("file:///") || s.starts_with('/'));
+    if durable {
+        return Ok(());
+    }
+    let what = match setting {
+        None | Some("") => "ENV_STORE is not set, so instances' state (Tutor's secrets) would be kept in the folder .grove/env-store of the job's checkout".to_string(),
+        Some(other) => format!("ENV_STORE {other:?} is not an s3:// URL or an absolute path"),
+    };
+    let message = format!(
+        "{what}, which is gone when the job ends: the next pipeline would generate new secrets. \
+         Set ENV_STORE to s3://bucket/prefix, or to an absolute path or file:/// URL on a disk every runner keeps"
+    );
+    Err(
+        if fleet
+            .file(CLUSTER_SETTINGS)
+            .is_some_and(|t| t.contains("ENV_STORE"))
+        {
+            fleet.key_diagnostic(CLUSTER_SETTINGS, "ENV_STORE", &message)
+        } else {
+            Error::new(
+                ErrorKind::InvalidInput,
+                format!("{CLUSTER_SETTINGS}: {message}"),
+            )
+        },
+    )
 }
 
 /// Fails with exit 3, naming every listed instance that is not in the fleet.

@@ -21,7 +21,7 @@ pub fn from_str<T: DeserializeOwned + Default>(text: &str) -> Result<T, YamlErro
     if is_blank(text) {
         return Ok(T::default());
     }
-    let mut value: serde_yaml::Value = serde_yaml::from_str(text).map_err(convert)?;
+    let mut value: serde_yaml::Value = read(text)?;
     value.apply_merge().map_err(convert)?;
     serde_yaml::from_value(value).map_err(convert)
 }
@@ -31,7 +31,54 @@ pub fn from_str_plain<T: DeserializeOwned + Default>(text: &str) -> Result<T, Ya
     if is_blank(text) {
         return Ok(T::default());
     }
-    serde_yaml::from_str(text).map_err(convert)
+    read(text)
+}
+
+/// Reads one document with serde_yaml. A byte-order mark at the start is skipped, as PyYAML
+/// (and so Tutor) skips it: libyaml would count it as a column and refuse a `%YAML` directive
+/// after it. Error offsets still count from the start of `text`.
+fn read<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let skipped = text.len() - body.len();
+    serde_yaml::from_str(body).map_err(|e| {
+        let mut e = convert(e);
+        e.offset = e.offset.map(|at| at + skipped);
+        e
+    })
+}
+
+/// A YAML document read whole into an opaque value that compares as YAML values compare: what
+/// [`crate::state`] checks its composed Tutor configs with, entry by entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document(serde_yaml::Value);
+
+impl Document {
+    /// Reads one document (an empty one is null), within the limits of settings files.
+    pub fn parse(text: &str) -> Result<Document, YamlError> {
+        check_settings_limits(text)?;
+        if is_blank(text) {
+            return Ok(Document(serde_yaml::Value::Null));
+        }
+        read(text).map(Document)
+    }
+
+    /// The entries of a mapping document whose keys are all strings, in order; `None` for any
+    /// other document.
+    pub fn entries(&self) -> Option<Vec<(String, Document)>> {
+        match &self.0 {
+            serde_yaml::Value::Mapping(map) => map
+                .iter()
+                .map(|(key, value)| Some((key.as_str()?.to_string(), Document(value.clone()))))
+                .collect(),
+            serde_yaml::Value::Null => Some(Vec::new()),
+            _ => None,
+        }
+    }
+
+    /// The value as text, when it is a string.
+    pub fn as_str(&self) -> Option<&str> {
+        self.0.as_str()
+    }
 }
 
 /// The deepest nesting Grove reads in a settings file.

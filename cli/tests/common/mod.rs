@@ -196,3 +196,59 @@ pub fn fake_venv(dir: &Path, requirements: &str, tutor: &str) {
     std::fs::write(&program, tutor).unwrap();
     std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+/// Sets `ENV_STORE` in the cluster repository's `grove.yml` to `setting` (replacing the example
+/// cluster's S3 bucket, which tests have no server for).
+pub fn set_store(root: &Path, setting: &str) {
+    let path = root.join("grove.yml");
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let mut lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.starts_with("ENV_STORE:"))
+        .map(str::to_string)
+        .collect();
+    lines.push(format!("ENV_STORE: \"{setting}\""));
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+}
+
+/// A folder store for the cluster at `root`: `root/.grove/env-store`, named by its absolute
+/// path (as a runner's persistent disk would be). Returns the folder.
+pub fn folder_store(root: &Path) -> PathBuf {
+    let store = root.canonicalize().unwrap().join(".grove/env-store");
+    set_store(root, store.to_str().unwrap());
+    store
+}
+
+/// Writes generation `number` of instance `name` into the folder store `store`, as grove
+/// would push it, holding `files` (path in the Tutor root → text), and makes it current.
+/// Returns its id.
+pub fn stored_generation(store: &Path, name: &str, number: u64, files: &[(&str, &str)]) -> String {
+    use sha2::{Digest, Sha256};
+    let id = format!("{number:08}-0123abcd");
+    let mut entries = serde_json::Map::new();
+    for (path, text) in files {
+        let file = store.join(format!("{name}/generations/{id}/{path}"));
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, text).unwrap();
+        entries.insert(
+            path.to_string(),
+            serde_json::json!({
+                "sha256": format!("{:x}", Sha256::digest(text.as_bytes())),
+                "size": text.len(),
+            }),
+        );
+    }
+    let manifest = serde_json::json!({
+        "format": "grove-env-store/2",
+        "generation": number,
+        "id": id,
+        "pushed_at": 0,
+        "pushed_by": "a test",
+        "files": entries,
+        "kept": ["K8S_NAMESPACE"],
+    });
+    let bytes = serde_json::to_vec_pretty(&manifest).unwrap();
+    std::fs::write(store.join(format!("{name}/generations/{id}.json")), &bytes).unwrap();
+    std::fs::write(store.join(format!("{name}/manifest.json")), &bytes).unwrap();
+    id
+}

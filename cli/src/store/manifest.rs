@@ -1,17 +1,25 @@
 //! The manifest, `NAME/manifest.json`: the pointer to an instance's current generation, with
-//! every file of it and its SHA-256; and [`Snapshot`], an `env/` folder read into memory.
+//! every file of it and its SHA-256 and the config keys the next run starts from; and
+//! [`Snapshot`], the files of a generation in memory.
 
 use crate::failure::Failure;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The `format` of the manifests this version writes and reads.
-pub const FORMAT: &str = "grove-env-store/1";
+pub const FORMAT: &str = "grove-env-store/2";
+
+/// The format of the manifests of earlier versions, which kept `env/` alone: their paths are
+/// relative to `env/`, and they keep no config.
+pub const FORMAT_ENV_ONLY: &str = "grove-env-store/1";
+
+/// The folder of Tutor's rendered environment in a Tutor root, and in a generation.
+pub const ENV_DIR: &str = "env";
 
 /// One file of a generation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,18 +47,33 @@ pub struct Manifest {
     pub pushed_at: u64,
     /// Who pushed it: the CI job, or user@host.
     pub pushed_by: String,
-    /// Every file, by path relative to `env/` (with `/`).
+    /// Every file, by path relative to the Tutor root (with `/`): `config.yml`, `env/...`.
     pub files: BTreeMap<String, FileEntry>,
     /// Empty folders, which object stores cannot hold otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub directories: Vec<String>,
+    /// The keys of `config.yml` that the next run starts from (see `grove_core::state::kept`).
+    #[serde(default)]
+    pub kept: BTreeSet<String>,
+    /// Read from a [`FORMAT_ENV_ONLY`] manifest: files are stored at their path in `env/`.
+    #[serde(skip)]
+    env_only: bool,
 }
 
 impl Manifest {
     /// Reads a manifest, refusing other formats and paths that would leave `env/`.
     pub fn parse(bytes: &[u8]) -> Result<Manifest, String> {
-        let manifest: Manifest = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-        if manifest.format != FORMAT {
+        let mut manifest: Manifest = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        if manifest.format == FORMAT_ENV_ONLY {
+            manifest.env_only = true;
+            manifest.files = std::mem::take(&mut manifest.files)
+                .into_iter()
+                .map(|(path, entry)| (format!("{ENV_DIR}/{path}"), entry))
+                .collect();
+            for dir in &mut manifest.directories {
+                *dir = format!("{ENV_DIR}/{dir}");
+            }
+        } else if manifest.format != FORMAT {
             return Err(format!(
                 "its format is \"{}\", this grove reads \"{FORMAT}\"",
                 manifest.format
@@ -70,8 +93,13 @@ impl Manifest {
         Ok(manifest)
     }
 
-    /// The manifest of the generation after `previous` (or the first), holding `snapshot`.
-    pub fn next(previous: Option<&Manifest>, snapshot: &Snapshot) -> Manifest {
+    /// The manifest of the generation after `previous` (or the first), holding `snapshot`,
+    /// with the config keys `kept`.
+    pub fn next(
+        previous: Option<&Manifest>,
+        snapshot: &Snapshot,
+        kept: &BTreeSet<String>,
+    ) -> Manifest {
         let generation = previous.map_or(1, |m| m.generation + 1);
         let pushed_at = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -88,12 +116,24 @@ impl Manifest {
                 .map(|(path, file)| (path.clone(), file.entry()))
                 .collect(),
             directories: snapshot.directories.clone(),
+            kept: kept.clone(),
+            env_only: false,
         }
     }
 
-    /// Whether this manifest describes exactly the files and folders of `snapshot`.
-    pub fn describes(&self, snapshot: &Snapshot) -> bool {
-        self.directories == snapshot.directories
+    /// Where the file at `path` is stored in its generation's folder.
+    pub fn stored_path<'a>(&self, path: &'a str) -> &'a str {
+        match path.strip_prefix(ENV_DIR).and_then(|p| p.strip_prefix('/')) {
+            Some(in_env) if self.env_only => in_env,
+            _ => path,
+        }
+    }
+
+    /// Whether this manifest describes exactly the files and folders of `snapshot`, and
+    /// keeps `kept`.
+    pub fn describes(&self, snapshot: &Snapshot, kept: &BTreeSet<String>) -> bool {
+        self.kept == *kept
+            && self.directories == snapshot.directories
             && self.files.len() == snapshot.files.len()
             && snapshot
                 .files
@@ -216,7 +256,7 @@ impl SnapshotFile {
     }
 }
 
-/// An `env/` folder in memory: files by relative path, and its empty folders.
+/// The files of a generation in memory: files by relative path, and its empty folders.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     /// Files by path relative to the folder, with `/`.
@@ -231,17 +271,63 @@ impl Snapshot {
         self.files.insert(path, SnapshotFile { bytes, executable });
     }
 
-    /// Reads a folder; a missing folder is empty. Symbolic links to files are read as files.
+    /// Reads a folder; a missing folder is empty.
     pub fn read(dir: &Path) -> Result<Snapshot, Failure> {
         let mut snapshot = Snapshot::default();
-        if dir.exists() {
-            read_into(dir, "", &mut snapshot)?;
-        }
-        snapshot.directories.sort();
+        snapshot.add(dir, "", &[])?;
         Ok(snapshot)
     }
 
-    /// Writes the snapshot into `dir` (which must not hold other files).
+    /// Adds the file or folder at `path` (a missing one adds nothing), under `at` (a path in
+    /// the snapshot, empty for its top), leaving out the folders `exclude` (paths in the
+    /// snapshot). A symbolic link is refused: a snapshot holds what is in its folder, never
+    /// what a link points at.
+    pub fn add(&mut self, path: &Path, at: &str, exclude: &[&str]) -> Result<(), Failure> {
+        let metadata = match fs::symlink_metadata(path) {
+            Ok(metadata) => metadata,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(Failure::io("read", path, e)),
+        };
+        if metadata.file_type().is_symlink() {
+            return Err(Failure::External(format!(
+                "{} is a symbolic link: Grove copies files and folders only, never what a link points at",
+                path.display()
+            )));
+        }
+        if metadata.is_dir() {
+            if exclude.contains(&at) {
+                return Ok(());
+            }
+            let entries = fs::read_dir(path).map_err(|e| Failure::io("list", path, e))?;
+            let mut empty = true;
+            for entry in entries {
+                empty = false;
+                let entry = entry.map_err(|e| Failure::io("list", path, e))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let child = if at.is_empty() {
+                    name
+                } else {
+                    format!("{at}/{name}")
+                };
+                self.add(&entry.path(), &child, exclude)?;
+            }
+            if empty && !at.is_empty() {
+                self.directories.push(at.to_string());
+                self.directories.sort();
+            }
+        } else if metadata.is_file() {
+            let bytes = fs::read(path).map_err(|e| Failure::io("read", path, e))?;
+            self.insert(at.to_string(), bytes, is_executable(&metadata));
+        } else {
+            return Err(Failure::External(format!(
+                "{} is neither a file nor a folder",
+                path.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Writes the snapshot into `dir`, over what is there.
     pub fn write_into(&self, dir: &Path) -> Result<(), Failure> {
         fs::create_dir_all(dir).map_err(|e| Failure::io("create", dir, e))?;
         for path in &self.directories {
@@ -260,43 +346,6 @@ impl Snapshot {
         }
         Ok(())
     }
-}
-
-fn read_into(dir: &Path, relative: &str, snapshot: &mut Snapshot) -> Result<(), Failure> {
-    let entries = fs::read_dir(dir).map_err(|e| Failure::io("list", dir, e))?;
-    let mut empty = true;
-    for entry in entries {
-        empty = false;
-        let entry = entry.map_err(|e| Failure::io("list", dir, e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let path = if relative.is_empty() {
-            name
-        } else {
-            format!("{relative}/{name}")
-        };
-        let full = entry.path();
-        let metadata = fs::metadata(&full).map_err(|e| Failure::io("read", &full, e))?;
-        if metadata.is_dir() {
-            if entry
-                .file_type()
-                .map_err(|e| Failure::io("read", &full, e))?
-                .is_symlink()
-            {
-                return Err(Failure::External(format!(
-                    "{} is a symbolic link to a folder: the env store keeps files only",
-                    full.display()
-                )));
-            }
-            read_into(&full, &path, snapshot)?;
-        } else {
-            let bytes = fs::read(&full).map_err(|e| Failure::io("read", &full, e))?;
-            snapshot.insert(path, bytes, is_executable(&metadata));
-        }
-    }
-    if empty && !relative.is_empty() {
-        snapshot.directories.push(relative.to_string());
-    }
-    Ok(())
 }
 
 #[cfg(unix)]
@@ -359,15 +408,29 @@ mod tests {
         let mut snapshot = Snapshot::default();
         snapshot.insert("a/b.txt".into(), b"hello".to_vec(), false);
         snapshot.insert("run".into(), b"#!".to_vec(), true);
-        let manifest = Manifest::next(None, &snapshot);
+        let kept: BTreeSet<String> = ["ID".to_string()].into();
+        let manifest = Manifest::next(None, &snapshot, &kept);
         assert_eq!(manifest.generation, 1);
         let read = Manifest::parse(&manifest.to_bytes()).unwrap();
-        assert!(read.describes(&snapshot));
+        assert!(read.describes(&snapshot, &kept));
+        assert!(!read.describes(&snapshot, &BTreeSet::new()));
         snapshot.insert("run".into(), b"#!".to_vec(), false);
-        assert!(!read.describes(&snapshot));
-        let next = Manifest::next(Some(&read), &snapshot);
+        assert!(!read.describes(&snapshot, &kept));
+        let next = Manifest::next(Some(&read), &snapshot, &kept);
         assert_eq!(next.generation, 2);
         assert_ne!(next.id, read.id);
+    }
+
+    #[test]
+    fn an_env_only_manifest_of_an_earlier_grove_reads_as_env() {
+        let text = r#"{"format":"grove-env-store/1","generation":3,"id":"00000003-ab",
+            "pushed_at":0,"pushed_by":"x","files":{"version":{"sha256":"","size":0}},
+            "directories":["build"]}"#;
+        let manifest = Manifest::parse(text.as_bytes()).unwrap();
+        assert_eq!(manifest.files.keys().collect::<Vec<_>>(), ["env/version"]);
+        assert_eq!(manifest.directories, ["env/build"]);
+        assert_eq!(manifest.stored_path("env/version"), "version");
+        assert!(manifest.kept.is_empty());
     }
 
     #[test]
