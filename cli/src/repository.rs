@@ -14,11 +14,14 @@ use std::path::{Path, PathBuf};
 /// The folder of what Grove keeps in the cluster repository that git must not see.
 pub const PRIVATE_DIR: &str = ".grove";
 
-/// Which instances to read.
+/// What of the repository to read.
 pub enum Scope<'a> {
-    /// Every folder under `instances/`.
+    /// The cluster's settings and templates, and no instance.
+    Settings,
+    /// Every file Grove reads of every folder under `instances/`.
     All,
-    /// Only these instances.
+    /// The `config.yml` of every instance (so that two instances that would share a namespace
+    /// or a host are refused, whichever is named), and every file of these instances.
     Only(Vec<&'a InstanceName>),
 }
 
@@ -166,16 +169,26 @@ impl Repository {
                 paths.push(path);
             }
         }
-        let folders = match scope {
-            Scope::All => self.list(INSTANCES_DIR)?,
-            Scope::Only(names) => names.iter().map(|n| n.to_string()).collect(),
+        let (configs, whole): (Vec<String>, Vec<String>) = match scope {
+            Scope::Settings => (Vec::new(), Vec::new()),
+            Scope::All => (Vec::new(), self.list(INSTANCES_DIR)?),
+            Scope::Only(names) => (
+                self.list(INSTANCES_DIR)?,
+                names.iter().map(|n| n.to_string()).collect(),
+            ),
         };
-        for folder in folders {
+        for folder in &whole {
             for file in INSTANCE_FILES {
                 let path = format!("{INSTANCES_DIR}/{folder}/{file}");
                 if is_fleet_file(&path) {
                     paths.push(path);
                 }
+            }
+        }
+        for folder in configs.iter().filter(|f| !whole.contains(f)) {
+            let path = format!("{INSTANCES_DIR}/{folder}/{CONFIG_FILE}");
+            if is_fleet_file(&path) {
+                paths.push(path);
             }
         }
         let mut files = Files::new();

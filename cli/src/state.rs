@@ -493,7 +493,7 @@ pub fn forget(context: &Context, name: &InstanceName) -> Result<bool, Failure> {
     let fleet = grove_core::Fleet::new(
         context
             .repository
-            .load(crate::repository::Scope::Only(Vec::new()))?,
+            .load(crate::repository::Scope::Settings)?,
     )?;
     let store = store_of(context, &fleet)?;
     let (dir, _lock) = lock(context, name)?;

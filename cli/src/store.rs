@@ -270,6 +270,8 @@ pub fn push(
 ) -> Result<Pushed, Failure> {
     if let Some(p) = previous {
         if p.manifest.describes(&snapshot, kept) {
+            // What a push killed after its flip did not prune yet goes now.
+            prune(store, name, p.manifest.generation);
             return Ok(Pushed::Unchanged);
         }
     }

@@ -15,7 +15,7 @@ const PLAN_FILE: &str = grove_core::pipeline::TERRAFORM_PLAN_FILE;
 
 /// The Terraform folder, absolute, from `TERRAFORM_DIR` in grove.yml.
 fn dir(context: &Context) -> Result<PathBuf, Failure> {
-    let fleet = grove_core::Fleet::new(context.repository.load(Scope::Only(vec![]))?)?;
+    let fleet = grove_core::Fleet::new(context.repository.load(Scope::Settings)?)?;
     Ok(context
         .repository
         .absolute_root()?

@@ -64,7 +64,7 @@ pub fn generate(
 ) -> Result<Generated, Failure> {
     let text = read_payload(payload)?;
     let event = grove_core::webhook::parse(&text)?;
-    let settings = Fleet::new(repository.load(Scope::Only(Vec::new()))?)?;
+    let settings = Fleet::new(repository.load(Scope::Settings)?)?;
     let request = grove_core::webhook::decide(&event, &settings)?;
     let scope = match request.named_instances() {
         Some(names) => Scope::Only(names),

@@ -1,4 +1,4 @@
-//! Crash safety: `grove new`, `grove venv reset` and `grove tutor sync` killed with SIGKILL at
+//! Crash safety: `grove new`, `grove venv reset` and `grove prepare` killed with SIGKILL at
 //! many points leave the instance in the old state or the new one, never a mix, and the next
 //! run puts right whatever the killed one left, by itself.
 //!
@@ -29,7 +29,6 @@ use common::*;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -562,28 +561,36 @@ fn grove_venv_reset_killed_anywhere_leaves_a_working_old_or_new_venv() {
 }
 
 // ---------------------------------------------------------------------------------------
-// grove tutor sync
+// grove prepare
 
-/// The requirements of the sync test's fake venv.
-const SYNC_REQUIREMENTS: &str = "tutor==0.0.0-fake\n";
+/// The requirements of the prepare test's fake venv.
+const PREPARE_REQUIREMENTS: &str = "tutor==0.0.0-fake\n";
 
 /// How many files the fake Tutor renders into `env/`.
 const RENDERED_FILES: usize = 300;
 
-/// The two LMS hosts that the sync test alternates between: each sync renders the other.
+/// The two LMS hosts that the prepare test alternates between: each prepare renders the other.
 const HOSTS: [&str; 2] = ["one.example.com", "two.example.com"];
 
-/// A fake `tutor` for `config save`: renders [`RENDERED_FILES`] files into `env/` from the
-/// host in `config.yml`, with shell builtins only (one `mkdir`); fails at once when
-/// `$FAKE_TUTOR_FAIL` is set.
+/// A fake `tutor` for `config save`: generates `ID` once (as Tutor generates its secrets),
+/// then renders [`RENDERED_FILES`] files into `env/` from the host and the ID in `config.yml`,
+/// with shell builtins only (one `mkdir`); fails at once when `$FAKE_TUTOR_FAIL` is set.
 fn fake_tutor() -> String {
     format!(
         r#"#!/bin/sh
 [ -n "$FAKE_TUTOR_FAIL" ] && exit 1
 host=unknown
+id=
 while IFS= read -r line; do
-  case "$line" in LMS_HOST:*) host="${{line#LMS_HOST: }}" ;; esac
+  case "$line" in
+    LMS_HOST:*) host="${{line#LMS_HOST: }}" ;;
+    ID:*) id="${{line#ID: }}" ;;
+  esac
 done < "$TUTOR_ROOT/config.yml"
+if [ -z "$id" ]; then
+  id="generated-$$"
+  printf 'ID: %s\n' "$id" >> "$TUTOR_ROOT/config.yml"
+fi
 mkdir -p "$TUTOR_ROOT/env/apps/openedx" "$TUTOR_ROOT/env/apps/cms" "$TUTOR_ROOT/env/apps/lms" "$TUTOR_ROOT/env/k8s"
 i=0
 for dir in apps/openedx apps/cms apps/lms k8s; do
@@ -594,7 +601,7 @@ for dir in apps/openedx apps/cms apps/lms k8s; do
     n=$((n + 1))
   done
 done
-printf 'LMS_HOST: %s\n' "$host" > "$TUTOR_ROOT/env/apps/openedx/config.yml"
+printf 'LMS_HOST: %s\nID: %s\n' "$host" "$id" > "$TUTOR_ROOT/env/apps/openedx/config.yml"
 "#,
         per_dir = RENDERED_FILES / 4
     )
@@ -609,7 +616,8 @@ struct StoreState {
 }
 
 /// Reads the store's current generation of `demo`, asserting that every file the manifest
-/// lists is there with the SHA-256 the manifest gives.
+/// lists is there with the SHA-256 the manifest gives, and that the generation's own copy of
+/// the manifest is there too.
 fn store_state(store: &Path, when: &str) -> StoreState {
     let manifest = fs::read(store.join("demo/manifest.json"))
         .unwrap_or_else(|e| panic!("{when}: the store has no manifest: {e}"));
@@ -617,6 +625,11 @@ fn store_state(store: &Path, when: &str) -> StoreState {
         .unwrap_or_else(|e| panic!("{when}: the manifest does not parse: {e}"));
     let id = parsed["id"].as_str().unwrap();
     let generation = parsed["generation"].as_u64().unwrap();
+    assert_eq!(
+        fs::read(store.join(format!("demo/generations/{id}.json"))).ok(),
+        Some(manifest.clone()),
+        "{when}: generation {id} has no copy of its manifest"
+    );
     let mut files = BTreeMap::new();
     for (path, entry) in parsed["files"].as_object().unwrap() {
         let key = store.join(format!("demo/generations/{id}/{path}"));
@@ -638,21 +651,37 @@ fn store_state(store: &Path, when: &str) -> StoreState {
     }
 }
 
-/// `grove tutor sync` (local folder store, a fake Tutor that renders a few hundred files)
-/// killed at every point: the store's current generation is the old or the new one, whole;
-/// `env/` is the old or the new one (once the interrupted sync is undone, which the next one
-/// does first); the next sync ends with `env/` and the store both in the new state.
+/// The instance's secret (`ID`) in a stored generation's config.
+fn stored_id(state: &StoreState) -> String {
+    let config = String::from_utf8(state.files["config.yml"].clone()).unwrap();
+    config
+        .lines()
+        .find_map(|l| l.strip_prefix("ID: "))
+        .expect("the stored config holds the ID")
+        .to_string()
+}
+
+/// `grove prepare` (local folder store, a fake Tutor that renders a few hundred files) killed
+/// at every point: the store's current generation is the old or the new one, whole, and the
+/// secret never changes; the Tutor root is a working copy, laid out anew; the next prepare ends
+/// with the store in the new state, still with the same secret.
 #[test]
-fn grove_tutor_sync_killed_anywhere_leaves_the_old_or_the_new_env() {
-    let scratch = crash_scratch("sync");
+fn grove_prepare_killed_anywhere_leaves_the_old_or_the_new_generation() {
+    let scratch = crash_scratch("prepare");
     let root = scratch.0.clone();
-    fs::write(root.join("grove.yml"), "ENV_STORE: \"env-store\"\n").unwrap();
     let store = root.join("env-store");
+    fs::write(
+        root.join("grove.yml"),
+        format!("ENV_STORE: \"{}\"\n", store.display()),
+    )
+    .unwrap();
     let instance = root.join("instances/demo");
-    let env = instance.join("env");
-    let journal = instance.join(".env-sync");
     fs::create_dir_all(instance.join("env-overrides/apps")).unwrap();
-    fs::write(instance.join("grove-requirements.txt"), SYNC_REQUIREMENTS).unwrap();
+    fs::write(
+        instance.join("grove-requirements.txt"),
+        PREPARE_REQUIREMENTS,
+    )
+    .unwrap();
     fs::write(
         instance.join("env-overrides/apps/overridden.txt"),
         "from env-overrides\n",
@@ -665,49 +694,50 @@ fn grove_tutor_sync_killed_anywhere_leaves_the_old_or_the_new_env() {
         "overridden\n",
     )
     .unwrap();
-    fake_venv(&instance, SYNC_REQUIREMENTS, &fake_tutor());
+    fake_venv(&instance, PREPARE_REQUIREMENTS, &fake_tutor());
     let set_host = |host: &str| {
         fs::write(instance.join("config.yml"), format!("LMS_HOST: {host}\n")).unwrap();
     };
-    let sync = || grove_command(&root, &["tutor", "sync", "demo"]);
+    let prepare = || grove_command(&root, &["prepare", "demo"]);
 
-    // The env/ each host renders, learnt from uninterrupted syncs.
+    // What each host's generation holds, learnt from uninterrupted prepares; the first one
+    // generates the secret that every later one keeps.
     let mut rendered: [BTreeMap<String, Vec<u8>>; 2] = Default::default();
     let host = std::cell::Cell::new(0);
     for (i, expected) in rendered.iter_mut().enumerate() {
         set_host(HOSTS[i]);
-        succeeded(&sync().output().unwrap(), "a first sync");
-        *expected = tree(&env);
-        assert_eq!(store_state(&store, "a first sync").files, *expected);
+        succeeded(&prepare().output().unwrap(), "a first prepare");
+        *expected = store_state(&store, "a first prepare").files;
         host.set(i);
     }
+    let secret = stored_id(&store_state(&store, "the first prepares"));
     assert_ne!(rendered[0], rendered[1]);
     assert!(rendered[0].len() > RENDERED_FILES);
 
     let points = kill_loop(
-        "grove tutor sync",
+        "grove prepare",
         || {
             host.set(1 - host.get());
             set_host(HOSTS[host.get()]);
-            let (output, took) = timed(&mut sync());
-            succeeded(&output, "an uninterrupted sync");
-            assert!(tree(&env) == rendered[host.get()]);
+            let (output, took) = timed(&mut prepare());
+            succeeded(&output, "an uninterrupted prepare");
+            assert!(store_state(&store, "an uninterrupted prepare").files == rendered[host.get()]);
             took
         },
         |delay| {
-            // Before: env/ and the store hold `old`; the config now renders `new`.
+            // Before: the store holds `old`; the config now renders `new`.
             let (old, new) = (host.get(), 1 - host.get());
-            let before = store_state(&store, "before the killed sync");
+            let before = store_state(&store, "before the killed prepare");
             assert!(before.files == rendered[old]);
             set_host(HOSTS[new]);
-            let killed = run_and_kill(sync(), delay);
+            let killed = run_and_kill(prepare(), delay);
             if let Killed::Finished(code) = killed {
-                assert_eq!(code, Some(0), "a sync failed on its own");
+                assert_eq!(code, Some(0), "a prepare failed on its own");
             }
             host.set(new);
             let when = format!("killed after {delay:?}");
 
-            // The store: the old generation, or the next one holding the new env, whole.
+            // The store: the old generation, or the next one holding the new state, whole.
             let after = store_state(&store, &when);
             let store_is = if after.manifest == before.manifest {
                 "old"
@@ -715,94 +745,65 @@ fn grove_tutor_sync_killed_anywhere_leaves_the_old_or_the_new_env() {
                 assert_eq!(after.generation, before.generation + 1, "{when}");
                 assert!(
                     after.files == rendered[new],
-                    "{when}, the store's new generation is not the new env: {}",
+                    "{when}, the store's new generation is not the new state: {}",
                     difference(&after.files, &rendered[new])
                 );
                 "new"
             };
-
-            // The local side: env/ itself, or (when a sync was interrupted after its swap)
-            // the env/ it replaced, kept whole for the next sync to put back.
-            let swapped = journal.join("before").exists();
-            let local = if swapped {
-                let kept = tree(&journal.join("before"));
-                assert!(
-                    kept == rendered[old],
-                    "{when}, the env/ kept for recovery is not the old env: {}",
-                    difference(&kept, &rendered[old])
-                );
-                "interrupted after the swap"
-            } else {
-                let now = tree(&env);
-                if now == rendered[old] {
-                    "old"
-                } else {
-                    assert!(
-                        now == rendered[new],
-                        "{when}, env/ is neither the old env ({}) nor the new one ({})",
-                        difference(&now, &rendered[old]),
-                        difference(&now, &rendered[new])
-                    );
-                    "new"
-                }
-            };
+            assert_eq!(stored_id(&after), secret, "{when}: the secret changed");
+            let leftovers = names_starting(&root.join(".grove/tutor"), ".demo.");
             let phase = format!(
-                "store {store_is}, env {local}{}",
-                if journal.exists() && !swapped {
-                    ", journal left"
+                "store {store_is}{}",
+                if leftovers.iter().any(|n| n != ".demo.lock") {
+                    ", a half-laid Tutor root left"
                 } else {
                     ""
                 }
             );
 
-            // What the instance holds once the interrupted sync is undone: a sync whose
-            // Tutor fails recovers first, then rolls back to exactly that, changing nothing.
-            let failing = sync().env("FAKE_TUTOR_FAIL", "1").output().unwrap();
+            // A prepare whose Tutor fails changes nothing in the store.
+            let failing = prepare().env("FAKE_TUTOR_FAIL", "1").output().unwrap();
             assert!(
                 !failing.status.success(),
-                "a sync whose Tutor fails succeeded: {}",
+                "a prepare whose Tutor fails succeeded: {}",
                 describe(&failing)
             );
-            let recovered = tree(&env);
-            let env_is = if recovered == rendered[old] {
-                "old"
-            } else {
-                assert!(
-                    recovered == rendered[new],
-                    "{when} ({phase}), once recovered env/ is neither the old env ({}) nor the new one ({})",
-                    difference(&recovered, &rendered[old]),
-                    difference(&recovered, &rendered[new])
-                );
-                "new"
-            };
-            assert!(!journal.exists(), "a failed sync left .env-sync");
             assert_eq!(
                 fs::read(store.join("demo/manifest.json")).unwrap(),
                 after.manifest,
-                "a sync whose Tutor failed changed the store"
+                "a prepare whose Tutor failed changed the store"
             );
 
-            // The next sync succeeds and ends in the new state, store and env/ alike.
-            let (next, took) = timed(&mut sync());
-            succeeded(&next, &format!("the sync after one {when} ({phase})"));
-            assert!(
-                tree(&env) == rendered[new],
-                "after the next sync: {}",
-                difference(&tree(&env), &rendered[new])
-            );
-            let last = store_state(&store, "after the next sync");
+            // The next prepare succeeds and ends in the new state, with the same secret.
+            let (next, took) = timed(&mut prepare());
+            succeeded(&next, &format!("the prepare after one {when} ({phase})"));
+            let last = store_state(&store, "after the next prepare");
             assert!(
                 last.files == rendered[new],
-                "after the next sync, the store: {}",
+                "after the next prepare, the store: {}",
                 difference(&last.files, &rendered[new])
             );
-            assert!(!journal.exists(), "the next sync left .env-sync");
+            let leftovers = names_starting(&root.join(".grove/tutor"), ".demo.");
+            assert_eq!(
+                leftovers,
+                [".demo.lock"],
+                "the next prepare left {leftovers:?}"
+            );
+            // What a killed push uploaded is never current, and is pruned with the
+            // generations of its number: nothing older than the last three is left.
+            let oldest_kept = last.generation.saturating_sub(2);
+            let stale: Vec<String> = names_starting(&store.join("demo/generations"), "")
+                .into_iter()
+                // (A write killed half-way leaves a hidden temporary file, never read.)
+                .filter(|n| !n.starts_with('.'))
+                .filter(|n| n[..8].parse::<u64>().unwrap() < oldest_kept)
+                .collect();
             assert!(
-                !store.join("demo/.manifest.json.lock").exists(),
-                "the next sync left the manifest's lock"
+                stale.is_empty(),
+                "{when}: generations left behind: {stale:?}"
             );
             Landing {
-                state: format!("store {store_is}, env {env_is}"),
+                state: format!("store {store_is}"),
                 phase,
                 full_run: (store_is == "old").then_some(took),
             }
@@ -811,62 +812,69 @@ fn grove_tutor_sync_killed_anywhere_leaves_the_old_or_the_new_env() {
     assert!(points >= 50, "only {points} kill points");
 }
 
-/// A sync killed while it held the folder store's lock on the manifest leaves the lock file;
-/// the next sync sees that its holder runs no more (or that its pid is now another process's)
-/// and takes it over, instead of waiting and failing (what the kill loop above found), even
-/// when it has nothing to write.
+/// A push killed while it held the folder store's lock on the manifest (or a Tutor root's
+/// lock) leaves the lock file, but not the lock: the kernel releases it with its holder, and
+/// the next prepare goes ahead at once.
 #[test]
-fn a_lock_left_by_a_killed_sync_is_taken_over() {
+fn a_lock_held_by_a_killed_command_is_released() {
     let scratch = crash_scratch("stale-lock");
     let root = scratch.0.clone();
-    fs::write(root.join("grove.yml"), "ENV_STORE: \"env-store\"\n").unwrap();
+    let store = root.join("env-store");
+    fs::write(
+        root.join("grove.yml"),
+        format!("ENV_STORE: \"{}\"\n", store.display()),
+    )
+    .unwrap();
     let instance = root.join("instances/demo");
-    let venv = instance.join(".venv");
-    fs::create_dir_all(venv.join("bin")).unwrap();
-    fs::write(instance.join("grove-requirements.txt"), SYNC_REQUIREMENTS).unwrap();
+    fs::create_dir_all(&instance).unwrap();
+    fs::write(
+        instance.join("grove-requirements.txt"),
+        PREPARE_REQUIREMENTS,
+    )
+    .unwrap();
     fs::write(instance.join("config.yml"), "LMS_HOST: a.example.com\n").unwrap();
-    fs::write(venv.join("pyvenv.cfg"), "home = /usr/bin\n").unwrap();
-    fs::write(
-        venv.join(".grove-requirements-hash"),
-        grove_core::fleet::short_hash(SYNC_REQUIREMENTS),
-    )
-    .unwrap();
-    let tutor = venv.join("bin/tutor");
-    fs::write(&tutor, fake_tutor()).unwrap();
-    fs::set_permissions(&tutor, fs::Permissions::from_mode(0o755)).unwrap();
-    let sync = || {
-        grove_command(&root, &["tutor", "sync", "demo"])
-            .output()
-            .unwrap()
-    };
-    succeeded(&sync(), "the first sync");
+    fake_venv(&instance, PREPARE_REQUIREMENTS, &fake_tutor());
+    let prepare = || grove_command(&root, &["prepare", "demo"]).output().unwrap();
+    succeeded(&prepare(), "the first prepare");
 
-    // A holder on this host that runs no more (its pid is beyond any pid_max).
-    let host = fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
-    let lock = root.join("env-store/demo/.manifest.json.lock");
-    fs::write(&lock, format!("4294967295 on {}", host.trim())).unwrap();
-    fs::write(instance.join("config.yml"), "LMS_HOST: b.example.com\n").unwrap();
-    succeeded(&sync(), "the sync after a killed one");
-    assert!(!lock.exists(), "the lock is still there");
-    let state = store_state(&root.join("env-store"), "after the sync");
-    assert_eq!(state.generation, 2);
-    let leftovers = names_starting(&root.join("env-store/demo"), ".manifest.json.lock");
-    assert!(leftovers.is_empty(), "{leftovers:?}");
-
-    // A holder whose pid a later process was given (this test's own: it runs, but it did not
-    // start when the lock says), left by a sync that had flipped the manifest: the next sync has
-    // nothing to write, and still takes the lock over rather than leave it.
-    fs::write(
-        &lock,
-        format!("{} 1 on {}", std::process::id(), host.trim()),
-    )
-    .unwrap();
-    succeeded(&sync(), "an unchanged sync after a killed one");
-    assert!(!lock.exists(), "the lock is still there");
-    assert_eq!(
-        store_state(&root.join("env-store"), "unchanged").generation,
-        2
-    );
-    let leftovers = names_starting(&root.join("env-store/demo"), ".manifest.json.lock");
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    for lock in [
+        store.join("demo/.manifest.json.lock"),
+        root.join(".grove/tutor/.demo.lock"),
+    ] {
+        // A process takes the lock (flock, as grove does), then is killed holding it.
+        let mut holder = Command::new("python3")
+            .args([
+                "-c",
+                "import fcntl, sys, time\nf = open(sys.argv[1], 'a')\nfcntl.flock(f, fcntl.LOCK_EX)\nprint('held', flush=True)\ntime.sleep(600)",
+                lock.to_str().unwrap(),
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        use std::io::BufRead;
+        std::io::BufReader::new(holder.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line, "held\n");
+        holder.kill().unwrap();
+        holder.wait().unwrap();
+        fs::write(
+            instance.join("config.yml"),
+            format!(
+                "LMS_HOST: {}.example.com\n",
+                lock.file_name().unwrap().len()
+            ),
+        )
+        .unwrap();
+        let started = Instant::now();
+        succeeded(&prepare(), "the prepare after a killed lock holder");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the prepare waited {:?} for a lock nobody held",
+            started.elapsed()
+        );
+        assert!(lock.exists());
+    }
+    assert_eq!(store_state(&store, "after the locks").generation, 3);
 }

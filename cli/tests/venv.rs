@@ -369,13 +369,22 @@ fn all_builds_every_instance_in_parallel_and_reports_each_failure() {
 fn activate_starts_the_shell_in_the_venv_and_exits_with_its_status() {
     let mut cluster = Cluster::new("venv-activate", "uv");
     cluster.set_requirements("campus", &cluster.hello);
+    // The state `grove prepare` stored, which the shell's TUTOR_ROOT holds.
+    let store = folder_store(&cluster.root);
+    stored_generation(
+        &store,
+        "campus",
+        1,
+        &[("config.yml", "ID: campus-id\nK8S_NAMESPACE: campus\n")],
+    );
     let shell = cluster.root.parent().unwrap().join("fake-shell");
     let record = cluster.root.parent().unwrap().join("shell.env");
+    // The shell records what it sees, and changes the config as an operator would.
     std::fs::write(
         &shell,
         format!(
             "#!/bin/sh\n{{ echo \"VIRTUAL_ENV=$VIRTUAL_ENV\"; echo \"TUTOR_ROOT=$TUTOR_ROOT\"; \
-             echo \"PATH=$PATH\"; grove-hello; }} > '{}'\nexit 7\n",
+             echo \"PATH=$PATH\"; grove-hello; }} > '{}'\necho 'PLATFORM_NAME: By hand' >> \"$TUTOR_ROOT/config.yml\"\nexit 7\n",
             record.display()
         ),
     )
@@ -388,15 +397,25 @@ fn activate_starts_the_shell_in_the_venv_and_exits_with_its_status() {
     assert_eq!(run.status.code(), Some(7), "{}", describe(&run));
     let instance = std::path::absolute(cluster.instance("campus")).unwrap();
     let venv = instance.join(".venv");
+    let tutor_root = std::path::absolute(cluster.root.join(".grove/tutor/campus")).unwrap();
     let seen = std::fs::read_to_string(&record).unwrap();
     assert!(
         seen.contains(&format!("VIRTUAL_ENV={}\n", venv.display())),
         "{seen}"
     );
     assert!(
-        seen.contains(&format!("TUTOR_ROOT={}\n", instance.display())),
+        seen.contains(&format!("TUTOR_ROOT={}\n", tutor_root.display())),
         "{seen}"
     );
+    // What the shell changed is stored as the next generation, and kept.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(store.join("campus/manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["generation"], 2, "{}", describe(&run));
+    assert!(manifest["kept"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("PLATFORM_NAME")));
     assert!(
         seen.contains(&format!("PATH={}/bin:", venv.display())),
         "{seen}"

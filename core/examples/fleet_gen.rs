@@ -28,6 +28,11 @@ pub fn batch_title() -> String {
 /// The files of a fleet of `n` instances, path → text.
 pub fn fleet(n: usize) -> Files {
     let mut files = Files::new();
+    // The instances' state outlives CI jobs (a deploying pipeline refuses a store that does not).
+    files.insert(
+        "grove.yml".into(),
+        "ENV_STORE: s3://grove-state/fleet\n".into(),
+    );
     files.insert(
         "defaults/config.yml".into(),
         format!(

@@ -223,7 +223,7 @@ fn unknown_patches_are_listed_not_dropped() {
     let mut files = example_files();
     files.insert(
         "grove.yml".into(),
-        "PIPELINE_PATCHES:\n  deploy-job: \"retry: 1\\n\"\n  deploy-jobs: \"retry: 2\\n\"\n".into(),
+        "ENV_STORE: s3://grove-state/fleet\nPIPELINE_PATCHES:\n  deploy-job: \"retry: 1\\n\"\n  deploy-jobs: \"retry: 2\\n\"\n".into(),
     );
     let fleet = Fleet::new(files).unwrap();
     let generated = generate(

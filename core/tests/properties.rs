@@ -44,7 +44,9 @@ fn targets() -> impl Strategy<Value = Vec<Target>> {
 fn request() -> impl Strategy<Value = Request> {
     prop_oneof![
         Just(Request::Nothing),
-        "[ -~]{0,40}".prop_map(|message| Request::Infrastructure {
+        // A message that starts with `[` reads as a second tag after the type, which the
+        // title grammar refuses (a misplaced `[Upgrade]` is more likely than such a message).
+        "([!-Z\\\\-~][ -~]{0,39})?".prop_map(|message| Request::Infrastructure {
             message: message.trim().to_string()
         }),
         targets().prop_map(Request::Create),
@@ -71,6 +73,10 @@ fn request() -> impl Strategy<Value = Request> {
 fn fleet_for(request: &Request) -> Fleet {
     let mut files = Files::new();
     files.insert("defaults/grove-requirements.txt".into(), "tutor\n".into());
+    files.insert(
+        "grove.yml".into(),
+        "ENV_STORE: s3://grove-state/fleet\n".into(),
+    );
     let mut add = |name: &str, repository: &str, version: &str, disabled: bool| {
         files.insert(
             format!("instances/{name}/config.yml"),

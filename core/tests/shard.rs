@@ -13,7 +13,10 @@ const TITLE: &str =
 /// A fleet of `n` instances, all built from the batch title's pair, with `grove.yml` as given.
 fn fleet(n: usize, settings: &str) -> grove_core::Result<Fleet> {
     let mut files = Files::new();
-    files.insert("grove.yml".into(), settings.into());
+    files.insert(
+        "grove.yml".into(),
+        format!("ENV_STORE: s3://grove-state/fleet\n{settings}"),
+    );
     for i in 0..n {
         files.insert(
             format!("instances/i{i:04}/config.yml"),
@@ -149,7 +152,8 @@ fn shards_group_instances_by_base_image_within_the_needs_limit() {
     let mut files = Files::new();
     files.insert(
         "grove.yml".into(),
-        "LIMITS:\n  needs_per_job: 3\n  jobs_per_pipeline: 60\n".into(),
+        "ENV_STORE: s3://grove-state/fleet\nLIMITS:\n  needs_per_job: 3\n  jobs_per_pipeline: 60\n"
+            .into(),
     );
     for i in 0..40 {
         files.insert(

@@ -10,11 +10,14 @@ mod common;
 use std::path::Path;
 
 /// The example cluster with the webhook fixtures' instances laid over it, and `grove.yml`
-/// replaced when `settings` is given.
+/// replaced when `settings` is given (with a store that outlives CI jobs).
 fn fleet(settings: Option<&str>) -> Fleet {
     let mut files = common::project_files(&["examples/cluster", "tests/webhooks/cluster"]);
     if let Some(text) = settings {
-        files.insert("grove.yml".into(), text.into());
+        files.insert(
+            "grove.yml".into(),
+            format!("ENV_STORE: s3://grove-state/fleet\n{text}"),
+        );
     }
     Fleet::new(files).unwrap()
 }

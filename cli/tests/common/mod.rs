@@ -1,8 +1,14 @@
 //! What the CLI's integration tests share: paths of the project, and running `grove`.
 #![allow(dead_code)]
 
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::ObjectStore;
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// The project's root folder.
 pub fn project() -> PathBuf {
@@ -252,3 +258,182 @@ pub fn stored_generation(store: &Path, name: &str, number: u64, files: &[(&str, 
     std::fs::write(store.join(format!("{name}/manifest.json")), &bytes).unwrap();
     id
 }
+
+// ---------------------------------------------------------------------------------------
+// An S3-compatible server on loopback, for the store
+
+/// A moto S3 server on 127.0.0.1, killed when dropped.
+pub struct S3Server {
+    /// The server process.
+    pub child: Child,
+    port: u16,
+}
+
+impl S3Server {
+    pub fn start() -> S3Server {
+        let program = tool("moto_server");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(&program)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+        let mut server = S3Server { child, port };
+        let started = Instant::now();
+        loop {
+            if let Some(status) = server.child.try_wait().unwrap() {
+                panic!("moto_server exited at start: {status}");
+            }
+            if server.request("GET", "/").is_some() {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "moto_server did not answer on 127.0.0.1:{port} within 60s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// One plain HTTP request; the status code, or None if the server does not answer.
+    pub fn request(&self, method: &str, path: &str) -> Option<u16> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .ok()?;
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.port
+        )
+        .ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).ok()?;
+        response.split(' ').nth(1)?.parse().ok()
+    }
+
+    pub fn create_bucket(&self, bucket: &str) {
+        let status = self.request("PUT", &format!("/{bucket}"));
+        assert_eq!(status, Some(200), "cannot create bucket {bucket}");
+    }
+
+    /// The AWS variables that point `grove` (and [`Self::snapshot`]) at this server.
+    pub fn aws_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_ACCESS_KEY_ID", "testing".to_string()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
+            ("AWS_REGION", "us-east-1".to_string()),
+        ]
+    }
+
+    pub fn client(&self, bucket: &str) -> AmazonS3 {
+        AmazonS3Builder::new()
+            .with_endpoint(self.endpoint())
+            .with_allow_http(true)
+            .with_access_key_id("testing")
+            .with_secret_access_key("testing")
+            .with_region("us-east-1")
+            .with_bucket_name(bucket)
+            .build()
+            .unwrap()
+    }
+
+    /// Every object of a bucket under `prefix/` (all of them for ""), key without it → bytes.
+    pub fn snapshot(&self, bucket: &str, prefix: &str) -> BTreeMap<String, Vec<u8>> {
+        use futures::TryStreamExt;
+        let client = self.client(bucket);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let path = object_store::path::Path::from(prefix);
+            let strip = if prefix.is_empty() {
+                0
+            } else {
+                prefix.len() + 1
+            };
+            let metas: Vec<_> = client
+                .list((!prefix.is_empty()).then_some(&path))
+                .try_collect()
+                .await
+                .unwrap();
+            let mut out = BTreeMap::new();
+            for meta in metas {
+                let bytes = client
+                    .get(&meta.location)
+                    .await
+                    .unwrap()
+                    .bytes()
+                    .await
+                    .unwrap();
+                let key = meta.location.as_ref()[strip..].to_string();
+                out.insert(key, bytes.to_vec());
+            }
+            out
+        })
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// A stand-in for Tutor
+
+/// A stand-in for Tutor, for the tests of the state and the store (the real Tutor runs in
+/// `tutor_e2e.rs`). In `$TUTOR_ROOT` it does what Tutor's `config save` does to a config:
+/// applies `--set KEY=VALUE` and `--unset KEY`, generates `ID` and `MYSQL_ROOT_PASSWORD` once
+/// (random, as Tutor does on a first save), and renders `env/` from the config. It prints a
+/// value for `config printvalue KEY`, records every argv in `$FAKE_TUTOR_LOG`, fails when
+/// `$FAKE_TUTOR_FAIL` is set, and runs `$FAKE_TUTOR_HOOK` (once) after its work: the hook is
+/// how a test changes the store while a command runs.
+pub const FAKE_TUTOR: &str = r#"#!/bin/sh
+printf '%s\n' "$*" >> "${FAKE_TUTOR_LOG:-/dev/null}"
+[ -n "$FAKE_TUTOR_FAIL" ] && exit 1
+config="$TUTOR_ROOT/config.yml"
+without() { grep -v "^$1:" "$config" > "$config.new"; mv "$config.new" "$config"; }
+case "$1 $2" in
+"config save")
+  shift 2
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --set) key="${2%%=*}"; without "$key"; printf '%s: %s\n' "$key" "${2#*=}" >> "$config"; shift 2 ;;
+      --unset) without "$2"; shift 2 ;;
+      *) shift ;;
+    esac
+  done
+  for key in ID MYSQL_ROOT_PASSWORD; do
+    grep -q "^$key:" "$config" || printf '%s: %s\n' "$key" "$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" >> "$config"
+  done
+  mkdir -p "$TUTOR_ROOT/env/apps/openedx"
+  cp "$config" "$TUTOR_ROOT/env/apps/openedx/config.yml"
+  echo "rendered by tutor" > "$TUTOR_ROOT/env/apps/overridden.txt"
+  ;;
+"config printvalue") sed -n "s/^$3: //p" "$config" ;;
+esac
+if [ -n "$FAKE_TUTOR_HOOK" ]; then
+  hook="$FAKE_TUTOR_HOOK"
+  unset FAKE_TUTOR_HOOK
+  "$hook" || exit 1
+fi
+"#;
