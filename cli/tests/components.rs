@@ -682,6 +682,8 @@ struct Cluster {
     log: PathBuf,
     /// gitlab-ci-local's home (no variables from the real one).
     home: PathBuf,
+    /// The store (a folder outside the project).
+    store: PathBuf,
 }
 
 impl Cluster {
@@ -697,6 +699,10 @@ impl Cluster {
         let root = base.join("cluster");
         let repository = folder.map_or(root.clone(), |folder| root.join(folder));
         copy_tree(&example_cluster(), &repository);
+        // The store outlives the jobs: a folder outside every job's checkout, as a runner's
+        // persistent disk would be.
+        let store = base.join("store");
+        set_store(&repository, store.to_str().unwrap());
         // Every venv gets the fake tutor instead of Tutor.
         let fake_tutor = project().join("tests/components/fake-tutor");
         let requirement = format!("fake-tutor @ file://{}\n", fake_tutor.display());
@@ -757,7 +763,12 @@ impl Cluster {
         .unwrap();
         let home = base.join("home");
         std::fs::create_dir_all(&home).unwrap();
-        let cluster = Cluster { root, log, home };
+        let cluster = Cluster {
+            root,
+            log,
+            home,
+            store,
+        };
         cluster.git(&["init", "--quiet", "--initial-branch=main"]);
         cluster.git(&[
             "remote",
@@ -962,7 +973,20 @@ fn argv(words: &[&str]) -> Vec<String> {
 /// The TUTOR_ROOT field the fake tutor records for an instance of the cluster in `folder` of
 /// the project (empty at its top, else ending in `/`).
 fn tutor_root(folder: &str, instance: &str) -> String {
-    format!("TUTOR_ROOT=$CI_PROJECT_DIR/{folder}instances/{instance}")
+    format!("TUTOR_ROOT=$CI_PROJECT_DIR/{folder}.grove/tutor/{instance}")
+}
+
+/// The generation of `instance` the store holds now, as the later jobs of its pipeline are
+/// pinned to it: `GROVE_STATE_GENERATION=NAME/ID`.
+fn pinned_generation(store: &Path, instance: &str) -> String {
+    let manifest: Value = serde_json::from_slice(
+        &std::fs::read(store.join(format!("{instance}/manifest.json"))).unwrap(),
+    )
+    .unwrap();
+    format!(
+        "GROVE_STATE_GENERATION={instance}/{}",
+        manifest["id"].as_str().unwrap()
+    )
 }
 
 const INSTANCE_CHAIN: [&str; 6] = [
@@ -983,17 +1007,19 @@ fn instance_jobs(instance: &str) -> Vec<String> {
 }
 
 /// Asserts what the jobs of one deployed instance ran: its venv built without Tutor, its config
-/// saved, its image built and pushed, Tutor's k8s launch, then a rollout restart.
-fn assert_instance_deployed(run: &Run, instance: &str) {
-    assert_instance_deployed_in(run, "", instance);
+/// saved and stored, its image built and pushed, Tutor's k8s launch, then a rollout restart;
+/// every job after prepare on exactly the generation prepare stored.
+fn assert_instance_deployed(run: &Run, store: &Path, instance: &str) {
+    assert_instance_deployed_in(run, store, "", instance);
 }
 
 /// [`assert_instance_deployed`] for the cluster in `folder` of the project.
-fn assert_instance_deployed_in(run: &Run, folder: &str, instance: &str) {
+fn assert_instance_deployed_in(run: &Run, store: &Path, folder: &str, instance: &str) {
     let jobs = instance_jobs(instance);
     let chain: Vec<&str> = jobs.iter().map(String::as_str).collect();
     run.assert_order(&chain);
     let root = tutor_root(folder, instance);
+    let pinned = pinned_generation(store, instance);
     assert_eq!(
         run.calls_of(&jobs[0]),
         Vec::<Vec<String>>::new(),
@@ -1002,18 +1028,17 @@ fn assert_instance_deployed_in(run: &Run, folder: &str, instance: &str) {
     );
     let prepare = run.calls_of(&jobs[1]);
     assert!(
-        prepare
-            .iter()
-            .any(|call| call.starts_with(&argv(&["tutor", "config", "save"]))
-                && call.last() == Some(&root)),
+        prepare.iter().any(|call| {
+            *call == argv(&["tutor", "config", "save", &root, "GROVE_STATE_GENERATION="])
+        }),
         "prepare:{instance} did not save the Tutor config in the instance: {prepare:?}\n{}",
         run.text
     );
     assert_eq!(
         run.calls_of(&jobs[2]),
         [
-            argv(&["tutor", "images", "build", "openedx", &root]),
-            argv(&["tutor", "images", "push", "openedx", &root]),
+            argv(&["tutor", "images", "build", "openedx", &root, &pinned]),
+            argv(&["tutor", "images", "push", "openedx", &root, &pinned]),
         ],
         "{}",
         run.text
@@ -1031,7 +1056,8 @@ fn assert_instance_deployed_in(run: &Run, folder: &str, instance: &str) {
             "k8s",
             "launch",
             "--non-interactive",
-            &root
+            &root,
+            &pinned
         ])],
         "{}",
         run.text
@@ -1061,14 +1087,15 @@ fn set(jobs: impl IntoIterator<Item = String>) -> BTreeSet<String> {
 }
 
 /// Runs a push to the default branch with this commit title.
-fn push(name: &str, title: &str) -> Run {
+fn push(name: &str, title: &str) -> (Cluster, Run) {
     let cluster = Cluster::new(name);
-    cluster.run(&[("CI_COMMIT_TITLE", title)])
+    let run = cluster.run(&[("CI_COMMIT_TITLE", title)]);
+    (cluster, run)
 }
 
 #[test]
 fn e2e_a_title_without_autodeploy_runs_the_noop_child_pipeline() {
-    let run = push("e2e-noop", "Fix the footer links on the landing page");
+    let (_, run) = push("e2e-noop", "Fix the footer links on the landing page");
     assert_eq!(
         run.jobs(),
         set(parent_jobs().into_iter().chain(["noop".to_string()])),
@@ -1081,7 +1108,7 @@ fn e2e_a_title_without_autodeploy_runs_the_noop_child_pipeline() {
 
 #[test]
 fn e2e_create_runs_terraform_then_each_instance() {
-    let run = push(
+    let (cluster, run) = push(
         "e2e-create",
         "[AutoDeploy][Create] campus|101,newcampus|102",
     );
@@ -1119,18 +1146,18 @@ fn e2e_create_runs_terraform_then_each_instance() {
     );
     for instance in ["campus", "newcampus"] {
         run.assert_order(&["terraform:apply", &format!("prepare:{instance}")]);
-        assert_instance_deployed(&run, instance);
+        assert_instance_deployed(&run, &cluster.store, instance);
     }
 }
 
 #[test]
 fn e2e_update_deploys_only_the_listed_instance() {
-    let run = push("e2e-update", "[AutoDeploy][Update] campus|42");
+    let (cluster, run) = push("e2e-update", "[AutoDeploy][Update] campus|42");
     let mut expected = set(parent_jobs());
     expected.extend(instance_jobs("campus"));
     assert_eq!(run.jobs(), expected, "{}", run.text);
     run.assert_order(&["grove-generate", "venv:campus"]);
-    assert_instance_deployed(&run, "campus");
+    assert_instance_deployed(&run, &cluster.store, "campus");
     assert!(
         run.calls.iter().all(|(job, _)| job.ends_with(":campus")),
         "{}",
@@ -1146,21 +1173,20 @@ fn e2e_a_cluster_in_a_folder_of_the_project_deploys_from_there() {
     let mut expected = set(parent_jobs());
     expected.extend(instance_jobs("campus"));
     assert_eq!(run.jobs(), expected, "{}", run.text);
-    assert_instance_deployed_in(&run, &format!("{folder}/"), "campus");
-    // The instance folder prepare renders reaches the later jobs: its artifact path is found.
+    assert_instance_deployed_in(&run, &cluster.store, &format!("{folder}/"), "campus");
+    // The generation prepare stored reaches the later jobs through its dotenv report (checked
+    // above), and no job publishes the instance's folder.
     let generated = cluster.generated();
     assert!(
-        generated.contains(&format!("      - {folder}/instances/campus/\n")),
+        generated.contains("      dotenv: grove-state.env\n"),
         "{generated}"
     );
-    // (With paths that miss the folder, gitlab-ci-local says so in these words.)
-    for missed in [
-        "no matching files",
-        "no artifacts was copied",
-        "artifacts from prepareOgcampus was empty",
-    ] {
-        assert!(!run.text.contains(missed), "{missed}:\n{}", run.text);
-    }
+    assert!(!generated.contains("instances/campus/\n"), "{generated}");
+    // The cache paths start with the folder.
+    assert!(
+        generated.contains(&format!("      - {folder}/instances/campus/.venv/\n")),
+        "{generated}"
+    );
     // The generated jobs run in the component's tool image.
     assert!(
         generated.contains("default:\n  image: \"registry.gitlab.com/opencraft/grove:0.1.0\"\n"),
@@ -1170,7 +1196,7 @@ fn e2e_a_cluster_in_a_folder_of_the_project_deploys_from_there() {
 
 #[test]
 fn e2e_archive_scales_each_listed_instance_to_zero() {
-    let run = push("e2e-archive", "[AutoDeploy][Archive] staging,labs");
+    let (_, run) = push("e2e-archive", "[AutoDeploy][Archive] staging,labs");
     let mut expected = set(parent_jobs());
     expected.extend(["archive:staging".to_string(), "archive:labs".to_string()]);
     assert_eq!(run.jobs(), expected, "{}", run.text);
@@ -1208,7 +1234,7 @@ fn e2e_archive_scales_each_listed_instance_to_zero() {
 fn e2e_batch_upgrade_builds_base_images_then_each_matching_instance() {
     let title =
         std::fs::read_to_string(project().join("tests/titles/07-batch-upgrade.title")).unwrap();
-    let run = push("e2e-batch", title.trim_end());
+    let (cluster, run) = push("e2e-batch", title.trim_end());
     let mut expected = set(parent_jobs());
     expected.extend(["base-image:1".to_string(), "base-image:2".to_string()]);
     for instance in ["academy", "campus", "labs"] {
@@ -1241,9 +1267,24 @@ fn e2e_batch_upgrade_builds_base_images_then_each_matching_instance() {
                     "--set",
                     &format!("EDX_PLATFORM_VERSION=\"{version}\""),
                     root,
+                    "GROVE_STATE_GENERATION=",
                 ]),
-                argv(&["tutor", "images", "build", "openedx", root]),
-                argv(&["tutor", "images", "push", "openedx", root]),
+                argv(&[
+                    "tutor",
+                    "images",
+                    "build",
+                    "openedx",
+                    root,
+                    "GROVE_STATE_GENERATION="
+                ]),
+                argv(&[
+                    "tutor",
+                    "images",
+                    "push",
+                    "openedx",
+                    root,
+                    "GROVE_STATE_GENERATION="
+                ]),
             ],
             "{}",
             run.text
@@ -1255,7 +1296,7 @@ fn e2e_batch_upgrade_builds_base_images_then_each_matching_instance() {
         ("labs", "base-image:1"),
     ] {
         run.assert_order(&[base, &format!("image:{instance}")]);
-        assert_instance_deployed(&run, instance);
+        assert_instance_deployed(&run, &cluster.store, instance);
     }
 }
 

@@ -219,7 +219,6 @@ fn deployed(plan: &Plan, instance: &PlannedInstance, prefix: &str) -> Value {
     }
     json!({
         "name": name,
-        "exists": instance.exists,
         "folder": folder,
         "jobs": jobs,
         "needs": {
@@ -232,7 +231,6 @@ fn deployed(plan: &Plan, instance: &PlannedInstance, prefix: &str) -> Value {
         "cache": {
             "key": format!("venv-{name}-{}", instance.requirements_hash),
             "path": format!("{folder}.venv/"),
-            "exclude": format!("{folder}.venv/**/*"),
         },
         "resource_group": format!("instance-{name}"),
         "variables": variables,

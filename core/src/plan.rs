@@ -39,7 +39,8 @@ pub struct PlannedInstance {
     pub deployment_id: Option<DeploymentId>,
     /// What happens to it.
     pub action: Action,
-    /// Whether its folder exists now (false only for Create of a new instance).
+    /// Whether its folder is in the commit: always true, since Create needs it there too (the
+    /// field stays for the tools that read it).
     pub exists: bool,
     /// The short hash of its requirements, for the venv cache key.
     pub requirements_hash: String,
@@ -268,14 +269,7 @@ impl Plan {
             }
             let steps = match instance.action {
                 Action::Archive => "archive".to_string(),
-                _ => {
-                    let first = if instance.exists {
-                        "venv"
-                    } else {
-                        "new from defaults/, venv"
-                    };
-                    format!("{first} → prepare → image → predeploy → deploy → postdeploy")
-                }
+                _ => "venv → prepare → image → predeploy → deploy → postdeploy".to_string(),
             };
             line.push_str(&format!(": {steps}"));
             if let Some(version) = &instance.edx_platform_version {
@@ -343,6 +337,25 @@ fn check_store(fleet: &Fleet) -> Result<()> {
     )
 }
 
+/// Fails with exit 3 when an instance to create is not in the commit: a folder that a CI job
+/// made from `defaults/` would be gone with the job, and with it what Tutor needs.
+fn require_committed<'a>(
+    fleet: &Fleet,
+    names: impl Iterator<Item = &'a InstanceName>,
+) -> Result<()> {
+    match names.into_iter().find(|name| !fleet.contains(name)) {
+        None => Ok(()),
+        Some(name) => Err(Error::new(
+            ErrorKind::NoSuchInstance,
+            format!(
+                "instance \"{name}\" is not in this commit ({INSTANCES_DIR}/{name}/{CONFIG_FILE} does not exist): \
+                 run `grove new {name}`, set its config, commit and push, then create it; a folder made inside a CI job \
+                 is gone when the job ends"
+            ),
+        )),
+    }
+}
+
 /// Fails with exit 3, naming every listed instance that is not in the fleet.
 fn require_all<'a>(fleet: &Fleet, names: impl Iterator<Item = &'a InstanceName>) -> Result<()> {
     let missing: Vec<String> = names
@@ -364,22 +377,20 @@ fn require_all<'a>(fleet: &Fleet, names: impl Iterator<Item = &'a InstanceName>)
 
 /// Plans Create or Update of the listed instances, in title order.
 fn deployed(fleet: &Fleet, targets: &[Target], action: Action) -> Result<Vec<PlannedInstance>> {
-    if action == Action::Update {
-        require_all(fleet, targets.iter().map(|t| &t.name))?;
+    if action == Action::Create {
+        require_committed(fleet, targets.iter().map(|t| &t.name))?;
     }
+    require_all(fleet, targets.iter().map(|t| &t.name))?;
     targets
         .iter()
         .map(|target| {
-            let exists = fleet.contains(&target.name);
-            if exists {
-                // Parse it now so a broken config fails the generation, not the deployment.
-                fleet.instance(&target.name)?;
-            }
+            // Parse it now so a broken config fails the generation, not the deployment.
+            fleet.instance(&target.name)?;
             Ok(PlannedInstance {
                 name: target.name.clone(),
                 deployment_id: target.deployment_id.clone(),
                 action,
-                exists,
+                exists: true,
                 requirements_hash: fleet.requirements_hash(&target.name),
                 base_image: None,
                 edx_platform_version: None,
@@ -506,6 +517,12 @@ fn batch(plan: &mut Plan, fleet: &Fleet, batch: Batch<'_>) -> Result<()> {
                 pushed.repository, pushed.branch
             ));
         }
+    }
+    if let (Batch::To(commit), false) = (&batch, plan.instances.is_empty()) {
+        plan.notes.push(format!(
+            "each instance is built and deployed at edx-platform {commit} for this pipeline; its config.yml in git keeps its own EDX_PLATFORM_VERSION, \
+             which the next Update of it deploys again: commit the version to keep it"
+        ));
     }
     if let Batch::Pairs(refs) = batch {
         for r in refs {
