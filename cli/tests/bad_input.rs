@@ -133,23 +133,25 @@ fn update_or_archive_of_a_missing_instance_is_exit_3() {
 }
 
 #[test]
-fn create_of_a_missing_instance_is_fine() {
+fn create_of_an_instance_not_in_the_commit_is_exit_3_saying_how_to_add_it() {
     let dir = scratch("create-missing");
     let out = dir.join("p.yml");
     let run = grove(
         &example_cluster(),
         &[
             "pipeline",
-            "[AutoDeploy][Create] brandnew",
+            "[AutoDeploy][Create] campus,brandnew",
             out.to_str().unwrap(),
         ],
     );
-    assert!(run.status.success(), "{}", describe(&run));
-    let yaml = std::fs::read_to_string(out).unwrap();
+    assert_eq!(run.status.code(), Some(3), "{}", describe(&run));
+    let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(
-        yaml.contains("    - grove new \"$INSTANCE_NAME\"\n"),
-        "{yaml}"
+        stderr.contains("instance \"brandnew\" is not in this commit")
+            && stderr.contains("run `grove new brandnew`, set its config, commit and push"),
+        "{stderr}"
     );
+    assert!(!out.exists(), "a pipeline was written");
 }
 
 #[test]

@@ -644,9 +644,96 @@ case "$prog $*" in
   "terraform "*" plan "*) for a in "$@"; do case "$a" in -out=*) : > "${a#-out=}" ;; esac; done ;;
   "terraform "*" output -json") echo '{}' ;;
   "kubectl --namespace "*" get deployments "*) printf 'lms\ncms\n' ;;
+  # Tutor renders its jobs with kustomize, then picks one by name from what it prints.
+  "kubectl kustomize "*) cat "$2/k8s/jobs.yml" ;;
+  # What Tutor applies: the namespace and instance (openedx-ID) of its kustomization, and the
+  # LMS's secret key and platform name, as Tutor rendered them.
+  "kubectl apply --kustomize "*)
+    applied="${CI_JOB_NAME:--}	${CI_PROJECT_DIR:--}	applied"
+    while IFS= read -r line; do
+      case "$line" in
+        "namespace: "*) applied="$applied	namespace=${line#namespace: }" ;;
+        *"app.kubernetes.io/instance: "*) applied="$applied	instance=${line##*: }" ;;
+      esac
+    done < "$3/kustomization.yml"
+    while IFS= read -r setting; do
+      case "$setting" in SECRET_KEY:*|PLATFORM_NAME:*) applied="$applied	$setting" ;; esac
+    done < "$3/apps/openedx/config/lms.env.yml"
+    printf '%s\n' "$applied" >> "$GROVE_FAKE_LOG" ;;
 esac
 exit 0
 "#;
+
+/// A Kubernetes API server that says every job Tutor starts has succeeded at once and that
+/// none is running: what `tutor k8s launch` asks the cluster through the Kubernetes client,
+/// beside the kubectl calls the fake above records. Prints its port, then serves until killed.
+const FAKE_KUBERNETES: &str = r#"
+import http.server, json, sys, urllib.parse
+
+class Api(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        url = urllib.parse.urlparse(self.path)
+        query = urllib.parse.parse_qs(url.query)
+        items = []
+        for selector in query.get("fieldSelector", []):
+            if selector.startswith("metadata.name="):
+                name = selector[len("metadata.name="):]
+                items.append({"metadata": {"name": name}, "status": {"succeeded": 1}})
+        body = json.dumps({"kind": "JobList", "apiVersion": "batch/v1", "metadata": {}, "items": items}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Api)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"#;
+
+/// [`FAKE_KUBERNETES`], running, with a kubeconfig that points at it; killed when dropped.
+struct FakeKubernetes {
+    child: std::process::Child,
+    kubeconfig: PathBuf,
+}
+
+impl FakeKubernetes {
+    fn start(dir: &Path) -> FakeKubernetes {
+        let mut child = Command::new("python3")
+            .args(["-c", FAKE_KUBERNETES])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut port = String::new();
+        use std::io::BufRead;
+        std::io::BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut port)
+            .unwrap();
+        let kubeconfig = dir.join("kubeconfig");
+        std::fs::write(
+            &kubeconfig,
+            format!(
+                "apiVersion: v1\nkind: Config\ncurrent-context: fake\n\
+                 clusters: [{{name: fake, cluster: {{server: \"http://127.0.0.1:{}\"}}}}]\n\
+                 users: [{{name: fake, user: {{token: fake}}}}]\n\
+                 contexts: [{{name: fake, context: {{cluster: fake, user: fake}}}}]\n",
+                port.trim()
+            ),
+        )
+        .unwrap();
+        FakeKubernetes { child, kubeconfig }
+    }
+}
+
+impl Drop for FakeKubernetes {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
 
 /// Rewrites a generated pipeline in place the way `for_gitlab_ci_local` (common/mod.rs) does,
 /// and drops its `default: image:`: the jobs run on gitlab-ci-local's shell executor here (there
@@ -695,25 +782,36 @@ impl Cluster {
     /// The example cluster in `folder` of the project (the components' `root` input set to
     /// it), or at its top.
     fn in_folder(name: &str, folder: Option<&str>) -> Cluster {
+        Cluster::build(name, folder, None, None)
+    }
+
+    /// The example cluster in `folder` of the project, or at its top, with its store in
+    /// `store` (a folder outside the project: as a runner's persistent disk would be; one of
+    /// its own when `None`). Every venv gets the fake tutor, but with `real_tutor` (a
+    /// Kubernetes API the real Tutor can ask), the instances' venvs get the real Tutor.
+    fn build(
+        name: &str,
+        folder: Option<&str>,
+        store: Option<&Path>,
+        real_tutor: Option<&FakeKubernetes>,
+    ) -> Cluster {
         let base = scratch(name).canonicalize().unwrap();
         let root = base.join("cluster");
         let repository = folder.map_or(root.clone(), |folder| root.join(folder));
         copy_tree(&example_cluster(), &repository);
-        // The store outlives the jobs: a folder outside every job's checkout, as a runner's
-        // persistent disk would be.
-        let store = base.join("store");
+        let store = store.map_or_else(|| base.join("store"), Path::to_path_buf);
         set_store(&repository, store.to_str().unwrap());
-        // Every venv gets the fake tutor instead of Tutor.
         let fake_tutor = project().join("tests/components/fake-tutor");
-        let requirement = format!("fake-tutor @ file://{}\n", fake_tutor.display());
-        std::fs::write(
-            repository.join("defaults/grove-requirements.txt"),
-            &requirement,
-        )
-        .unwrap();
+        let fake = format!("fake-tutor @ file://{}\n", fake_tutor.display());
+        std::fs::write(repository.join("defaults/grove-requirements.txt"), &fake).unwrap();
+        let instances = if real_tutor.is_some() {
+            "tutor>=22,<23\n"
+        } else {
+            fake.as_str()
+        };
         for entry in std::fs::read_dir(repository.join("instances")).unwrap() {
             let file = entry.unwrap().path().join("grove-requirements.txt");
-            std::fs::write(file, &requirement).unwrap();
+            std::fs::write(file, instances).unwrap();
         }
         // The emulated include, and the one line for gitlab-ci-local's variables.
         let mut pipeline =
@@ -736,7 +834,7 @@ impl Cluster {
         // The fakes, and PATH for every job: grove first, then the fakes, then uv.
         let fakes = base.join("fakes");
         std::fs::create_dir_all(&fakes).unwrap();
-        for program in ["kubectl", "terraform", "git"] {
+        for program in ["kubectl", "terraform", "git", "docker"] {
             write_executable(&fakes.join(program), FAKE);
         }
         write_executable(&fakes.join("for-gitlab-ci-local"), FOR_GITLAB_CI_LOCAL);
@@ -751,11 +849,14 @@ impl Cluster {
         );
         let log = base.join("calls.log");
         // Values that start with "/" would be file variables: the long form says otherwise.
-        let variables = json!({
+        let mut variables = json!({
             "PATH": {"type": "variable", "values": {"*": path}},
             "GROVE_FAKE_LOG": {"type": "variable", "values": {"*": log.display().to_string()}},
             "NO_COLOR": "1",
         });
+        if let Some(kubernetes) = real_tutor {
+            variables["KUBECONFIG"] = json!({"type": "variable", "values": {"*": kubernetes.kubeconfig.display().to_string()}});
+        }
         std::fs::write(
             root.join(".gitlab-ci-local-variables.yml"),
             variables.to_string(),
@@ -1455,5 +1556,115 @@ fn e2e_the_catalog_pipeline_includes_its_components_at_the_commit() {
     assert!(
         text.contains("no [AutoDeploy] tag") || text.contains("nothing to deploy"),
         "{text}"
+    );
+}
+
+/// The values of `prefix=` fields in one job's recorded calls of `program` (`applied` for what
+/// Tutor applied), in order.
+fn fields_of(run: &Run, job: &str, program: &str, prefix: &str) -> Vec<String> {
+    run.calls_of(job)
+        .into_iter()
+        .filter(|call| call.first().map(String::as_str) == Some(program))
+        .flat_map(|call| call.into_iter().skip(1))
+        .filter_map(|field| field.strip_prefix(prefix).map(str::to_string))
+        .collect()
+}
+
+/// A value of the current generation's stored config of `instance` in the folder store.
+fn stored_value(store: &Path, instance: &str, key: &str) -> String {
+    let manifest: Value = serde_json::from_slice(
+        &std::fs::read(store.join(format!("{instance}/manifest.json"))).unwrap(),
+    )
+    .unwrap();
+    let id = manifest["id"].as_str().unwrap();
+    let config =
+        std::fs::read_to_string(store.join(format!("{instance}/generations/{id}/config.yml")))
+            .unwrap();
+    config
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}: ")))
+        .unwrap_or_else(|| panic!("no {key} in the stored config"))
+        .to_string()
+}
+
+/// Two pushes of one cluster repository, each in a fresh clone with a fresh gitlab-ci-local
+/// state, the store outside both, the real Tutor in every job (kubectl, docker and terraform
+/// are fakes that record what they are given, and a fake Kubernetes API answers Tutor's
+/// client): the second pipeline's deploy applies the secrets the first one's prepare made.
+#[test]
+fn e2e_with_the_real_tutor_the_second_pipeline_deploys_the_first_ones_secrets() {
+    let base = scratch("e2e-real-tutor").canonicalize().unwrap();
+    let kubernetes = FakeKubernetes::start(&base);
+    let store = base.join("store");
+    let title = "[AutoDeploy][Update] campus|1";
+
+    let first = Cluster::build("e2e-real-tutor-1", None, Some(&store), Some(&kubernetes));
+    let run = first.run(&[("CI_COMMIT_TITLE", title)]);
+    let mut expected = set(parent_jobs());
+    expected.extend(instance_jobs("campus"));
+    assert_eq!(run.jobs(), expected, "{}", run.text);
+    let id = stored_value(&store, "campus", "ID");
+    let secret_key = stored_value(&store, "campus", "OPENEDX_SECRET_KEY");
+    assert!(
+        id.len() >= 20 && secret_key.len() >= 20,
+        "{id} {secret_key}"
+    );
+    // What Tutor applied belongs to the instance (its ID) and its own namespace.
+    let instance = format!("openedx-{id}");
+    let jobs = fields_of(&run, "deploy:campus", "applied", "instance=");
+    assert!(
+        !jobs.is_empty() && jobs.iter().all(|i| *i == instance),
+        "{jobs:?}\n{}",
+        run.text
+    );
+    let namespaces = fields_of(&run, "deploy:campus", "applied", "namespace=");
+    assert!(
+        !namespaces.is_empty() && namespaces.iter().all(|n| n == "campus"),
+        "{namespaces:?}"
+    );
+    let applied_first = fields_of(&run, "deploy:campus", "applied", "SECRET_KEY: ");
+    assert!(!applied_first.is_empty(), "{}", run.text);
+    assert!(
+        applied_first
+            .iter()
+            .all(|s| s.contains(secret_key.trim_matches(['\'', '"']))),
+        "{applied_first:?} does not hold the stored key\n{}",
+        run.text
+    );
+
+    // The next commit changes the platform's name; a fresh clone runs its pipeline.
+    let second = Cluster::build("e2e-real-tutor-2", None, Some(&store), Some(&kubernetes));
+    let config = second.root.join("instances/campus/config.yml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("Campus Online", "Campus Online, renamed"),
+    )
+    .unwrap();
+    second.git(&["commit", "--quiet", "--all", "--message", title]);
+    let run = second.run(&[("CI_COMMIT_TITLE", title)]);
+    assert_eq!(run.jobs(), expected, "{}", run.text);
+    assert_eq!(
+        stored_value(&store, "campus", "ID"),
+        id,
+        "the secrets rotated"
+    );
+    let jobs = fields_of(&run, "deploy:campus", "applied", "instance=");
+    assert!(
+        !jobs.is_empty() && jobs.iter().all(|i| *i == instance),
+        "{jobs:?}\n{}",
+        run.text
+    );
+    assert_eq!(
+        fields_of(&run, "deploy:campus", "applied", "SECRET_KEY: "),
+        applied_first,
+        "the second deploy applied other secrets\n{}",
+        run.text
+    );
+    let names = fields_of(&run, "deploy:campus", "applied", "PLATFORM_NAME: ");
+    assert!(
+        names.iter().all(|n| n == "\"Campus Online, renamed\""),
+        "{names:?}\n{}",
+        run.text
     );
 }

@@ -319,7 +319,14 @@ fn what_an_interrupted_reset_left_is_put_right() {
 fn all_builds_every_instance_in_parallel_and_reports_each_failure() {
     let cluster = Cluster::new("venv-all", "uv");
     let instances = [
-        "academy", "campus", "labs", "library", "research", "sandbox", "staging",
+        "academy",
+        "campus",
+        "labs",
+        "library",
+        "newcampus",
+        "research",
+        "sandbox",
+        "staging",
     ];
     for name in instances {
         cluster.set_requirements(name, &cluster.hello);
@@ -332,7 +339,7 @@ fn all_builds_every_instance_in_parallel_and_reports_each_failure() {
     assert_eq!(run.status.code(), Some(1), "{}", describe(&run));
     let err = stderr(&run);
     assert!(err.contains("error: library: cannot install"), "{err}");
-    assert!(err.contains("1 of 7 venvs failed: library"), "{err}");
+    assert!(err.contains("1 of 8 venvs failed: library"), "{err}");
     for name in instances {
         let venv = cluster.instance(name).join(".venv");
         if name == "library" {

@@ -245,13 +245,16 @@ impl LoadedFleet {
 mod tests {
     use super::*;
 
+    /// A fleet of `files`, with a store that outlives CI jobs unless `grove.yml` is given.
     fn fleet(files: &[(&str, &str)]) -> LoadedFleet {
-        LoadedFleet::new(
-            files
-                .iter()
-                .map(|(p, t)| (p.to_string(), t.to_string()))
-                .collect(),
-        )
+        let mut files: grove_core::Files = files
+            .iter()
+            .map(|(p, t)| (p.to_string(), t.to_string()))
+            .collect();
+        files
+            .entry("grove.yml".into())
+            .or_insert_with(|| "ENV_STORE: s3://grove-state/fleet\n".into());
+        LoadedFleet::new(files)
     }
 
     #[test]
@@ -296,12 +299,18 @@ mod tests {
     #[test]
     fn the_same_as_core_generate() {
         let f = fleet(&[
-            ("grove.yml", "PIPELINE_PATCHES:\n  nowhere: x\n"),
+            (
+                "grove.yml",
+                "ENV_STORE: s3://grove-state/fleet\nPIPELINE_PATCHES:\n  nowhere: x\n",
+            ),
             ("instances/a/config.yml", "LMS_HOST: a.org\n"),
         ]);
         let core_fleet = Fleet::new(
             [
-                ("grove.yml", "PIPELINE_PATCHES:\n  nowhere: x\n"),
+                (
+                    "grove.yml",
+                    "ENV_STORE: s3://grove-state/fleet\nPIPELINE_PATCHES:\n  nowhere: x\n",
+                ),
                 ("instances/a/config.yml", "LMS_HOST: a.org\n"),
             ]
             .iter()
@@ -309,7 +318,7 @@ mod tests {
             .collect(),
         )
         .expect("a fleet");
-        for title in ["[AutoDeploy][Update] a", "[AutoDeploy][Create] b", "x"] {
+        for title in ["[AutoDeploy][Update] a", "[AutoDeploy][Create] a", "x"] {
             let (request, _) = grove_core::request_from_title(title).expect("a request");
             let expected = grove_core::generate(&request, &core_fleet).expect("generated");
             let got = f.preview_title(title);
