@@ -260,3 +260,72 @@ fn alias_bombs_and_deep_nesting_in_configs_are_exit_5() {
         );
     }
 }
+
+/// A pipeline that acts on instances keeps their state in ENV_STORE; a folder inside the job's
+/// checkout is gone when the job ends, so such a store is refused before anything is written,
+/// by `grove plan` and `grove pipeline` alike. Terraform alone, or nothing, needs no store.
+#[test]
+fn a_store_that_dies_with_the_job_is_refused_for_pipelines_that_deploy() {
+    let root = scratch("store-durability");
+    copy_tree(&example_cluster(), &root);
+    let out = root.join("out.yml");
+    let check = |title: &str| -> (Option<i32>, String) {
+        let plan = grove(&root, &["plan", title]);
+        let pipeline = grove(&root, &["pipeline", title, out.to_str().unwrap()]);
+        assert_eq!(
+            plan.status.code(),
+            pipeline.status.code(),
+            "{}",
+            describe(&pipeline)
+        );
+        let written = out.exists();
+        let _ = std::fs::remove_file(&out);
+        assert_eq!(written, pipeline.status.success());
+        (
+            pipeline.status.code(),
+            String::from_utf8_lossy(&pipeline.stderr).into_owned(),
+        )
+    };
+    let deploying = [
+        "[AutoDeploy][Update] campus|1",
+        "[AutoDeploy][Archive] labs",
+        "[AutoDeploy][Batch][UpgradeTo] 4f2c9e1d",
+    ];
+    for (setting, refused) in [
+        (None, true),
+        (Some("env-store"), true),
+        (Some("./.grove/env-store"), true),
+        (Some("/srv/grove/state"), false),
+        (Some("file:///srv/grove/state"), false),
+        (Some("s3://state/cluster"), false),
+    ] {
+        let path = root.join("grove.yml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let kept: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.starts_with("ENV_STORE:"))
+            .collect();
+        let mut text = kept.join("\n") + "\n";
+        if let Some(value) = setting {
+            text.push_str(&format!("ENV_STORE: {value}\n"));
+        }
+        std::fs::write(&path, text).unwrap();
+        for title in deploying {
+            let (code, stderr) = check(title);
+            if refused {
+                assert_eq!(code, Some(5), "{setting:?} {title}: {stderr}");
+                assert!(
+                    stderr.contains("ENV_STORE")
+                        && stderr.contains("s3://bucket/prefix")
+                        && stderr.contains("gone when the job ends"),
+                    "{stderr}"
+                );
+            } else {
+                assert_eq!(code, Some(0), "{setting:?} {title}: {stderr}");
+            }
+        }
+        for title in ["[AutoDeploy][Infrastructure] bump", "Fix a typo"] {
+            assert_eq!(check(title).0, Some(0), "{setting:?} {title}");
+        }
+    }
+}

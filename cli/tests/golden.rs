@@ -102,3 +102,55 @@ fn batch_upgrade_leaves_out_disabled_instances_and_says_so() {
         .unwrap()
         .contains("BATCH_UPGRADE_DISABLED"));
 }
+
+/// No generated pipeline publishes an instance's state (its config or `env/`, which hold its
+/// secrets) as an artifact every reader of the project could download: the later jobs pull it
+/// from the store. What a job does keep is for readers who may run pipelines at most.
+#[test]
+fn no_pipeline_publishes_an_instances_state_to_every_reader() {
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    for dir in ["tests/titles", "tests/webhooks"] {
+        for entry in std::fs::read_dir(project().join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "yml") {
+                files.push(path);
+            }
+        }
+    }
+    assert!(files.len() >= 30, "{files:?}");
+    let mut artifacts = 0;
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let pipeline: serde_json::Value = grove_core::yaml::from_str(&text).unwrap();
+        for (job, body) in pipeline.as_object().unwrap() {
+            let Some(kept) = body.get("artifacts") else {
+                continue;
+            };
+            artifacts += 1;
+            let access = kept["access"].as_str().unwrap_or("all");
+            for path in kept["paths"].as_array().into_iter().flatten() {
+                let path = path.as_str().unwrap();
+                let state = path.contains("instances/")
+                    || path.contains(".grove/tutor")
+                    || path.contains("env")
+                    || path.ends_with("config.yml");
+                assert!(
+                    !state,
+                    "{}: job {job} keeps {path} as an artifact",
+                    file.display()
+                );
+                if path.contains("terraform") {
+                    assert_eq!(access, "developer", "{}: job {job}", file.display());
+                }
+            }
+            // A dotenv report carries the generation's id, never a value of the config.
+            if let Some(report) = kept["reports"]["dotenv"].as_str() {
+                assert_eq!(report, "grove-state.env", "{}: job {job}", file.display());
+            }
+        }
+    }
+    assert!(
+        artifacts > 10,
+        "only {artifacts} jobs keep artifacts: the check checks little"
+    );
+}

@@ -314,6 +314,27 @@ fn a_change_made_by_hand_with_tutor_exec_is_kept() {
 }
 
 #[test]
+fn no_secret_reaches_the_output_even_verbose() {
+    let (store_dir, store) = shared_store("state-quiet-store");
+    let clone = Clone::new("state-quiet", &store);
+    for args in [
+        &["--verbose", "prepare", "demo"][..],
+        &["--verbose", "tutor", "sync", "demo"],
+    ] {
+        let run = clone.grove(args, &[]);
+        ok(&run);
+        let store = tree(&store_dir);
+        for secret in [stored(&store, "ID"), stored(&store, "MYSQL_ROOT_PASSWORD")] {
+            let output = format!("{}{}", text(&run.stdout), text(&run.stderr));
+            assert!(
+                !output.contains(&secret),
+                "{args:?} printed a secret:\n{output}"
+            );
+        }
+    }
+}
+
+#[test]
 fn the_dotenv_names_the_generation_for_the_later_jobs() {
     let (_, store) = shared_store("state-dotenv-store");
     let clone = Clone::new("state-dotenv", &store);

@@ -252,6 +252,11 @@ fn new_venv_prepare_and_exec_with_the_real_tutor() {
         cluster.calls("kubectl").first().map(String::as_str),
         Some("kubectl\tget\tnamespace\tdemo")
     );
+    succeeded(&cluster.grove(&["postdeploy", "demo"]));
+    assert_eq!(
+        cluster.calls("kubectl").last().map(String::as_str),
+        Some("kubectl\t--namespace\tdemo\trollout\trestart\tdeployment")
+    );
 }
 
 /// Clone A prepares a new instance; a fresh clone B of the same commit prepares it again with

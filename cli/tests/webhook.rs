@@ -787,3 +787,64 @@ fn two_pull_requests_on_similar_long_branches_get_different_previews() {
     assert_ne!(names[0], names[2]);
     assert_ne!(names[1], names[2]);
 }
+
+/// A preview is rebuilt from its template in every pipeline of its pull request (each a fresh
+/// checkout), yet keeps the secrets its first prepare stored; closing it removes them.
+#[test]
+fn a_preview_keeps_its_secrets_across_pull_request_updates() {
+    let store = scratch("preview-state-store");
+    let fakes = Fakes::new();
+    let preview = "pr-7-fix";
+    let up = [
+        "preview",
+        "up",
+        preview,
+        "--template",
+        "staging",
+        "--kind",
+        "edx-platform",
+        "--repository",
+        "https://github.com/open-craft/edx-platform.git",
+        "--version",
+        "fix",
+        "--host",
+        "pr-7-fix.preview.example.org",
+    ];
+    let mut ids = Vec::new();
+    let mut last_root = PathBuf::new();
+    for _update in 0..2 {
+        let root = webhook_cluster();
+        set_store(&root, store.to_str().unwrap());
+        let run = fakes.grove(&root, &up);
+        assert!(run.status.success(), "{}", describe(&run));
+        let dir = root.join("instances").join(preview);
+        let requirements = std::fs::read_to_string(dir.join("grove-requirements.txt"))
+            .unwrap_or_else(|_| {
+                std::fs::read_to_string(root.join("defaults/grove-requirements.txt")).unwrap()
+            });
+        fake_venv(&dir, &requirements, FAKE_TUTOR);
+        let run = fakes.grove(&root, &["prepare", preview]);
+        assert!(run.status.success(), "{}", describe(&run));
+        let config =
+            std::fs::read_to_string(root.join(".grove/tutor").join(preview).join("config.yml"))
+                .unwrap();
+        let id = config
+            .lines()
+            .find_map(|l| l.strip_prefix("ID: "))
+            .expect("Tutor generated an ID")
+            .to_string();
+        ids.push(id);
+        last_root = root;
+    }
+    assert_eq!(
+        ids[0], ids[1],
+        "the preview's secrets changed between updates"
+    );
+    assert!(store.join(preview).join("manifest.json").is_file());
+    let run = fakes.grove(&last_root, &["preview", "down", preview]);
+    assert!(run.status.success(), "{}", describe(&run));
+    assert!(
+        !store.join(preview).exists(),
+        "the preview's state is left in the store"
+    );
+}

@@ -78,7 +78,7 @@ fn lock(path: &Path) -> Result<fs::File, StoreError> {
 
 impl Store for FolderStore {
     fn describe(&self) -> String {
-        format!("the env store {}", self.root.display())
+        format!("the store {}", self.root.display())
     }
 
     fn get(&self, key: &str) -> Result<Option<(Vec<u8>, Tag)>, StoreError> {

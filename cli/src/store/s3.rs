@@ -1,4 +1,4 @@
-//! The env store on S3, or any S3-compatible server: `s3://bucket/prefix`, keys under the
+//! The store on S3, or any S3-compatible server: `s3://bucket/prefix`, keys under the
 //! prefix.
 //!
 //! The endpoint, region and credentials come from the usual `AWS_*` variables
@@ -59,7 +59,7 @@ impl S3Store {
         }
         let client = builder
             .build()
-            .map_err(|e| Failure::External(format!("cannot set up the S3 env store {url}: {e}")))?;
+            .map_err(|e| Failure::External(format!("cannot set up the S3 store {url}: {e}")))?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -107,7 +107,7 @@ fn failed(error: object_store::Error) -> StoreError {
 
 impl Store for S3Store {
     fn describe(&self) -> String {
-        format!("the env store {}", self.url)
+        format!("the store {}", self.url)
     }
 
     fn get(&self, key: &str) -> Result<Option<(Vec<u8>, Tag)>, StoreError> {
