@@ -358,7 +358,7 @@ mod tests {
     }
 
     const WEBHOOK_SETTINGS: &str =
-        "WEBHOOKS:\n  cluster_repository: https://gitlab.example.org/ops/cluster.git\n";
+        "ENV_STORE: s3://grove-state/fleet\nWEBHOOKS:\n  cluster_repository: https://gitlab.example.org/ops/cluster.git\n";
 
     #[test]
     fn a_cluster_push_is_previewed_as_its_head_commit_title() {
@@ -420,7 +420,10 @@ mod tests {
     #[test]
     fn a_sharded_plan_gives_every_shard_file_as_core_writes_it() {
         let files: Vec<(&str, &str)> = vec![
-            ("grove.yml", "LIMITS:\n  jobs_per_pipeline: 10\n"),
+            (
+                "grove.yml",
+                "ENV_STORE: s3://grove-state/fleet\nLIMITS:\n  jobs_per_pipeline: 10\n",
+            ),
             ("instances/a/config.yml", "LMS_HOST: a.org\n"),
             ("instances/b/config.yml", "LMS_HOST: b.org\n"),
             ("instances/c/config.yml", "LMS_HOST: c.org\n"),
