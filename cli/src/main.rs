@@ -64,10 +64,8 @@ enum Command {
         title: String,
         /// Where to write the pipeline YAML.
         file: PathBuf,
-        /// The image the generated jobs run in when grove.yml sets no PIPELINE_IMAGE (the CI
-        /// component gives its own tool image).
-        #[arg(long, env = "GROVE_PIPELINE_IMAGE", value_name = "IMAGE")]
-        pipeline_image: Option<String>,
+        #[command(flatten)]
+        jobs: JobArgs,
     },
     /// Writes the child pipeline for a GitLab or GitHub webhook payload to FILE.
     Webhookpipeline {
@@ -78,10 +76,8 @@ enum Command {
         /// $TRIGGER_PAYLOAD).
         #[arg(long, env = "TRIGGER_PAYLOAD")]
         payload: PathBuf,
-        /// The image the generated jobs run in when grove.yml sets no PIPELINE_IMAGE (the CI
-        /// component gives its own tool image).
-        #[arg(long, env = "GROVE_PIPELINE_IMAGE", value_name = "IMAGE")]
-        pipeline_image: Option<String>,
+        #[command(flatten)]
+        jobs: JobArgs,
     },
     /// Explains what a commit title (or, with --webhook, a webhook payload) would do, writing
     /// nothing.
@@ -183,6 +179,38 @@ enum Command {
     /// `grove foo ...` runs `grove-foo ...` from PATH, with GROVE_ROOT set.
     #[command(external_subcommand)]
     External(Vec<OsString>),
+}
+
+/// Where and how the generated jobs run; the CI component gives these from its inputs.
+#[derive(clap::Args)]
+struct JobArgs {
+    /// The image the generated jobs run in when grove.yml sets no PIPELINE_IMAGE (the CI
+    /// component gives its own tool image).
+    #[arg(long, env = "GROVE_PIPELINE_IMAGE", value_name = "IMAGE")]
+    pipeline_image: Option<String>,
+    /// The job of the parent pipeline that writes the pipeline files, which a sharded pipeline
+    /// fetches its shard files from (the CI component's `<job-prefix>-generate`).
+    #[arg(long, env = "GROVE_PARENT_JOB", value_name = "JOB", default_value = grove_core::shard::PARENT_JOB)]
+    parent_job: String,
+    /// A service of the jobs that build Docker images, such as docker:dind (repeat it, or
+    /// separate images with spaces); the first is the Docker daemon, reached as `docker`.
+    #[arg(
+        long = "image-builder-service",
+        env = "GROVE_IMAGE_BUILDER_SERVICES",
+        value_name = "IMAGE",
+        value_delimiter = ' '
+    )]
+    image_builder_services: Vec<String>,
+}
+
+impl JobArgs {
+    fn settings(self) -> repository::JobSettings {
+        repository::JobSettings {
+            image: self.pipeline_image,
+            parent_job: Some(self.parent_job),
+            image_builder_services: self.image_builder_services,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -303,32 +331,19 @@ fn main() -> ExitCode {
 
 fn run(context: &Context, command: Command) -> Result<(), Failure> {
     match command {
-        Command::Pipeline {
-            title,
-            file,
-            pipeline_image,
-        } => {
+        Command::Pipeline { title, file, jobs } => {
             let (dir, named) = output::shard_dir(&file)?;
-            let generated = generate(
-                &context.repository,
-                &title,
-                &named,
-                pipeline_image.as_deref(),
-            )?;
+            let generated = generate(&context.repository, &title, &named, &jobs.settings())?;
             write_pipeline(context, &file, &dir, &generated)
         }
         Command::Webhookpipeline {
             output,
             payload,
-            pipeline_image,
+            jobs,
         } => {
             let (dir, named) = output::shard_dir(&output)?;
-            let generated = webhook::generate(
-                &context.repository,
-                &payload,
-                &named,
-                pipeline_image.as_deref(),
-            )?;
+            let generated =
+                webhook::generate(&context.repository, &payload, &named, &jobs.settings())?;
             write_pipeline(context, &output, &dir, &generated)
         }
         Command::Plan {
@@ -341,13 +356,13 @@ fn run(context: &Context, command: Command) -> Result<(), Failure> {
                     &context.repository,
                     &payload,
                     grove_core::shard::DEFAULT_DIR,
-                    None,
+                    &repository::JobSettings::default(),
                 )?,
                 (None, title) => generate(
                     &context.repository,
                     &title.unwrap_or_default(),
                     grove_core::shard::DEFAULT_DIR,
-                    None,
+                    &repository::JobSettings::default(),
                 )?,
             };
             let text = match format {
@@ -496,12 +511,12 @@ fn write_pipeline(
 }
 
 /// Parses a title, reads what it needs of the repository, and generates its pipeline, whose
-/// shards (if any) go in `shard_dir`, with `default_image` for its jobs if grove.yml sets none.
+/// shards (if any) go in `shard_dir`, its jobs run as `jobs` says.
 fn generate(
     repository: &Repository,
     title: &str,
     shard_dir: &str,
-    default_image: Option<&str>,
+    jobs: &repository::JobSettings,
 ) -> Result<grove_core::Generated, Failure> {
     let (request, warnings) = grove_core::request_from_title(title)?;
     if !warnings.is_empty() {
@@ -511,7 +526,7 @@ fn generate(
         Some(names) => Scope::Only(names),
         None => Scope::All,
     };
-    let fleet = repository.pipeline_fleet(scope, default_image)?;
+    let fleet = repository.pipeline_fleet(scope, jobs)?;
     Ok(grove_core::generate_for(&request, &fleet, shard_dir)?)
 }
 
