@@ -8,6 +8,7 @@ mod cluster;
 mod envstore;
 mod external;
 mod failure;
+mod gitlab;
 mod image;
 mod instance;
 mod output;
@@ -95,6 +96,17 @@ enum Command {
         /// How to print the plan.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Also write the plan as JSON to FILE (the plan component keeps grove-plan.json).
+        #[arg(long, value_name = "FILE")]
+        json_file: Option<PathBuf>,
+        /// Also create or update Grove's one note on the merge request ($CI_MERGE_REQUEST_IID
+        /// of $CI_PROJECT_ID, through $CI_API_V4_URL) with the plan in Markdown, as the token in
+        /// $GROVE_GITLAB_TOKEN; with no token, or outside a merge request pipeline, it says so
+        /// and posts nothing.
+        #[arg(long)]
+        merge_request_note: bool,
+        #[command(flatten)]
+        jobs: JobArgs,
     },
     /// Creates instances/NAME from defaults/; fails if it exists.
     New {
@@ -301,6 +313,8 @@ enum Format {
     Text,
     /// One JSON object.
     Json,
+    /// Markdown, as the merge request note shows it.
+    Markdown,
 }
 
 /// What every command gets: the repository, and how much to say.
@@ -350,31 +364,53 @@ fn run(context: &Context, command: Command) -> Result<(), Failure> {
             title,
             webhook,
             format,
+            json_file,
+            merge_request_note,
+            jobs,
         } => {
-            let generated = match (webhook, title) {
-                (Some(payload), _) => webhook::generate(
-                    &context.repository,
-                    &payload,
-                    grove_core::shard::DEFAULT_DIR,
-                    &repository::JobSettings::default(),
-                )?,
-                (None, title) => generate(
-                    &context.repository,
-                    &title.unwrap_or_default(),
-                    grove_core::shard::DEFAULT_DIR,
-                    &repository::JobSettings::default(),
-                )?,
-            };
-            let text = match format {
-                Format::Text => generated.plan.describe(),
-                Format::Json => {
-                    let mut json = serde_json::to_string_pretty(&generated.plan)
-                        .map_err(|e| Failure::External(e.to_string()))?;
-                    json.push('\n');
-                    json
+            let jobs = jobs.settings();
+            let (generated, subject) = match (webhook, title) {
+                (Some(payload), _) => {
+                    let subject = format!("the webhook payload {}", payload.display());
+                    let generated = webhook::generate(
+                        &context.repository,
+                        &payload,
+                        grove_core::shard::DEFAULT_DIR,
+                        &jobs,
+                    )?;
+                    (generated, subject)
+                }
+                (None, title) => {
+                    let title = title.unwrap_or_default();
+                    let generated = generate(
+                        &context.repository,
+                        &title,
+                        grove_core::shard::DEFAULT_DIR,
+                        &jobs,
+                    )?;
+                    (generated, title)
                 }
             };
-            print(&text)
+            let plan = &generated.plan;
+            let json = || -> Result<String, Failure> {
+                let mut json = serde_json::to_string_pretty(plan)
+                    .map_err(|e| Failure::External(e.to_string()))?;
+                json.push('\n');
+                Ok(json)
+            };
+            if let Some(path) = &json_file {
+                std::fs::write(path, json()?).map_err(|e| Failure::io("write", path, e))?;
+            }
+            let text = match format {
+                Format::Text => plan.describe(),
+                Format::Json => json()?,
+                Format::Markdown => plan.markdown(),
+            };
+            print(&text)?;
+            if merge_request_note {
+                gitlab::post_plan(&context.ui, plan, &subject)?;
+            }
+            Ok(())
         }
         Command::New { name } => {
             let name = parse_name(&name)?;
