@@ -91,7 +91,7 @@ fn values_in_the_markdown_plan_cannot_format_link_or_mention() {
         .find(|l| l.starts_with("| `@all"))
         .unwrap_or_else(|| panic!("no row for the folder:\n{markdown}"));
     assert!(row.starts_with("| `@all_*x*\\|[l](u)` | "), "{row}");
-    let reason = row.rsplit(" | ").nth(0).unwrap();
+    let reason = row.rsplit(" | ").next().unwrap();
     assert!(!reason.contains("*x*") && !reason.contains(" @"), "{row}");
 }
 
