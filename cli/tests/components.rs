@@ -633,6 +633,11 @@ fn the_catalog_project_tests_its_components_at_the_commit_and_releases_on_semver
 // ---------------------------------------------------------------------------------------------
 // End to end: the example cluster repository, its components, gitlab-ci-local.
 
+/// The one rule of gitlab-ci-local 4.60.0's copy of GitLab's schema (GitLab 17.7) that GitLab has
+/// since dropped: `tags: []` (the components' default: no runner tags) is valid in GitLab's
+/// current schema, which check-jsonschema vendors and these tests also check every file against.
+const IGNORED_SCHEMA_PATHS: [&str; 2] = ["--ignore-schema-paths", "#/definitions/tags/minItems"];
+
 /// A fake `kubectl`, `terraform` or `git`: appends `JOB<TAB>PROJECT_DIR<TAB>PROGRAM<TAB>ARG...`
 /// to $GROVE_FAKE_LOG in one write, and answers the few questions grove asks.
 const FAKE: &str = r#"#!/bin/sh
@@ -648,29 +653,64 @@ esac
 exit 0
 "#;
 
-/// Rewrites a generated pipeline in place the way `for_gitlab_ci_local` (common/mod.rs) does,
-/// and drops its `default: image:`: the jobs run on gitlab-ci-local's shell executor here (there
-/// is no Docker), and a job image would make it set CI_PROJECT_DIR to the container's path.
-/// The pipeline as grove wrote it is kept beside the call log, as `GROVE_FAKE_LOG.generated.yml`.
+/// Rewrites a generated pipeline and its shard files in place for gitlab-ci-local, which has no
+/// Docker here and no cross-pipeline artifacts; the files as grove wrote them are kept beside
+/// the call log, as `GROVE_FAKE_LOG.JOB.generated.yml` (and `.generated-shards.shard-N.yml`).
+///
+/// - `expand: false` variables become plain values with `$` doubled, as `for_gitlab_ci_local`
+///   (common/mod.rs) does;
+/// - `default: image:` and each job's `services:` are dropped: the jobs run on gitlab-ci-local's
+///   shell executor, a job image would make it set CI_PROJECT_DIR to the container's path, and
+///   a service makes it start Docker;
+/// - a need of a job of the parent pipeline (`needs: - pipeline: $PARENT_PIPELINE_ID, job: X`),
+///   which gitlab-ci-local skips, becomes `needs: []` and a first script line that copies X's
+///   artifacts into the job, from gitlab-ci-local's artifacts folder, which parent and child
+///   pipelines share: what GitLab does for that need, by the job name grove wrote.
 const FOR_GITLAB_CI_LOCAL: &str = r#"#!/usr/bin/env python3
-import os, sys
-path = sys.argv[1]
-out = []
-text = open(path, encoding="utf-8").read()
-open(os.environ["GROVE_FAKE_LOG"] + ".generated.yml", "w", encoding="utf-8").write(text)
-lines = text.splitlines()
-for i, line in enumerate(lines):
-    if line == "default:" and i + 1 < len(lines) and lines[i + 1].startswith("  image: "):
-        continue
-    if line.startswith("  image: ") and i > 0 and lines[i - 1] == "default:":
-        continue
-    trimmed = line.lstrip()
-    key, sep, rest = trimmed.partition(": {value: ")
-    if sep and rest.endswith(", expand: false}"):
-        value = rest[: -len(", expand: false}")].replace("$", "$$")
-        line = line[: len(line) - len(trimmed)] + key + ": " + value
-    out.append(line)
-open(path, "w", encoding="utf-8").write("\n".join(out) + "\n")
+import glob, os, sys
+keep = os.environ["GROVE_FAKE_LOG"] + "." + os.environ.get("CI_JOB_NAME", "-") + "."
+def rewrite(path):
+    text = open(path, encoding="utf-8").read()
+    open(keep + path.replace("/", "."), "w", encoding="utf-8").write(text)
+    out, fetch = [], None
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line == "default:" and i + 1 < len(lines) and lines[i + 1].startswith("  image: "):
+            i += 2
+            continue
+        if line == "  services:":
+            i += 1
+            while i < len(lines) and lines[i].startswith("   "):
+                i += 1
+            continue
+        if (line == "  needs:" and i + 2 < len(lines)
+                and lines[i + 1] == "    - pipeline: $PARENT_PIPELINE_ID"
+                and lines[i + 2].startswith("      job: ")):
+            fetch = lines[i + 2][len("      job: "):].strip('"')
+            out.append("  needs: []")
+            i += 3
+            if i < len(lines) and lines[i] == "      artifacts: true":
+                i += 1
+            continue
+        if line == "  script:" and fetch:
+            out.append(line)
+            out.append('    - cp -R "$CI_PROJECT_DIR/../../artifacts/%s/." "$CI_PROJECT_DIR/"' % fetch)
+            fetch = None
+            i += 1
+            continue
+        trimmed = line.lstrip()
+        key, sep, rest = trimmed.partition(": {value: ")
+        if sep and rest.endswith(", expand: false}"):
+            value = rest[: -len(", expand: false}")].replace("$", "$$")
+            line = line[: len(line) - len(trimmed)] + key + ": " + value
+        out.append(line)
+        i += 1
+    open(path, "w", encoding="utf-8").write("\n".join(out) + "\n")
+rewrite(sys.argv[1])
+for shard in sorted(glob.glob(sys.argv[1][: -len(".yml")] + "-shards/*.yml")):
+    rewrite(shard)
 "#;
 
 /// A scratch copy of the example cluster repository, made a git repository, with the fakes.
@@ -693,35 +733,51 @@ impl Cluster {
     /// The example cluster in `folder` of the project (the components' `root` input set to
     /// it), or at its top.
     fn in_folder(name: &str, folder: Option<&str>) -> Cluster {
-        let base = scratch(name).canonicalize().unwrap();
-        let root = base.join("cluster");
-        let repository = folder.map_or(root.clone(), |folder| root.join(folder));
-        copy_tree(&example_cluster(), &repository);
-        // Every venv gets the fake tutor instead of Tutor.
-        let fake_tutor = project().join("tests/components/fake-tutor");
-        let requirement = format!("fake-tutor @ file://{}\n", fake_tutor.display());
-        std::fs::write(
-            repository.join("defaults/grove-requirements.txt"),
-            &requirement,
-        )
-        .unwrap();
-        for entry in std::fs::read_dir(repository.join("instances")).unwrap() {
-            let file = entry.unwrap().path().join("grove-requirements.txt");
-            std::fs::write(file, &requirement).unwrap();
-        }
-        // The emulated include, and the one line for gitlab-ci-local's variables.
-        let mut pipeline =
-            yaml(&std::fs::read_to_string(repository.join(".gitlab-ci.yml")).unwrap());
+        let example = example_cluster().join(".gitlab-ci.yml");
+        let mut pipeline = yaml(&std::fs::read_to_string(example).unwrap());
         if let Some(folder) = folder {
             for include in pipeline["include"].as_array_mut().unwrap() {
                 include["inputs"]["root"] = json!(folder);
             }
         }
-        let mut resolved = resolve_pipeline(&pipeline);
-        resolved["grove-generate"]["script"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!("for-gitlab-ci-local generated.yml"));
+        Cluster::project(name, &[(folder.unwrap_or(""), "")], &pipeline)
+    }
+
+    /// A project holding a copy of the example cluster in each of `clusters` (a folder, `""`
+    /// for the top, and text appended to its grove.yml), whose pipeline is `pipeline` with its
+    /// component includes resolved.
+    fn project(name: &str, clusters: &[(&str, &str)], pipeline: &Value) -> Cluster {
+        let base = scratch(name).canonicalize().unwrap();
+        let root = base.join("cluster");
+        for (folder, settings) in clusters {
+            let repository = root.join(folder);
+            copy_tree(&example_cluster(), &repository);
+            let grove_yml = repository.join("grove.yml");
+            let text = std::fs::read_to_string(&grove_yml).unwrap();
+            std::fs::write(&grove_yml, format!("{text}{settings}")).unwrap();
+            // Every venv gets the fake tutor instead of Tutor.
+            let fake_tutor = project().join("tests/components/fake-tutor");
+            let requirement = format!("fake-tutor @ file://{}\n", fake_tutor.display());
+            std::fs::write(
+                repository.join("defaults/grove-requirements.txt"),
+                &requirement,
+            )
+            .unwrap();
+            for entry in std::fs::read_dir(repository.join("instances")).unwrap() {
+                let file = entry.unwrap().path().join("grove-requirements.txt");
+                std::fs::write(file, &requirement).unwrap();
+            }
+        }
+        // The emulated include, and the one line for gitlab-ci-local in each generate job.
+        let mut resolved = resolve_pipeline(pipeline);
+        for (job, body) in resolved.as_object_mut().unwrap() {
+            if job.ends_with("-generate") {
+                body["script"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!("for-gitlab-ci-local generated.yml"));
+            }
+        }
         std::fs::write(
             root.join(".gitlab-ci.yml"),
             serde_json::to_string_pretty(&resolved).unwrap(),
@@ -774,8 +830,14 @@ impl Cluster {
     /// The pipeline grove-generate wrote, as grove wrote it (before the rewrite for
     /// gitlab-ci-local).
     fn generated(&self) -> String {
+        self.written("grove-generate", "generated.yml")
+    }
+
+    /// A file that `job` wrote (`generated.yml`, `generated-shards/shard-1.yml`), as grove
+    /// wrote it.
+    fn written(&self, job: &str, file: &str) -> String {
         let mut path = self.log.clone().into_os_string();
-        path.push(".generated.yml");
+        path.push(format!(".{job}.{}", file.replace('/', ".")));
         std::fs::read_to_string(path).unwrap_or_default()
     }
 
@@ -805,6 +867,7 @@ impl Cluster {
                 "--shell-isolation",
                 "--no-artifacts-to-source",
             ])
+            .args(IGNORED_SCHEMA_PATHS)
             .arg("--home")
             .arg(&self.home)
             .current_dir(&self.root)
@@ -1326,6 +1389,7 @@ fn e2e_the_catalog_pipeline_includes_its_components_at_the_commit() {
     let gitlab_ci_local = || {
         let mut command = Command::new(tool("gitlab-ci-local"));
         command
+            .args(IGNORED_SCHEMA_PATHS)
             .arg("--home")
             .arg(&home)
             .current_dir(&root)
