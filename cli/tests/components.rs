@@ -11,9 +11,15 @@
 //!   one whole block keeps the input's type), and writes the result as the pipeline file.
 //!   Regexes are checked with Python's `re`, standing in for GitLab's RE2 on these simple,
 //!   anchored patterns.
-//! - **The child pipeline's `expand: false` variables.** gitlab-ci-local 4.60.0 refuses them (see
-//!   `for_gitlab_ci_local` in `common/mod.rs`), so one line is appended to the generate job's script
-//!   that applies the same rewrite to `generated.yml` before it becomes the artifact.
+//! - **What gitlab-ci-local does not do in child pipelines.** One line is appended to each
+//!   generate job's script that rewrites `generated.yml` and its shard files before they become
+//!   the artifact (`FOR_GITLAB_CI_LOCAL` below): `expand: false` variables, which gitlab-ci-local
+//!   4.60.0 refuses (see `for_gitlab_ci_local` in `common/mod.rs`), become literal values; job
+//!   images and services are dropped (there is no Docker); a need of the parent pipeline's
+//!   generate job (`needs: pipeline:`), which it skips, copies that job's artifacts by the name
+//!   grove wrote; `forward: pipeline_variables` passes `GROVE_ROOT` on to the shard pipelines.
+//!   gitlab-ci-local's copy of GitLab's schema (17.7) still refuses `tags: []`, which GitLab now
+//!   takes: that one rule is ignored (`IGNORED_SCHEMA_PATHS`).
 //!
 //! The catalog project's own pipeline needs no emulated include: gitlab-ci-local reads a
 //! component of the project's own commit (`$CI_SERVER_FQDN/$CI_PROJECT_PATH/NAME@$CI_COMMIT_SHA`)
@@ -665,7 +671,10 @@ exit 0
 /// - a need of a job of the parent pipeline (`needs: - pipeline: $PARENT_PIPELINE_ID, job: X`),
 ///   which gitlab-ci-local skips, becomes `needs: []` and a first script line that copies X's
 ///   artifacts into the job, from gitlab-ci-local's artifacts folder, which parent and child
-///   pipelines share: what GitLab does for that need, by the job name grove wrote.
+///   pipelines share: what GitLab does for that need, by the job name grove wrote;
+/// - a trigger job's `forward: pipeline_variables: true`, which gitlab-ci-local does not
+///   implement, gets the one pipeline variable the shard pipelines read, the `GROVE_ROOT` that
+///   the component's trigger job passes to the child pipeline (the generate job has the same).
 const FOR_GITLAB_CI_LOCAL: &str = r#"#!/usr/bin/env python3
 import glob, os, sys
 keep = os.environ["GROVE_FAKE_LOG"] + "." + os.environ.get("CI_JOB_NAME", "-") + "."
@@ -693,6 +702,12 @@ def rewrite(path):
             i += 3
             if i < len(lines) and lines[i] == "      artifacts: true":
                 i += 1
+            continue
+        if line == "      pipeline_variables: true" and out and out[-1] == "    forward:":
+            out.append(line)
+            out.append("  variables:")
+            out.append('    GROVE_ROOT: "%s"' % os.environ["GROVE_ROOT"])
+            i += 1
             continue
         if line == "  script:" and fetch:
             out.append(line)
@@ -860,7 +875,13 @@ impl Cluster {
     /// Runs the whole pipeline with gitlab-ci-local (shell executor, each job in its own copy of
     /// the repository, artifacts and caches passed as GitLab passes them).
     fn run(&self, variables: &[(&str, &str)]) -> Run {
+        self.run_with(variables, &[])
+    }
+
+    /// [`Cluster::run`] with more options for gitlab-ci-local.
+    fn run_with(&self, variables: &[(&str, &str)], options: &[&str]) -> Run {
         let mut command = Command::new(tool("gitlab-ci-local"));
+        command.args(options);
         command
             .args([
                 "--force-shell-executor",
@@ -889,6 +910,7 @@ impl Cluster {
             events: events(&stdout),
             calls: calls(&std::fs::read_to_string(&self.log).unwrap_or_default()),
             text,
+            stdout,
         }
     }
 }
@@ -967,6 +989,8 @@ struct Run {
     calls: Vec<(String, Vec<String>)>,
     /// gitlab-ci-local's output and the call log, for failure messages.
     text: String,
+    /// gitlab-ci-local's output.
+    stdout: String,
 }
 
 impl Run {
@@ -1479,4 +1503,182 @@ fn e2e_the_catalog_pipeline_includes_its_components_at_the_commit() {
         text.contains("no [AutoDeploy] tag") || text.contains("nothing to deploy"),
         "{text}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Two clusters in one project: the pipeline component included twice, with two job prefixes.
+
+/// The title both clusters' generate jobs read (each cluster is a copy of the example one).
+const TWO_CLUSTERS_TITLE: &str = "[AutoDeploy][Update] campus|42,labs|7,academy|9";
+
+/// A project with the example cluster in `clusters/production` and `clusters/staging`, each with
+/// its own `LIMITS` text, including the pipeline component once for each, as `production` and
+/// `staging`; runs a push of [`TWO_CLUSTERS_TITLE`] to the default branch.
+///
+/// gitlab-ci-local runs one job at a time here (`--concurrency 1`): parent and child pipelines
+/// share its state folder, where two child pipelines' jobs of the same name (`venv:campus`,
+/// `grove-shards`) would otherwise overwrite each other's files; GitLab keeps them apart.
+fn two_clusters(name: &str, production: &str, staging: &str) -> (Cluster, Run) {
+    let include = |prefix: &str| {
+        json!({
+            "component": "gitlab.com/opencraft/grove-components/pipeline@0.1.0",
+            "inputs": {"job-prefix": prefix, "root": format!("clusters/{prefix}"), "stage": "deploy"},
+        })
+    };
+    let pipeline = json!({
+        "include": [include("production"), include("staging")],
+        "stages": ["deploy"],
+    });
+    let cluster = Cluster::project(
+        name,
+        &[
+            ("clusters/production", production),
+            ("clusters/staging", staging),
+        ],
+        &pipeline,
+    );
+    let run = cluster.run_with(
+        &[("CI_COMMIT_TITLE", TWO_CLUSTERS_TITLE)],
+        &["--concurrency", "1"],
+    );
+    (cluster, run)
+}
+
+/// Each job that finished, by the pipeline it ran in: `""` for the parent, else the chain of
+/// trigger jobs that started it (`production-deploy`, `production-deploy -> grove-shard:1`).
+fn jobs_by_pipeline(stdout: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let mut jobs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for line in stdout.lines() {
+        let line = line.trim_start();
+        let (pipeline, rest) = match line.strip_prefix('[').and_then(|r| r.split_once("] -> ")) {
+            Some((pipeline, rest)) => (pipeline.to_string(), rest),
+            None => (String::new(), line),
+        };
+        assert!(!line.starts_with("FAIL "), "a job failed: {line}\n{stdout}");
+        let mut words = rest.split_whitespace();
+        if let (Some(job), Some("finished"), Some("in")) =
+            (words.next(), words.next(), words.next())
+        {
+            assert!(!rest.contains(" FAIL "), "{line}");
+            jobs.entry(pipeline).or_default().insert(job.to_string());
+        }
+    }
+    jobs
+}
+
+/// Asserts that in each cluster's pipelines, every Tutor call of `instance` was made on that
+/// cluster's copy: `tutor k8s launch` once per cluster, each in its own folder.
+fn assert_each_cluster_deployed_its_own(run: &Run, instance: &str) {
+    let launches: BTreeSet<String> = run
+        .calls_of(&format!("deploy:{instance}"))
+        .into_iter()
+        .filter(|call| call.starts_with(&argv(&["tutor", "k8s", "launch"])))
+        .map(|call| call.last().unwrap().clone())
+        .collect();
+    assert_eq!(
+        launches,
+        ["production", "staging"]
+            .iter()
+            .map(|c| tutor_root(&format!("clusters/{c}/"), instance))
+            .collect(),
+        "{}",
+        run.text
+    );
+    for step in INSTANCE_CHAIN {
+        for call in run.calls_of(&format!("{step}:{instance}")) {
+            if call[0] == "tutor" {
+                let root = call.last().unwrap();
+                assert!(
+                    root.ends_with(&format!("/instances/{instance}")),
+                    "{step}:{instance} ran Tutor on another instance: {call:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn e2e_two_clusters_in_one_project_each_run_their_own_jobs() {
+    let (cluster, run) = two_clusters("e2e-two-clusters", "", "");
+    let by_pipeline = jobs_by_pipeline(&run.stdout);
+    let chains: BTreeSet<String> = ["campus", "labs", "academy"]
+        .iter()
+        .flat_map(|i| instance_jobs(i))
+        .collect();
+    let parent: BTreeSet<String> = ["production-generate", "staging-generate"]
+        .map(String::from)
+        .into();
+    assert_eq!(by_pipeline[""], parent, "{}", run.text);
+    assert_eq!(by_pipeline["production-deploy"], chains, "{}", run.text);
+    assert_eq!(by_pipeline["staging-deploy"], chains, "{}", run.text);
+    assert_eq!(by_pipeline.len(), 3, "{by_pipeline:?}\n{}", run.text);
+    for instance in ["campus", "labs", "academy"] {
+        assert_each_cluster_deployed_its_own(&run, instance);
+    }
+    // Each generate job wrote its own cluster's pipeline, and the image jobs have the Docker
+    // daemon service the component gives by default.
+    for prefix in ["production", "staging"] {
+        let generated = cluster.written(&format!("{prefix}-generate"), "generated.yml");
+        assert!(
+            generated.contains(&format!("      - clusters/{prefix}/instances/campus/\n")),
+            "{generated}"
+        );
+        let dind = "  services:\n    - name: \"docker:27.5.1-dind@sha256:aa3df78ecf320f5fafdce71c659f1629e96e9de0968305fe1de670e0ca9176ce\"\n      alias: docker\n";
+        assert_eq!(generated.matches(dind).count(), 3, "{generated}");
+    }
+}
+
+#[test]
+fn e2e_two_sharded_clusters_in_one_project_each_fetch_their_own_shards() {
+    // production: one instance per shard; staging: two.
+    let (cluster, run) = two_clusters(
+        "e2e-two-sharded",
+        "\nLIMITS:\n  jobs_per_pipeline: 6\n",
+        "\nLIMITS:\n  jobs_per_pipeline: 12\n",
+    );
+    let by_pipeline = jobs_by_pipeline(&run.stdout);
+    let names =
+        |jobs: &[&str]| -> BTreeSet<String> { jobs.iter().map(|j| j.to_string()).collect() };
+    let chains = |instances: &[&str]| -> BTreeSet<String> {
+        instances.iter().flat_map(|i| instance_jobs(i)).collect()
+    };
+    // Shards are packed in plan order: the title's.
+    let expected: BTreeMap<String, BTreeSet<String>> = [
+        ("", names(&["production-generate", "staging-generate"])),
+        ("production-deploy", names(&["grove-shards"])),
+        ("production-deploy -> grove-shard:1", chains(&["campus"])),
+        ("production-deploy -> grove-shard:2", chains(&["labs"])),
+        ("production-deploy -> grove-shard:3", chains(&["academy"])),
+        ("staging-deploy", names(&["grove-shards"])),
+        (
+            "staging-deploy -> grove-shard:1",
+            chains(&["campus", "labs"]),
+        ),
+        ("staging-deploy -> grove-shard:2", chains(&["academy"])),
+    ]
+    .into_iter()
+    .map(|(p, jobs)| (p.to_string(), jobs))
+    .collect();
+    assert_eq!(by_pipeline, expected, "{}", run.text);
+    for instance in ["campus", "labs", "academy"] {
+        assert_each_cluster_deployed_its_own(&run, instance);
+    }
+    // Each generated pipeline fetches its shard files from its own generate job.
+    for (prefix, shards) in [("production", 3), ("staging", 2)] {
+        let job = format!("{prefix}-generate");
+        let generated = cluster.written(&job, "generated.yml");
+        assert!(
+            generated.contains(&format!(
+                "    - pipeline: $PARENT_PIPELINE_ID\n      job: {job}\n      artifacts: true\n"
+            )),
+            "{generated}"
+        );
+        for n in 1..=shards {
+            let shard = cluster.written(&job, &format!("generated-shards/shard-{n}.yml"));
+            assert!(
+                shard.contains(&format!("      - clusters/{prefix}/instances/")),
+                "{prefix} shard {n}:\n{shard}"
+            );
+        }
+    }
 }
