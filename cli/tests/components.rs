@@ -600,6 +600,105 @@ fn the_readme_documents_every_component_and_input() {
     }
 }
 
+/// The YAML examples of ci-components/README.md that are pipelines (they include a component),
+/// with the `### ` heading they are under.
+fn readme_examples() -> Vec<(String, String)> {
+    let readme = std::fs::read_to_string(project().join("ci-components/README.md")).unwrap();
+    let mut examples = Vec::new();
+    let (mut heading, mut block): (String, Option<String>) = (String::new(), None);
+    for line in readme.lines() {
+        match &mut block {
+            Some(text) if line == "```" => {
+                if text.contains("component: ") {
+                    examples.push((heading.clone(), std::mem::take(text)));
+                }
+                block = None;
+            }
+            Some(text) => {
+                text.push_str(line);
+                text.push('\n');
+            }
+            None if line == "```yaml" => block = Some(String::new()),
+            None if line.starts_with("## ") || line.starts_with("### ") => {
+                heading = line.to_string()
+            }
+            None => {}
+        }
+    }
+    examples
+}
+
+#[test]
+fn the_readme_has_a_components_section_with_an_example_of_each() {
+    let readme = std::fs::read_to_string(project().join("ci-components/README.md")).unwrap();
+    assert!(
+        readme.contains("\n## Components\n"),
+        "no ## Components section"
+    );
+    let examples = readme_examples();
+    for component in components() {
+        let heading = format!("### `{}`", component.name);
+        let under: Vec<&String> = examples
+            .iter()
+            .filter(|(h, _)| *h == heading)
+            .map(|(_, text)| text)
+            .collect();
+        assert!(
+            under
+                .iter()
+                .any(|text| text.contains(&format!("/{}@", component.name))),
+            "ci-components/README.md has no example including {} under {heading}",
+            component.name
+        );
+    }
+}
+
+#[test]
+fn every_example_in_the_readme_works() {
+    // Each example, its includes resolved as GitLab resolves them (inputs checked), is a valid
+    // pipeline for GitLab's schema, and gitlab-ci-local lists its jobs (stages that exist,
+    // needs that resolve).
+    let dir = scratch("readme-examples");
+    let examples = readme_examples();
+    assert!(examples.len() >= 4, "{examples:?}");
+    let mut files = Vec::new();
+    for (n, (heading, text)) in examples.iter().enumerate() {
+        let resolved = resolve_pipeline(&yaml(text));
+        let jobs: Vec<&String> = resolved
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| !matches!(k.as_str(), "stages" | "variables" | "default" | "workflow"))
+            .collect();
+        assert!(!jobs.is_empty(), "{heading}: no job\n{text}");
+        let file = dir.join(format!("example-{n}.json"));
+        std::fs::write(&file, resolved.to_string()).unwrap();
+        files.push(file);
+        let project = dir.join(format!("example-{n}"));
+        std::fs::create_dir_all(project.join("home")).unwrap();
+        std::fs::write(project.join(".gitlab-ci.yml"), resolved.to_string()).unwrap();
+        let list = Command::new(tool("gitlab-ci-local"))
+            .args(IGNORED_SCHEMA_PATHS)
+            .args(["--list-json", "--home"])
+            .arg(project.join("home"))
+            .current_dir(&project)
+            .output()
+            .unwrap();
+        assert!(list.status.success(), "{heading}: {}", describe(&list));
+        let stdout = String::from_utf8_lossy(&list.stdout);
+        let listed: Vec<Value> = serde_json::from_str(&stdout[stdout.find('[').unwrap()..])
+            .unwrap_or_else(|e| panic!("{heading}: {e}: {}", describe(&list)));
+        let listed: BTreeSet<&str> = listed.iter().filter_map(|j| j["name"].as_str()).collect();
+        assert_eq!(
+            listed,
+            jobs.iter().map(|j| j.as_str()).collect(),
+            "{heading}"
+        );
+    }
+    let run = check_schema(&files);
+    assert!(run.status.success(), "{}", describe(&run));
+}
+
 #[test]
 fn the_catalog_project_tests_its_components_at_the_commit_and_releases_on_semver_tags() {
     let text = std::fs::read_to_string(project().join("ci-components/.gitlab-ci.yml")).unwrap();
