@@ -218,7 +218,8 @@ fn commands(line: &str) -> Vec<Vec<String>> {
             word.as_str(),
             "if" | "then" | "else" | "elif" | "fi" | "do" | "done" | "!"
         );
-        if !(current.is_empty() && keyword) && !word.is_empty() {
+        let skipped = word.is_empty() || (current.is_empty() && keyword);
+        if !skipped {
             current.push(word);
         }
         if ends {
