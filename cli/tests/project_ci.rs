@@ -254,11 +254,14 @@ fn edit(path: &Path, from: &str, to: &str) {
     std::fs::write(path, text.replacen(from, to, 1)).unwrap();
 }
 
+/// A case of the version check: a name, the tag, an edit of the project, what the check says.
+type Disagreement<'a> = (&'a str, Option<&'a str>, &'a dyn Fn(&Path), &'a str);
+
 #[test]
 fn the_version_check_fails_on_each_disagreement() {
     let ok = check_versions("versions-ok", Some("0.1.0"), |_| {});
     assert!(ok.status.success(), "{}", describe(&ok));
-    let cases: [(&str, Option<&str>, &dyn Fn(&Path), &str); 5] = [
+    let cases: [Disagreement; 5] = [
         (
             "versions-tag",
             Some("0.2.0"),
