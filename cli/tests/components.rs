@@ -1781,3 +1781,72 @@ fn e2e_two_sharded_clusters_in_one_project_each_fetch_their_own_shards() {
         }
     }
 }
+
+#[test]
+fn e2e_a_merge_request_plan_job_keeps_the_plan_in_a_note_with_its_token_variable() {
+    // The plan component given `gitlab-token: $GROVE_PLAN_TOKEN`, in a merge request pipeline of
+    // project 42 (!5), whose GitLab is the recording fake on loopback (common/gitlab.rs).
+    use common::gitlab::{listing, request, FakeGitLab, NOTES};
+    let gitlab = FakeGitLab::start();
+    let example = example_cluster().join(".gitlab-ci.yml");
+    let mut pipeline = yaml(&std::fs::read_to_string(example).unwrap());
+    for include in pipeline["include"].as_array_mut().unwrap() {
+        if include["component"].as_str().unwrap().contains("/plan@") {
+            include["inputs"]["gitlab-token"] = json!("$GROVE_PLAN_TOKEN");
+            include["inputs"]["format"] = json!("markdown");
+        }
+    }
+    let cluster = Cluster::project("e2e-plan-note", &[("", "")], &pipeline);
+    let title = "[AutoDeploy][Update] campus|42";
+    let run = cluster.run(&[
+        ("CI_PIPELINE_SOURCE", "merge_request_event"),
+        ("CI_COMMIT_BRANCH", ""),
+        ("CI_MERGE_REQUEST_TITLE", title),
+        ("CI_MERGE_REQUEST_IID", "5"),
+        ("CI_PROJECT_ID", "42"),
+        ("CI_API_V4_URL", &gitlab.api),
+        ("GROVE_PLAN_TOKEN", "glpat-secret"),
+    ]);
+    assert_eq!(run.jobs(), set(["grove-plan".to_string()]), "{}", run.text);
+    // The log has the plan in Markdown; the note has it too, created by the token's user.
+    let markdown = String::from_utf8(
+        grove(&example_cluster(), &["plan", "--format", "markdown", title]).stdout,
+    )
+    .unwrap();
+    assert!(
+        run.text
+            .contains("**Update: deploy 1 instance, no Terraform.**"),
+        "{}",
+        run.text
+    );
+    let requests = gitlab.requests();
+    assert_eq!(
+        requests[..3],
+        [
+            request("GET", "/api/v4/user", Value::Null),
+            listing(1),
+            listing(2)
+        ],
+        "{}",
+        run.text
+    );
+    assert_eq!(requests.len(), 4, "{requests:?}");
+    assert_eq!(
+        (requests[3].method.as_str(), requests[3].target.as_str()),
+        ("POST", NOTES)
+    );
+    let body = requests[3].body["body"].as_str().unwrap();
+    assert!(
+        body.starts_with(&format!(
+            "<!-- grove-plan: grove-plan -->\n#### Grove plan for `{title}`\n\n{markdown}\n<sub>From pipeline [#"
+        )),
+        "{body}"
+    );
+    // The plan is kept as the job's artifact.
+    let artifact = cluster
+        .root
+        .join(".gitlab-ci-local/artifacts/grove-plan/grove-plan.json");
+    let plan: Value = serde_json::from_slice(&std::fs::read(&artifact).unwrap()).unwrap();
+    assert_eq!(plan["kind"], "update");
+    assert_eq!(plan["instances"][0]["name"], "campus");
+}

@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod gitlab;
+
 /// The project's root folder.
 pub fn project() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
