@@ -7,6 +7,7 @@
 mod cluster;
 mod external;
 mod failure;
+mod gitlab;
 mod image;
 mod instance;
 mod output;
@@ -65,10 +66,8 @@ enum Command {
         title: String,
         /// Where to write the pipeline YAML.
         file: PathBuf,
-        /// The image the generated jobs run in when grove.yml sets no PIPELINE_IMAGE (the CI
-        /// component gives its own tool image).
-        #[arg(long, env = "GROVE_PIPELINE_IMAGE", value_name = "IMAGE")]
-        pipeline_image: Option<String>,
+        #[command(flatten)]
+        jobs: JobArgs,
     },
     /// Writes the child pipeline for a GitLab or GitHub webhook payload to FILE.
     Webhookpipeline {
@@ -79,10 +78,8 @@ enum Command {
         /// $TRIGGER_PAYLOAD).
         #[arg(long, env = "TRIGGER_PAYLOAD")]
         payload: PathBuf,
-        /// The image the generated jobs run in when grove.yml sets no PIPELINE_IMAGE (the CI
-        /// component gives its own tool image).
-        #[arg(long, env = "GROVE_PIPELINE_IMAGE", value_name = "IMAGE")]
-        pipeline_image: Option<String>,
+        #[command(flatten)]
+        jobs: JobArgs,
     },
     /// Explains what a commit title (or, with --webhook, a webhook payload) would do, writing
     /// nothing.
@@ -100,6 +97,17 @@ enum Command {
         /// How to print the plan.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Also write the plan as JSON to FILE (the plan component keeps grove-plan.json).
+        #[arg(long, value_name = "FILE")]
+        json_file: Option<PathBuf>,
+        /// Also create or update Grove's one note on the merge request ($CI_MERGE_REQUEST_IID
+        /// of $CI_PROJECT_ID, through $CI_API_V4_URL) with the plan in Markdown, as the token in
+        /// $GROVE_GITLAB_TOKEN; with no token, or outside a merge request pipeline, it says so
+        /// and posts nothing.
+        #[arg(long)]
+        merge_request_note: bool,
+        #[command(flatten)]
+        jobs: JobArgs,
     },
     /// Creates instances/NAME from defaults/; fails if it exists.
     New {
@@ -191,6 +199,38 @@ enum Command {
     External(Vec<OsString>),
 }
 
+/// Where and how the generated jobs run; the CI component gives these from its inputs.
+#[derive(clap::Args)]
+struct JobArgs {
+    /// The image the generated jobs run in when grove.yml sets no PIPELINE_IMAGE (the CI
+    /// component gives its own tool image).
+    #[arg(long, env = "GROVE_PIPELINE_IMAGE", value_name = "IMAGE")]
+    pipeline_image: Option<String>,
+    /// The job of the parent pipeline that writes the pipeline files, which a sharded pipeline
+    /// fetches its shard files from (the CI component's `<job-prefix>-generate`).
+    #[arg(long, env = "GROVE_PARENT_JOB", value_name = "JOB", default_value = grove_core::shard::PARENT_JOB)]
+    parent_job: String,
+    /// A service of the jobs that build Docker images, such as docker:dind (repeat it, or
+    /// separate images with spaces); the first is the Docker daemon, reached as `docker`.
+    #[arg(
+        long = "image-builder-service",
+        env = "GROVE_IMAGE_BUILDER_SERVICES",
+        value_name = "IMAGE",
+        value_delimiter = ' '
+    )]
+    image_builder_services: Vec<String>,
+}
+
+impl JobArgs {
+    fn settings(self) -> repository::JobSettings {
+        repository::JobSettings {
+            image: self.pipeline_image,
+            parent_job: Some(self.parent_job),
+            image_builder_services: self.image_builder_services,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum VenvAction {
     /// Creates or updates the venv from grove-requirements.txt; does nothing if unchanged.
@@ -280,6 +320,8 @@ enum Format {
     Text,
     /// One JSON object.
     Json,
+    /// Markdown, as the merge request note shows it.
+    Markdown,
 }
 
 /// What every command gets: the repository, and how much to say.
@@ -310,63 +352,72 @@ fn main() -> ExitCode {
 
 fn run(context: &Context, command: Command) -> Result<(), Failure> {
     match command {
-        Command::Pipeline {
-            title,
-            file,
-            pipeline_image,
-        } => {
+        Command::Pipeline { title, file, jobs } => {
             let (dir, named) = output::shard_dir(&file)?;
-            let generated = generate(
-                &context.repository,
-                &title,
-                &named,
-                pipeline_image.as_deref(),
-            )?;
+            let generated = generate(&context.repository, &title, &named, &jobs.settings())?;
             write_pipeline(context, &file, &dir, &generated)
         }
         Command::Webhookpipeline {
             output,
             payload,
-            pipeline_image,
+            jobs,
         } => {
             let (dir, named) = output::shard_dir(&output)?;
-            let generated = webhook::generate(
-                &context.repository,
-                &payload,
-                &named,
-                pipeline_image.as_deref(),
-            )?;
+            let generated =
+                webhook::generate(&context.repository, &payload, &named, &jobs.settings())?;
             write_pipeline(context, &output, &dir, &generated)
         }
         Command::Plan {
             title,
             webhook,
             format,
+            json_file,
+            merge_request_note,
+            jobs,
         } => {
-            let generated = match (webhook, title) {
-                (Some(payload), _) => webhook::generate(
-                    &context.repository,
-                    &payload,
-                    grove_core::shard::DEFAULT_DIR,
-                    None,
-                )?,
-                (None, title) => generate(
-                    &context.repository,
-                    &title.unwrap_or_default(),
-                    grove_core::shard::DEFAULT_DIR,
-                    None,
-                )?,
-            };
-            let text = match format {
-                Format::Text => generated.plan.describe(),
-                Format::Json => {
-                    let mut json = serde_json::to_string_pretty(&generated.plan)
-                        .map_err(|e| Failure::External(e.to_string()))?;
-                    json.push('\n');
-                    json
+            let jobs = jobs.settings();
+            let (generated, subject) = match (webhook, title) {
+                (Some(payload), _) => {
+                    let subject = format!("the webhook payload {}", payload.display());
+                    let generated = webhook::generate(
+                        &context.repository,
+                        &payload,
+                        grove_core::shard::DEFAULT_DIR,
+                        &jobs,
+                    )?;
+                    (generated, subject)
+                }
+                (None, title) => {
+                    let title = title.unwrap_or_default();
+                    let generated = generate(
+                        &context.repository,
+                        &title,
+                        grove_core::shard::DEFAULT_DIR,
+                        &jobs,
+                    )?;
+                    (generated, title)
                 }
             };
-            print(&text)
+            let plan = &generated.plan;
+            let json = || -> Result<String, Failure> {
+                let mut json = serde_json::to_string_pretty(plan)
+                    .map_err(|e| Failure::External(e.to_string()))?;
+                json.push('\n');
+                Ok(json)
+            };
+            if let Some(path) = &json_file {
+                std::fs::write(path, json()?).map_err(|e| Failure::io("write", path, e))?;
+            }
+            let text = match format {
+                Format::Text => plan.describe(),
+                Format::Json => json()?,
+                Format::Markdown => plan.markdown(),
+            };
+            print(&text)?;
+            if merge_request_note {
+                gitlab::post_plan(&context.ui, plan, &subject)?;
+            }
+            Ok(())
         }
         Command::New { name } => {
             let name = parse_name(&name)?;
@@ -507,12 +558,12 @@ fn write_pipeline(
 }
 
 /// Parses a title, reads what it needs of the repository, and generates its pipeline, whose
-/// shards (if any) go in `shard_dir`, with `default_image` for its jobs if grove.yml sets none.
+/// shards (if any) go in `shard_dir`, its jobs run as `jobs` says.
 fn generate(
     repository: &Repository,
     title: &str,
     shard_dir: &str,
-    default_image: Option<&str>,
+    jobs: &repository::JobSettings,
 ) -> Result<grove_core::Generated, Failure> {
     let (request, warnings) = grove_core::request_from_title(title)?;
     if !warnings.is_empty() {
@@ -522,7 +573,7 @@ fn generate(
         Some(names) => Scope::Only(names),
         None => Scope::All,
     };
-    let fleet = repository.pipeline_fleet(scope, default_image)?;
+    let fleet = repository.pipeline_fleet(scope, jobs)?;
     Ok(grove_core::generate_for(&request, &fleet, shard_dir)?)
 }
 

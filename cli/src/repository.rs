@@ -95,18 +95,15 @@ impl Repository {
     }
 
     /// The fleet a pipeline is generated from: the files of `scope`, with where the repository
-    /// is in the CI project ([`Repository::path_in_project`]), and `default_image` as its
-    /// `PIPELINE_IMAGE` when grove.yml sets none.
+    /// is in the CI project ([`Repository::path_in_project`]), and where its jobs run (`jobs`).
     pub fn pipeline_fleet(
         &self,
         scope: Scope<'_>,
-        default_image: Option<&str>,
+        jobs: &JobSettings,
     ) -> Result<grove_core::Fleet, Failure> {
         let mut fleet = grove_core::Fleet::new(self.load(scope)?)?;
         fleet.path_in_project = self.path_in_project()?;
-        if fleet.settings.pipeline_image.is_none() {
-            fleet.settings.pipeline_image = default_image.map(str::to_string);
-        }
+        jobs.apply(&mut fleet)?;
         Ok(fleet)
     }
 
@@ -343,4 +340,102 @@ fn write_whole(path: &Path, contents: &[u8], mode: u32) -> Result<(), Failure> {
         let _ = fs::remove_file(&tmp);
         Failure::io("write", path, e)
     })
+}
+
+/// Where and how the generated jobs run, from the command line (the CI component gives these
+/// from its inputs); grove.yml's own settings win.
+#[derive(Debug, Clone, Default)]
+pub struct JobSettings {
+    /// The image of the generated jobs when grove.yml sets no `PIPELINE_IMAGE`.
+    pub image: Option<String>,
+    /// The parent pipeline's job that writes the pipeline files, which a sharded pipeline
+    /// fetches them from (core's `grove-generate` when `None`).
+    pub parent_job: Option<String>,
+    /// The services of the jobs that build Docker images; the first is the Docker daemon,
+    /// reached as `docker`.
+    pub image_builder_services: Vec<String>,
+}
+
+/// The patch points of the jobs that run `grove buildimage` (Tutor's `images build` and `push`,
+/// which need a Docker daemon).
+pub const IMAGE_BUILDER_PATCHES: [&str; 3] = ["base-image-job", "image-job", "preview-up-job"];
+
+impl JobSettings {
+    /// Lays these settings over the fleet's: the image when grove.yml sets none; the parent job;
+    /// the image builder's services as a `services:` patch of each job that builds an image,
+    /// after grove.yml's own patch text, unless that already sets `services:`.
+    ///
+    /// A parent job or service image that a pipeline file cannot hold is a bad command line
+    /// (exit 2): they are names, checked here, and written as quoted YAML strings.
+    pub fn apply(&self, fleet: &mut grove_core::Fleet) -> Result<(), Failure> {
+        if fleet.settings.pipeline_image.is_none() {
+            fleet.settings.pipeline_image = self.image.clone();
+        }
+        if let Some(job) = &self.parent_job {
+            let fits = !job.is_empty()
+                && job.len() <= 255
+                && !job.starts_with('.')
+                && job
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+            if !fits {
+                return Err(Failure::Usage(format!(
+                    "the parent job {job:?} is not a job name Grove writes: use letters, digits, `-`, `_`, `.` and `:` (at most 255, not starting with `.`)"
+                )));
+            }
+            fleet.parent_job = Some(job.clone());
+        }
+        let services: Vec<&str> = self
+            .image_builder_services
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if services.is_empty() {
+            return Ok(());
+        }
+        for image in &services {
+            let fits = image.len() <= 255
+                && image
+                    .bytes()
+                    .next()
+                    .is_some_and(|b| b.is_ascii_alphanumeric())
+                && image.bytes().all(|b| {
+                    b.is_ascii_lowercase()
+                        || b.is_ascii_digit()
+                        || matches!(b, b'-' | b'_' | b'.' | b':' | b'/' | b'@')
+                });
+            if !fits {
+                return Err(Failure::Usage(format!(
+                    "the image builder service {image:?} is not an image reference: use lowercase letters, digits, `-`, `_`, `.`, `:`, `/` and `@`"
+                )));
+            }
+        }
+        // The Docker daemon (docker:dind) without TLS, on the job's own network, started with
+        // `--tls=false` so that it does not wait before listening; the tool image's DOCKER_HOST
+        // is tcp://docker:2375.
+        let mut patch = String::from("services:\n");
+        for (i, image) in services.iter().enumerate() {
+            patch.push_str(&format!("  - name: {}\n", grove_core::yaml::quote(image)));
+            if i == 0 {
+                patch.push_str("    alias: docker\n    command: [\"--tls=false\"]\n");
+                patch.push_str("    variables:\n      DOCKER_TLS_CERTDIR: \"\"\n");
+            }
+        }
+        for name in IMAGE_BUILDER_PATCHES {
+            let text = fleet
+                .settings
+                .pipeline_patches
+                .entry(name.to_string())
+                .or_default();
+            if text.lines().any(|line| line.starts_with("services:")) {
+                continue;
+            }
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str(&patch);
+        }
+        Ok(())
+    }
 }

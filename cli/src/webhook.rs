@@ -5,7 +5,7 @@
 //! ([`grove_core::webhook`]).
 
 use crate::failure::Failure;
-use crate::repository::{Repository, Scope};
+use crate::repository::{JobSettings, Repository, Scope};
 use grove_core::webhook::MAX_PAYLOAD;
 use grove_core::{Error, ErrorKind, Fleet, Generated};
 use std::fs::File;
@@ -54,13 +54,13 @@ pub fn read_payload(path: &Path) -> Result<String, Failure> {
 }
 
 /// Reads a payload, decides its request against the cluster's grove.yml, reads the instances
-/// the request needs, and generates its pipeline, whose shards (if any) go in `shard_dir`, with
-/// `default_image` for its jobs if grove.yml sets none.
+/// the request needs, and generates its pipeline, whose shards (if any) go in `shard_dir`, its
+/// jobs run as `jobs` says.
 pub fn generate(
     repository: &Repository,
     payload: &Path,
     shard_dir: &str,
-    default_image: Option<&str>,
+    jobs: &JobSettings,
 ) -> Result<Generated, Failure> {
     let text = read_payload(payload)?;
     let event = grove_core::webhook::parse(&text)?;
@@ -70,6 +70,6 @@ pub fn generate(
         Some(names) => Scope::Only(names),
         None => Scope::All,
     };
-    let fleet = repository.pipeline_fleet(scope, default_image)?;
+    let fleet = repository.pipeline_fleet(scope, jobs)?;
     Ok(grove_core::generate_for(&request, &fleet, shard_dir)?)
 }

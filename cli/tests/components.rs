@@ -11,9 +11,15 @@
 //!   one whole block keeps the input's type), and writes the result as the pipeline file.
 //!   Regexes are checked with Python's `re`, standing in for GitLab's RE2 on these simple,
 //!   anchored patterns.
-//! - **The child pipeline's `expand: false` variables.** gitlab-ci-local 4.60.0 refuses them (see
-//!   `for_gitlab_ci_local` in `common/mod.rs`), so one line is appended to the generate job's script
-//!   that applies the same rewrite to `generated.yml` before it becomes the artifact.
+//! - **What gitlab-ci-local does not do in child pipelines.** One line is appended to each
+//!   generate job's script that rewrites `generated.yml` and its shard files before they become
+//!   the artifact (`FOR_GITLAB_CI_LOCAL` below): `expand: false` variables, which gitlab-ci-local
+//!   4.60.0 refuses (see `for_gitlab_ci_local` in `common/mod.rs`), become literal values; job
+//!   images and services are dropped (there is no Docker); a need of the parent pipeline's
+//!   generate job (`needs: pipeline:`), which it skips, copies that job's artifacts by the name
+//!   grove wrote; `forward: pipeline_variables` passes `GROVE_ROOT` on to the shard pipelines.
+//!   gitlab-ci-local's copy of GitLab's schema (17.7) still refuses `tags: []`, which GitLab now
+//!   takes: that one rule is ignored (`IGNORED_SCHEMA_PATHS`).
 //!
 //! The catalog project's own pipeline needs no emulated include: gitlab-ci-local reads a
 //! component of the project's own commit (`$CI_SERVER_FQDN/$CI_PROJECT_PATH/NAME@$CI_COMMIT_SHA`)
@@ -594,6 +600,105 @@ fn the_readme_documents_every_component_and_input() {
     }
 }
 
+/// The YAML examples of ci-components/README.md that are pipelines (they include a component),
+/// with the `### ` heading they are under.
+fn readme_examples() -> Vec<(String, String)> {
+    let readme = std::fs::read_to_string(project().join("ci-components/README.md")).unwrap();
+    let mut examples = Vec::new();
+    let (mut heading, mut block): (String, Option<String>) = (String::new(), None);
+    for line in readme.lines() {
+        match &mut block {
+            Some(text) if line == "```" => {
+                if text.contains("component: ") {
+                    examples.push((heading.clone(), std::mem::take(text)));
+                }
+                block = None;
+            }
+            Some(text) => {
+                text.push_str(line);
+                text.push('\n');
+            }
+            None if line == "```yaml" => block = Some(String::new()),
+            None if line.starts_with("## ") || line.starts_with("### ") => {
+                heading = line.to_string()
+            }
+            None => {}
+        }
+    }
+    examples
+}
+
+#[test]
+fn the_readme_has_a_components_section_with_an_example_of_each() {
+    let readme = std::fs::read_to_string(project().join("ci-components/README.md")).unwrap();
+    assert!(
+        readme.contains("\n## Components\n"),
+        "no ## Components section"
+    );
+    let examples = readme_examples();
+    for component in components() {
+        let heading = format!("### `{}`", component.name);
+        let under: Vec<&String> = examples
+            .iter()
+            .filter(|(h, _)| *h == heading)
+            .map(|(_, text)| text)
+            .collect();
+        assert!(
+            under
+                .iter()
+                .any(|text| text.contains(&format!("/{}@", component.name))),
+            "ci-components/README.md has no example including {} under {heading}",
+            component.name
+        );
+    }
+}
+
+#[test]
+fn every_example_in_the_readme_works() {
+    // Each example, its includes resolved as GitLab resolves them (inputs checked), is a valid
+    // pipeline for GitLab's schema, and gitlab-ci-local lists its jobs (stages that exist,
+    // needs that resolve).
+    let dir = scratch("readme-examples");
+    let examples = readme_examples();
+    assert!(examples.len() >= 4, "{examples:?}");
+    let mut files = Vec::new();
+    for (n, (heading, text)) in examples.iter().enumerate() {
+        let resolved = resolve_pipeline(&yaml(text));
+        let jobs: Vec<&String> = resolved
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| !matches!(k.as_str(), "stages" | "variables" | "default" | "workflow"))
+            .collect();
+        assert!(!jobs.is_empty(), "{heading}: no job\n{text}");
+        let file = dir.join(format!("example-{n}.json"));
+        std::fs::write(&file, resolved.to_string()).unwrap();
+        files.push(file);
+        let project = dir.join(format!("example-{n}"));
+        std::fs::create_dir_all(project.join("home")).unwrap();
+        std::fs::write(project.join(".gitlab-ci.yml"), resolved.to_string()).unwrap();
+        let list = Command::new(tool("gitlab-ci-local"))
+            .args(IGNORED_SCHEMA_PATHS)
+            .args(["--list-json", "--home"])
+            .arg(project.join("home"))
+            .current_dir(&project)
+            .output()
+            .unwrap();
+        assert!(list.status.success(), "{heading}: {}", describe(&list));
+        let stdout = String::from_utf8_lossy(&list.stdout);
+        let listed: Vec<Value> = serde_json::from_str(&stdout[stdout.find('[').unwrap()..])
+            .unwrap_or_else(|e| panic!("{heading}: {e}: {}", describe(&list)));
+        let listed: BTreeSet<&str> = listed.iter().filter_map(|j| j["name"].as_str()).collect();
+        assert_eq!(
+            listed,
+            jobs.iter().map(|j| j.as_str()).collect(),
+            "{heading}"
+        );
+    }
+    let run = check_schema(&files);
+    assert!(run.status.success(), "{}", describe(&run));
+}
+
 #[test]
 fn the_catalog_project_tests_its_components_at_the_commit_and_releases_on_semver_tags() {
     let text = std::fs::read_to_string(project().join("ci-components/.gitlab-ci.yml")).unwrap();
@@ -632,6 +737,11 @@ fn the_catalog_project_tests_its_components_at_the_commit_and_releases_on_semver
 
 // ---------------------------------------------------------------------------------------------
 // End to end: the example cluster repository, its components, gitlab-ci-local.
+
+/// The one rule of gitlab-ci-local 4.60.0's copy of GitLab's schema (GitLab 17.7) that GitLab has
+/// since dropped: `tags: []` (the components' default: no runner tags) is valid in GitLab's
+/// current schema, which check-jsonschema vendors and these tests also check every file against.
+const IGNORED_SCHEMA_PATHS: [&str; 2] = ["--ignore-schema-paths", "#/definitions/tags/minItems"];
 
 /// A fake `kubectl`, `terraform` or `git`: appends `JOB<TAB>PROJECT_DIR<TAB>PROGRAM<TAB>ARG...`
 /// to $GROVE_FAKE_LOG in one write, and answers the few questions grove asks.
@@ -735,29 +845,73 @@ impl Drop for FakeKubernetes {
     }
 }
 
-/// Rewrites a generated pipeline in place the way `for_gitlab_ci_local` (common/mod.rs) does,
-/// and drops its `default: image:`: the jobs run on gitlab-ci-local's shell executor here (there
-/// is no Docker), and a job image would make it set CI_PROJECT_DIR to the container's path.
-/// The pipeline as grove wrote it is kept beside the call log, as `GROVE_FAKE_LOG.generated.yml`.
+/// Rewrites a generated pipeline and its shard files in place for gitlab-ci-local, which has no
+/// Docker here and no cross-pipeline artifacts; the files as grove wrote them are kept beside
+/// the call log, as `GROVE_FAKE_LOG.JOB.generated.yml` (and `.generated-shards.shard-N.yml`).
+///
+/// - `expand: false` variables become plain values with `$` doubled, as `for_gitlab_ci_local`
+///   (common/mod.rs) does;
+/// - `default: image:` and each job's `services:` are dropped: the jobs run on gitlab-ci-local's
+///   shell executor, a job image would make it set CI_PROJECT_DIR to the container's path, and
+///   a service makes it start Docker;
+/// - a need of a job of the parent pipeline (`needs: - pipeline: $PARENT_PIPELINE_ID, job: X`),
+///   which gitlab-ci-local skips, becomes `needs: []` and a first script line that copies X's
+///   artifacts into the job, from gitlab-ci-local's artifacts folder, which parent and child
+///   pipelines share: what GitLab does for that need, by the job name grove wrote;
+/// - a trigger job's `forward: pipeline_variables: true`, which gitlab-ci-local does not
+///   implement, gets the one pipeline variable the shard pipelines read, the `GROVE_ROOT` that
+///   the component's trigger job passes to the child pipeline (the generate job has the same).
 const FOR_GITLAB_CI_LOCAL: &str = r#"#!/usr/bin/env python3
-import os, sys
-path = sys.argv[1]
-out = []
-text = open(path, encoding="utf-8").read()
-open(os.environ["GROVE_FAKE_LOG"] + ".generated.yml", "w", encoding="utf-8").write(text)
-lines = text.splitlines()
-for i, line in enumerate(lines):
-    if line == "default:" and i + 1 < len(lines) and lines[i + 1].startswith("  image: "):
-        continue
-    if line.startswith("  image: ") and i > 0 and lines[i - 1] == "default:":
-        continue
-    trimmed = line.lstrip()
-    key, sep, rest = trimmed.partition(": {value: ")
-    if sep and rest.endswith(", expand: false}"):
-        value = rest[: -len(", expand: false}")].replace("$", "$$")
-        line = line[: len(line) - len(trimmed)] + key + ": " + value
-    out.append(line)
-open(path, "w", encoding="utf-8").write("\n".join(out) + "\n")
+import glob, os, sys
+keep = os.environ["GROVE_FAKE_LOG"] + "." + os.environ.get("CI_JOB_NAME", "-") + "."
+def rewrite(path):
+    text = open(path, encoding="utf-8").read()
+    open(keep + path.replace("/", "."), "w", encoding="utf-8").write(text)
+    out, fetch = [], None
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line == "default:" and i + 1 < len(lines) and lines[i + 1].startswith("  image: "):
+            i += 2
+            continue
+        if line == "  services:":
+            i += 1
+            while i < len(lines) and lines[i].startswith("   "):
+                i += 1
+            continue
+        if (line == "  needs:" and i + 2 < len(lines)
+                and lines[i + 1] == "    - pipeline: $PARENT_PIPELINE_ID"
+                and lines[i + 2].startswith("      job: ")):
+            fetch = lines[i + 2][len("      job: "):].strip('"')
+            out.append("  needs: []")
+            i += 3
+            if i < len(lines) and lines[i] == "      artifacts: true":
+                i += 1
+            continue
+        if line == "      pipeline_variables: true" and out and out[-1] == "    forward:":
+            out.append(line)
+            out.append("  variables:")
+            out.append('    GROVE_ROOT: "%s"' % os.environ["GROVE_ROOT"])
+            i += 1
+            continue
+        if line == "  script:" and fetch:
+            out.append(line)
+            out.append('    - cp -R "$CI_PROJECT_DIR/../../artifacts/%s/." "$CI_PROJECT_DIR/"' % fetch)
+            fetch = None
+            i += 1
+            continue
+        trimmed = line.lstrip()
+        key, sep, rest = trimmed.partition(": {value: ")
+        if sep and rest.endswith(", expand: false}"):
+            value = rest[: -len(", expand: false}")].replace("$", "$$")
+            line = line[: len(line) - len(trimmed)] + key + ": " + value
+        out.append(line)
+        i += 1
+    open(path, "w", encoding="utf-8").write("\n".join(out) + "\n")
+rewrite(sys.argv[1])
+for shard in sorted(glob.glob(sys.argv[1][: -len(".yml")] + "-shards/*.yml")):
+    rewrite(shard)
 "#;
 
 /// A scratch copy of the example cluster repository, made a git repository, with the fakes.
@@ -786,46 +940,82 @@ impl Cluster {
     }
 
     /// The example cluster in `folder` of the project, or at its top, with its store in
-    /// `store` (a folder outside the project: as a runner's persistent disk would be; one of
-    /// its own when `None`). Every venv gets the fake tutor, but with `real_tutor` (a
-    /// Kubernetes API the real Tutor can ask), the instances' venvs get the real Tutor.
+    /// `store` (a folder outside the project, as a runner's persistent disk would be; one of
+    /// its own when `None`); with `real_tutor` (a Kubernetes API the real Tutor can ask), its
+    /// instances' venvs get the real Tutor instead of the fake one.
     fn build(
         name: &str,
         folder: Option<&str>,
         store: Option<&Path>,
         real_tutor: Option<&FakeKubernetes>,
     ) -> Cluster {
-        let base = scratch(name).canonicalize().unwrap();
-        let root = base.join("cluster");
-        let repository = folder.map_or(root.clone(), |folder| root.join(folder));
-        copy_tree(&example_cluster(), &repository);
-        let store = store.map_or_else(|| base.join("store"), Path::to_path_buf);
-        set_store(&repository, store.to_str().unwrap());
-        let fake_tutor = project().join("tests/components/fake-tutor");
-        let fake = format!("fake-tutor @ file://{}\n", fake_tutor.display());
-        std::fs::write(repository.join("defaults/grove-requirements.txt"), &fake).unwrap();
-        let instances = if real_tutor.is_some() {
-            "tutor>=22,<23\n"
-        } else {
-            fake.as_str()
-        };
-        for entry in std::fs::read_dir(repository.join("instances")).unwrap() {
-            let file = entry.unwrap().path().join("grove-requirements.txt");
-            std::fs::write(file, instances).unwrap();
-        }
-        // The emulated include, and the one line for gitlab-ci-local's variables.
-        let mut pipeline =
-            yaml(&std::fs::read_to_string(repository.join(".gitlab-ci.yml")).unwrap());
+        let example = example_cluster().join(".gitlab-ci.yml");
+        let mut pipeline = yaml(&std::fs::read_to_string(example).unwrap());
         if let Some(folder) = folder {
             for include in pipeline["include"].as_array_mut().unwrap() {
                 include["inputs"]["root"] = json!(folder);
             }
         }
-        let mut resolved = resolve_pipeline(&pipeline);
-        resolved["grove-generate"]["script"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!("for-gitlab-ci-local generated.yml"));
+        Cluster::project(
+            name,
+            &[(folder.unwrap_or(""), "")],
+            &pipeline,
+            store,
+            real_tutor,
+        )
+    }
+
+    /// A project holding a copy of the example cluster in each of `clusters` (a folder, `""`
+    /// for the top, and text appended to its grove.yml), whose pipeline is `pipeline` with its
+    /// component includes resolved. Each cluster keeps its state in a store of its own outside
+    /// the project, or (with one cluster) in `store`; with `real_tutor`, instances' venvs get
+    /// the real Tutor, and jobs a kubeconfig for its Kubernetes API.
+    fn project(
+        name: &str,
+        clusters: &[(&str, &str)],
+        pipeline: &Value,
+        store: Option<&Path>,
+        real_tutor: Option<&FakeKubernetes>,
+    ) -> Cluster {
+        let base = scratch(name).canonicalize().unwrap();
+        let root = base.join("cluster");
+        let mut stores = Vec::new();
+        for (n, (folder, settings)) in clusters.iter().enumerate() {
+            let repository = root.join(folder);
+            copy_tree(&example_cluster(), &repository);
+            let cluster_store = match store {
+                Some(store) if clusters.len() == 1 => store.to_path_buf(),
+                _ => base.join(format!("store-{n}")),
+            };
+            set_store(&repository, cluster_store.to_str().unwrap());
+            stores.push(cluster_store);
+            let grove_yml = repository.join("grove.yml");
+            let text = std::fs::read_to_string(&grove_yml).unwrap();
+            std::fs::write(&grove_yml, format!("{text}{settings}")).unwrap();
+            // Every venv gets the fake tutor instead of Tutor, unless the real one is asked for.
+            let fake_tutor = project().join("tests/components/fake-tutor");
+            let fake = format!("fake-tutor @ file://{}\n", fake_tutor.display());
+            std::fs::write(repository.join("defaults/grove-requirements.txt"), &fake).unwrap();
+            let requirement = if real_tutor.is_some() {
+                "tutor>=22,<23\n"
+            } else {
+                fake.as_str()
+            };
+            for entry in std::fs::read_dir(repository.join("instances")).unwrap() {
+                let file = entry.unwrap().path().join("grove-requirements.txt");
+                std::fs::write(file, requirement).unwrap();
+            }
+        }
+        // The emulated include, and the one line for gitlab-ci-local in each generate job.
+        let mut resolved = resolve_pipeline(pipeline);
+        for (job, body) in resolved.as_object_mut().unwrap() {
+            if job.ends_with("-generate") {
+                body["script"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!("for-gitlab-ci-local generated.yml"));
+            }
+        }
         std::fs::write(
             root.join(".gitlab-ci.yml"),
             serde_json::to_string_pretty(&resolved).unwrap(),
@@ -868,7 +1058,7 @@ impl Cluster {
             root,
             log,
             home,
-            store,
+            store: stores.swap_remove(0),
         };
         cluster.git(&["init", "--quiet", "--initial-branch=main"]);
         cluster.git(&[
@@ -886,8 +1076,14 @@ impl Cluster {
     /// The pipeline grove-generate wrote, as grove wrote it (before the rewrite for
     /// gitlab-ci-local).
     fn generated(&self) -> String {
+        self.written("grove-generate", "generated.yml")
+    }
+
+    /// A file that `job` wrote (`generated.yml`, `generated-shards/shard-1.yml`), as grove
+    /// wrote it.
+    fn written(&self, job: &str, file: &str) -> String {
         let mut path = self.log.clone().into_os_string();
-        path.push(".generated.yml");
+        path.push(format!(".{job}.{}", file.replace('/', ".")));
         std::fs::read_to_string(path).unwrap_or_default()
     }
 
@@ -910,13 +1106,20 @@ impl Cluster {
     /// Runs the whole pipeline with gitlab-ci-local (shell executor, each job in its own copy of
     /// the repository, artifacts and caches passed as GitLab passes them).
     fn run(&self, variables: &[(&str, &str)]) -> Run {
+        self.run_with(variables, &[])
+    }
+
+    /// [`Cluster::run`] with more options for gitlab-ci-local.
+    fn run_with(&self, variables: &[(&str, &str)], options: &[&str]) -> Run {
         let mut command = Command::new(tool("gitlab-ci-local"));
+        command.args(options);
         command
             .args([
                 "--force-shell-executor",
                 "--shell-isolation",
                 "--no-artifacts-to-source",
             ])
+            .args(IGNORED_SCHEMA_PATHS)
             .arg("--home")
             .arg(&self.home)
             .current_dir(&self.root)
@@ -938,6 +1141,7 @@ impl Cluster {
             events: events(&stdout),
             calls: calls(&std::fs::read_to_string(&self.log).unwrap_or_default()),
             text,
+            stdout,
         }
     }
 }
@@ -1016,6 +1220,8 @@ struct Run {
     calls: Vec<(String, Vec<String>)>,
     /// gitlab-ci-local's output and the call log, for failure messages.
     text: String,
+    /// gitlab-ci-local's output.
+    stdout: String,
 }
 
 impl Run {
@@ -1468,6 +1674,7 @@ fn e2e_the_catalog_pipeline_includes_its_components_at_the_commit() {
     let gitlab_ci_local = || {
         let mut command = Command::new(tool("gitlab-ci-local"));
         command
+            .args(IGNORED_SCHEMA_PATHS)
             .arg("--home")
             .arg(&home)
             .current_dir(&root)
@@ -1667,4 +1874,255 @@ fn e2e_with_the_real_tutor_the_second_pipeline_deploys_the_first_ones_secrets() 
         "{names:?}\n{}",
         run.text
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Two clusters in one project: the pipeline component included twice, with two job prefixes.
+
+/// The title both clusters' generate jobs read (each cluster is a copy of the example one).
+const TWO_CLUSTERS_TITLE: &str = "[AutoDeploy][Update] campus|42,labs|7,academy|9";
+
+/// A project with the example cluster in `clusters/production` and `clusters/staging`, each with
+/// its own `LIMITS` text, including the pipeline component once for each, as `production` and
+/// `staging`; runs a push of [`TWO_CLUSTERS_TITLE`] to the default branch.
+///
+/// gitlab-ci-local runs one job at a time here (`--concurrency 1`): parent and child pipelines
+/// share its state folder, where two child pipelines' jobs of the same name (`venv:campus`,
+/// `grove-shards`) would otherwise overwrite each other's files; GitLab keeps them apart.
+fn two_clusters(name: &str, production: &str, staging: &str) -> (Cluster, Run) {
+    let include = |prefix: &str| {
+        json!({
+            "component": "gitlab.com/opencraft/grove-components/pipeline@0.1.0",
+            "inputs": {"job-prefix": prefix, "root": format!("clusters/{prefix}"), "stage": "deploy"},
+        })
+    };
+    let pipeline = json!({
+        "include": [include("production"), include("staging")],
+        "stages": ["deploy"],
+    });
+    let cluster = Cluster::project(
+        name,
+        &[
+            ("clusters/production", production),
+            ("clusters/staging", staging),
+        ],
+        &pipeline,
+        None,
+        None,
+    );
+    let run = cluster.run_with(
+        &[("CI_COMMIT_TITLE", TWO_CLUSTERS_TITLE)],
+        &["--concurrency", "1"],
+    );
+    (cluster, run)
+}
+
+/// Each job that finished, by the pipeline it ran in: `""` for the parent, else the chain of
+/// trigger jobs that started it (`production-deploy`, `production-deploy -> grove-shard:1`).
+fn jobs_by_pipeline(stdout: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let mut jobs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for line in stdout.lines() {
+        let line = line.trim_start();
+        let (pipeline, rest) = match line.strip_prefix('[').and_then(|r| r.split_once("] -> ")) {
+            Some((pipeline, rest)) => (pipeline.to_string(), rest),
+            None => (String::new(), line),
+        };
+        assert!(!line.starts_with("FAIL "), "a job failed: {line}\n{stdout}");
+        let mut words = rest.split_whitespace();
+        if let (Some(job), Some("finished"), Some("in")) =
+            (words.next(), words.next(), words.next())
+        {
+            assert!(!rest.contains(" FAIL "), "{line}");
+            jobs.entry(pipeline).or_default().insert(job.to_string());
+        }
+    }
+    jobs
+}
+
+/// Asserts that in each cluster's pipelines, every Tutor call of `instance` was made on that
+/// cluster's copy: `tutor k8s launch` once per cluster, each in its own folder.
+fn assert_each_cluster_deployed_its_own(run: &Run, instance: &str) {
+    let launches: BTreeSet<String> = run
+        .calls_of(&format!("deploy:{instance}"))
+        .into_iter()
+        .filter(|call| call.starts_with(&argv(&["tutor", "k8s", "launch"])))
+        .filter_map(|call| call.into_iter().find(|f| f.starts_with("TUTOR_ROOT=")))
+        .collect();
+    assert_eq!(
+        launches,
+        ["production", "staging"]
+            .iter()
+            .map(|c| tutor_root(&format!("clusters/{c}/"), instance))
+            .collect(),
+        "{}",
+        run.text
+    );
+    for step in INSTANCE_CHAIN {
+        for call in run.calls_of(&format!("{step}:{instance}")) {
+            if call[0] == "tutor" {
+                let root = call.iter().find(|f| f.starts_with("TUTOR_ROOT=")).unwrap();
+                assert!(
+                    root.ends_with(&format!("/.grove/tutor/{instance}")),
+                    "{step}:{instance} ran Tutor on another instance: {call:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn e2e_two_clusters_in_one_project_each_run_their_own_jobs() {
+    let (cluster, run) = two_clusters("e2e-two-clusters", "", "");
+    let by_pipeline = jobs_by_pipeline(&run.stdout);
+    let chains: BTreeSet<String> = ["campus", "labs", "academy"]
+        .iter()
+        .flat_map(|i| instance_jobs(i))
+        .collect();
+    let parent: BTreeSet<String> = ["production-generate", "staging-generate"]
+        .map(String::from)
+        .into();
+    assert_eq!(by_pipeline[""], parent, "{}", run.text);
+    assert_eq!(by_pipeline["production-deploy"], chains, "{}", run.text);
+    assert_eq!(by_pipeline["staging-deploy"], chains, "{}", run.text);
+    assert_eq!(by_pipeline.len(), 3, "{by_pipeline:?}\n{}", run.text);
+    for instance in ["campus", "labs", "academy"] {
+        assert_each_cluster_deployed_its_own(&run, instance);
+    }
+    // Each generate job wrote its own cluster's pipeline, and the image jobs have the Docker
+    // daemon service the component gives by default.
+    for prefix in ["production", "staging"] {
+        let generated = cluster.written(&format!("{prefix}-generate"), "generated.yml");
+        assert!(
+            generated.contains(&format!(
+                "      - clusters/{prefix}/instances/campus/.venv/\n"
+            )),
+            "{generated}"
+        );
+        let dind = "  services:\n    - name: \"docker:27.5.1-dind@sha256:aa3df78ecf320f5fafdce71c659f1629e96e9de0968305fe1de670e0ca9176ce\"\n      alias: docker\n";
+        assert_eq!(generated.matches(dind).count(), 3, "{generated}");
+    }
+}
+
+#[test]
+fn e2e_two_sharded_clusters_in_one_project_each_fetch_their_own_shards() {
+    // production: one instance per shard; staging: two.
+    let (cluster, run) = two_clusters(
+        "e2e-two-sharded",
+        "\nLIMITS:\n  jobs_per_pipeline: 6\n",
+        "\nLIMITS:\n  jobs_per_pipeline: 12\n",
+    );
+    let by_pipeline = jobs_by_pipeline(&run.stdout);
+    let names =
+        |jobs: &[&str]| -> BTreeSet<String> { jobs.iter().map(|j| j.to_string()).collect() };
+    let chains = |instances: &[&str]| -> BTreeSet<String> {
+        instances.iter().flat_map(|i| instance_jobs(i)).collect()
+    };
+    // Shards are packed in plan order: the title's.
+    let expected: BTreeMap<String, BTreeSet<String>> = [
+        ("", names(&["production-generate", "staging-generate"])),
+        ("production-deploy", names(&["grove-shards"])),
+        ("production-deploy -> grove-shard:1", chains(&["campus"])),
+        ("production-deploy -> grove-shard:2", chains(&["labs"])),
+        ("production-deploy -> grove-shard:3", chains(&["academy"])),
+        ("staging-deploy", names(&["grove-shards"])),
+        (
+            "staging-deploy -> grove-shard:1",
+            chains(&["campus", "labs"]),
+        ),
+        ("staging-deploy -> grove-shard:2", chains(&["academy"])),
+    ]
+    .into_iter()
+    .map(|(p, jobs)| (p.to_string(), jobs))
+    .collect();
+    assert_eq!(by_pipeline, expected, "{}", run.text);
+    for instance in ["campus", "labs", "academy"] {
+        assert_each_cluster_deployed_its_own(&run, instance);
+    }
+    // Each generated pipeline fetches its shard files from its own generate job.
+    for (prefix, shards) in [("production", 3), ("staging", 2)] {
+        let job = format!("{prefix}-generate");
+        let generated = cluster.written(&job, "generated.yml");
+        assert!(
+            generated.contains(&format!(
+                "    - pipeline: $PARENT_PIPELINE_ID\n      job: {job}\n      artifacts: true\n"
+            )),
+            "{generated}"
+        );
+        for n in 1..=shards {
+            let shard = cluster.written(&job, &format!("generated-shards/shard-{n}.yml"));
+            assert!(
+                shard.contains(&format!("      - clusters/{prefix}/instances/")),
+                "{prefix} shard {n}:\n{shard}"
+            );
+        }
+    }
+}
+
+#[test]
+fn e2e_a_merge_request_plan_job_keeps_the_plan_in_a_note_with_its_token_variable() {
+    // The plan component given `gitlab-token: $GROVE_PLAN_TOKEN`, in a merge request pipeline of
+    // project 42 (!5), whose GitLab is the recording fake on loopback (common/gitlab.rs).
+    use common::gitlab::{listing, request, FakeGitLab, NOTES};
+    let gitlab = FakeGitLab::start();
+    let example = example_cluster().join(".gitlab-ci.yml");
+    let mut pipeline = yaml(&std::fs::read_to_string(example).unwrap());
+    for include in pipeline["include"].as_array_mut().unwrap() {
+        if include["component"].as_str().unwrap().contains("/plan@") {
+            include["inputs"]["gitlab-token"] = json!("$GROVE_PLAN_TOKEN");
+            include["inputs"]["format"] = json!("markdown");
+        }
+    }
+    let cluster = Cluster::project("e2e-plan-note", &[("", "")], &pipeline, None, None);
+    let title = "[AutoDeploy][Update] campus|42";
+    let run = cluster.run(&[
+        ("CI_PIPELINE_SOURCE", "merge_request_event"),
+        ("CI_COMMIT_BRANCH", ""),
+        ("CI_MERGE_REQUEST_TITLE", title),
+        ("CI_MERGE_REQUEST_IID", "5"),
+        ("CI_PROJECT_ID", "42"),
+        ("CI_API_V4_URL", &gitlab.api),
+        ("GROVE_PLAN_TOKEN", "glpat-secret"),
+    ]);
+    assert_eq!(run.jobs(), set(["grove-plan".to_string()]), "{}", run.text);
+    // The log has the plan in Markdown; the note has it too, created by the token's user.
+    let markdown = String::from_utf8(
+        grove(&example_cluster(), &["plan", "--format", "markdown", title]).stdout,
+    )
+    .unwrap();
+    assert!(
+        run.text
+            .contains("**Update: deploy 1 instance, no Terraform.**"),
+        "{}",
+        run.text
+    );
+    let requests = gitlab.requests();
+    assert_eq!(
+        requests[..3],
+        [
+            request("GET", "/api/v4/user", Value::Null),
+            listing(1),
+            listing(2)
+        ],
+        "{}",
+        run.text
+    );
+    assert_eq!(requests.len(), 4, "{requests:?}");
+    assert_eq!(
+        (requests[3].method.as_str(), requests[3].target.as_str()),
+        ("POST", NOTES)
+    );
+    let body = requests[3].body["body"].as_str().unwrap();
+    assert!(
+        body.starts_with(&format!(
+            "<!-- grove-plan: grove-plan -->\n#### Grove plan for `{title}`\n\n{markdown}\n<sub>From pipeline [#"
+        )),
+        "{body}"
+    );
+    // The plan is kept as the job's artifact.
+    let artifact = cluster
+        .root
+        .join(".gitlab-ci-local/artifacts/grove-plan/grove-plan.json");
+    let plan: Value = serde_json::from_slice(&std::fs::read(&artifact).unwrap()).unwrap();
+    assert_eq!(plan["kind"], "update");
+    assert_eq!(plan["instances"][0]["name"], "campus");
 }

@@ -143,6 +143,10 @@ pub struct Fleet {
     /// paths that generated jobs keep as artifacts and caches: empty when it is the project's
     /// top folder (the default), else its path ending in `/` (the CI component's `root`).
     pub path_in_project: String,
+    /// The job of the parent pipeline that wrote the pipeline files, which a sharded pipeline
+    /// fetches them from ([`crate::shard::PARENT_JOB`] unless the CLI names another, as the CI
+    /// component does for its `job-prefix`).
+    pub parent_job: Option<String>,
     files: Files,
 }
 
@@ -205,6 +209,7 @@ impl Fleet {
             ignored,
             defaults_requirements_hash,
             path_in_project: String::new(),
+            parent_job: None,
             files,
         };
         fleet.check_unique()?;

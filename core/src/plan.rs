@@ -183,17 +183,10 @@ impl Plan {
         Ok(plan)
     }
 
-    /// The plan in plain words, one line per fact, for people.
-    pub fn describe(&self) -> String {
-        let mut out = String::new();
-        let count = |n: usize| {
-            if n == 1 {
-                "1 instance".to_string()
-            } else {
-                format!("{n} instances")
-            }
-        };
-        let headline = match self.kind {
+    /// The first line of [`Plan::describe`]: what the pipeline does, in one sentence.
+    fn headline(&self) -> String {
+        let count = instances;
+        match self.kind {
             _ if self.reason.is_some() => "Nothing to deploy.".to_string(),
             "infrastructure" => {
                 "Infrastructure: Terraform plan and apply, no instance.".to_string()
@@ -236,7 +229,14 @@ impl Plan {
                 None => format!("{}.", self.kind),
             },
             other => format!("{other}."),
-        };
+        }
+    }
+
+    /// The plan in plain words, one line per fact, for people.
+    pub fn describe(&self) -> String {
+        let mut out = String::new();
+        let count = instances;
+        let headline = self.headline();
         out.push_str(&headline);
         out.push('\n');
         if let Some(reason) = &self.reason {
@@ -267,11 +267,7 @@ impl Plan {
             if let Some(id) = &instance.deployment_id {
                 line.push_str(&format!(" (deployment {id})"));
             }
-            let steps = match instance.action {
-                Action::Archive => "archive".to_string(),
-                _ => "venv → prepare → image → predeploy → deploy → postdeploy".to_string(),
-            };
-            line.push_str(&format!(": {steps}"));
+            line.push_str(&format!(": {}", steps(instance)));
             if let Some(version) = &instance.edx_platform_version {
                 line.push_str(&format!(", moved to edx-platform {version}"));
             }
@@ -301,6 +297,227 @@ impl Plan {
     pub fn is_noop(&self) -> bool {
         self.reason.is_some()
     }
+
+    /// The plan in Markdown (GitLab Flavored), for a merge request note: what the pipeline does,
+    /// each instance and its steps, the base images, what is left out and why, the shards.
+    ///
+    /// Values from titles, payloads and the repository are written in code spans (where GitLab
+    /// reads no Markdown, HTML or reference), and in the sentences that carry them (why an
+    /// instance is left out, notes) the characters Markdown and GitLab's references use are
+    /// escaped.
+    pub fn markdown(&self) -> String {
+        let mut out = String::new();
+        let headline = match (&self.preview, self.reason.is_some()) {
+            (Some(p), false) if self.kind == "preview-up" => format!(
+                "Preview up: create or update preview instance {} from {}, with {} {} at {}.",
+                code(p.name.as_str()),
+                code(p.template.as_str()),
+                p.kind.as_str(),
+                code(p.repository.as_ref().map_or("", Repository::as_str)),
+                code(p.branch.as_str())
+            ),
+            (Some(p), false) => format!(
+                "Preview down: archive and remove preview instance {}.",
+                code(p.name.as_str())
+            ),
+            // The other headlines hold no value from outside (a kind, counts).
+            _ => self.headline(),
+        };
+        out.push_str(&format!("**{headline}**\n"));
+        if let Some(reason) = &self.reason {
+            out.push_str(&format!("\nWhy: {}.\n", text(reason)));
+        }
+        if let Some(p) = &self.preview {
+            out.push_str(&format!(
+                "\nEnvironment {} at {}",
+                code(&p.environment),
+                code(&p.url)
+            ));
+            if let Some(stop) = p
+                .auto_stop_in
+                .as_ref()
+                .filter(|_| self.kind == "preview-up")
+            {
+                out.push_str(&format!(", stopped automatically after {}", code(stop)));
+            }
+            out.push_str(".\n");
+        }
+        if self.terraform {
+            out.push_str("\nTerraform: plan, then apply, before anything else.\n");
+        }
+        if !self.base_images.is_empty() {
+            out.push_str("\nBase images, built first:\n\n| # | Repository | Version | For |\n|---|---|---|---|\n");
+            for (i, image) in self.base_images.iter().enumerate() {
+                out.push_str(&format!(
+                    "| {} | {} | {} | {} |\n",
+                    i + 1,
+                    code(image.repository.as_str()),
+                    code(&image.version),
+                    instances(image.instances)
+                ));
+            }
+        }
+        if !self.instances.is_empty() {
+            // The deployment column only when a title gave deployment ids.
+            let ids = self.instances.iter().any(|i| i.deployment_id.is_some());
+            out.push_str(&format!(
+                "\n{}:\n\n{}\n",
+                capitalized(&instances(self.instances.len())),
+                if ids {
+                    "| Instance | Deployment | Steps |\n|---|---|---|"
+                } else {
+                    "| Instance | Steps |\n|---|---|"
+                }
+            ));
+            for instance in &self.instances {
+                let mut steps = steps(instance).replace("defaults/", "`defaults/`");
+                if let Some(version) = &instance.edx_platform_version {
+                    steps.push_str(&format!(
+                        ", moved to edx-platform {}",
+                        code(version.as_str())
+                    ));
+                }
+                let id = match (&instance.deployment_id, ids) {
+                    (Some(id), _) => format!(" {} |", code(&id.to_string())),
+                    (None, true) => " |".to_string(),
+                    (None, false) => String::new(),
+                };
+                out.push_str(&format!(
+                    "| {} |{id} {steps} |\n",
+                    code(instance.name.as_str()),
+                ));
+            }
+        }
+        if !self.skipped.is_empty() {
+            out.push_str(&format!(
+                "\nLeft out ({}):\n\n| Instance | Why |\n|---|---|\n",
+                self.skipped.len()
+            ));
+            for skipped in &self.skipped {
+                out.push_str(&format!(
+                    "| {} | {} |\n",
+                    code(&skipped.name),
+                    text(&skipped.reason)
+                ));
+            }
+        }
+        if !self.shards.is_empty() {
+            out.push_str(&format!(
+                "\nSharded: too big for one pipeline file (`LIMITS` in `grove.yml`), so the pipeline triggers {} shard pipeline{}:\n\n| Shard | File | Instances | Jobs | Bytes |\n|---|---|---|---|---|\n",
+                self.shards.len(),
+                if self.shards.len() == 1 { "" } else { "s" }
+            ));
+            for shard in &self.shards {
+                let span = match (shard.instances.first(), shard.instances.last()) {
+                    (Some(first), Some(last)) if shard.instances.len() > 1 => {
+                        format!(": {} … {}", code(first.as_str()), code(last.as_str()))
+                    }
+                    (Some(only), _) => format!(": {}", code(only.as_str())),
+                    _ => String::new(),
+                };
+                out.push_str(&format!(
+                    "| {} | {} | {}{span} | {} | {} |\n",
+                    shard.number,
+                    code(&shard.file),
+                    shard.instances.len(),
+                    shard.jobs,
+                    shard.bytes
+                ));
+            }
+        }
+        if !self.notes.is_empty() || !self.unknown_patches.is_empty() {
+            out.push('\n');
+        }
+        for note in &self.notes {
+            out.push_str(&format!("> Note: {}.\n", text(note)));
+        }
+        if !self.unknown_patches.is_empty() {
+            let names: Vec<String> = self.unknown_patches.iter().map(|n| code(n)).collect();
+            out.push_str(&format!(
+                "> Unknown patches: `PIPELINE_PATCHES` in `grove.yml` names {}, which no template has a patch point for; they are not used.\n",
+                names.join(", ")
+            ));
+        }
+        out
+    }
+}
+
+/// "1 instance", "3 instances".
+fn instances(n: usize) -> String {
+    if n == 1 {
+        "1 instance".to_string()
+    } else {
+        format!("{n} instances")
+    }
+}
+
+/// The text with its first letter in capitals.
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// The jobs of one planned instance, in words.
+fn steps(instance: &PlannedInstance) -> String {
+    match instance.action {
+        Action::Archive => "archive".to_string(),
+        _ => "venv → prepare → image → predeploy → deploy → postdeploy".to_string(),
+    }
+}
+
+/// A value as a Markdown code span that is safe in a table cell (see [`markdown_code`]).
+fn code(value: &str) -> String {
+    code_span(value, true)
+}
+
+/// A value as a Markdown code span, where GitLab reads no Markdown, HTML or reference: the
+/// fence is longer than any run of backticks in it, and line breaks become spaces.
+pub fn markdown_code(value: &str) -> String {
+    code_span(value, false)
+}
+
+/// [`markdown_code`], with `|` escaped when it goes in a table cell (GFM splits table rows
+/// before it reads code spans).
+fn code_span(value: &str, in_table: bool) -> String {
+    let mut value = value.replace(['\r', '\n'], " ");
+    if in_table {
+        value = value.replace('|', "\\|");
+    }
+    let mut longest = 0;
+    let mut run = 0;
+    for c in value.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if value.starts_with('`') || value.ends_with('`') || value.trim().is_empty() {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{value}{pad}{fence}")
+}
+
+/// Text for Markdown: the characters that Markdown, GitLab's extensions (`:emoji:`, `{+ +}`,
+/// `$math$`) and its references (`@user`, `#1`, `!1`, `~label`, `%milestone`, `&epic`) read
+/// are escaped with a backslash, and line breaks become spaces.
+fn text(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 8);
+    for c in value.chars() {
+        match c {
+            '\r' | '\n' => out.push(' '),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '!' | '#' | '|' | '~' | '@' | '&'
+            | '$' | ':' | '%' | '{' | '}' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Refuses (exit 5) a store that a pipeline's jobs would lose: the jobs of a pipeline that acts
@@ -554,5 +771,31 @@ fn upgraded(
             Batch::To(commit) => Some((*commit).clone()),
             Batch::Pairs(_) | Batch::Pushed(_) => None,
         },
+    }
+}
+
+#[cfg(test)]
+mod markdown_tests {
+    use super::{code, markdown_code, text};
+
+    #[test]
+    fn code_spans_hold_any_value() {
+        assert_eq!(code("campus"), "`campus`");
+        assert_eq!(code("a|b"), "`a\\|b`");
+        assert_eq!(markdown_code("a|b"), "`a|b`");
+        assert_eq!(code("x`y"), "``x`y``");
+        assert_eq!(code("`x"), "`` `x ``");
+        assert_eq!(code("a\nb"), "`a b`");
+        assert_eq!(code(""), "`  `");
+    }
+
+    #[test]
+    fn text_escapes_markdown_and_gitlab_references() {
+        assert_eq!(
+            text("@all see #1, !2 & ~bug: *x* <b>[l](u)</b> $m$ %v {+y+}"),
+            "\\@all see \\#1, \\!2 \\& \\~bug\\: \\*x\\* \\<b\\>\\[l\\](u)\\</b\\> \\$m\\$ \\%v \\{+y+\\}"
+        );
+        assert_eq!(text("one\ntwo"), "one two");
+        assert_eq!(text("instances/a_b/grove.yml"), "instances/a\\_b/grove.yml");
     }
 }

@@ -6,7 +6,8 @@
 //! - the **generated pipeline** (level 1, the child of the pipeline that ran `grove`), rendered
 //!   by `shards.yml.hbs`: the jobs that come first (Terraform, base images); the job
 //!   [`PUBLISH_JOB`], which takes the shard files from the parent pipeline's
-//!   [`PARENT_JOB`] (`needs: [{pipeline: $PARENT_PIPELINE_ID, job: grove-generate}]`) and
+//!   generate job ([`Fleet::parent_job`], else [`PARENT_JOB`]:
+//!   `needs: [{pipeline: $PARENT_PIPELINE_ID, job: grove-generate}]`) and
 //!   publishes them as its own artifacts; and one trigger job per shard, `grove-shard:N`, which
 //!   needs the publish job and the Terraform and base-image jobs its instances build on;
 //! - **shard N** (level 2), the file `shard-N.yml` in the shard folder, rendered by
@@ -28,7 +29,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
-/// The job of the parent pipeline that writes the pipeline files (the CI component's).
+/// The job of the parent pipeline that writes the pipeline files (the CI component's, with its
+/// default `job-prefix`), unless [`Fleet::parent_job`] names another.
 pub const PARENT_JOB: &str = "grove-generate";
 /// The job of the generated pipeline that re-publishes the shard files as its artifacts.
 pub const PUBLISH_JOB: &str = "grove-shards";
@@ -330,7 +332,7 @@ fn level_one(
             "shards".to_string(),
             json!({
                 "publish_job": PUBLISH_JOB,
-                "parent_job": PARENT_JOB,
+                "parent_job": fleet.parent_job.as_deref().unwrap_or(PARENT_JOB),
                 "stage": STAGE,
                 "paths": format!("{dir}/"),
                 "count": shards.len(),

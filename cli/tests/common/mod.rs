@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod gitlab;
+
 /// The project's root folder.
 pub fn project() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
