@@ -117,7 +117,8 @@ fn split_documents(path: &Path, text: &str) -> (String, String) {
 
 /// Reads YAML into JSON values (merge keys applied), through core's one YAML module.
 fn yaml(text: &str) -> Value {
-    grove_core::yaml::from_str::<Value>(text).unwrap_or_else(|e| panic!("{e:?}\n{text}"))
+    grove_core::yaml::from_str::<Value>(text, &grove_core::yaml::Limits::PIPELINE)
+        .unwrap_or_else(|e| panic!("{e:?}\n{text}"))
 }
 
 /// Whether each `(regex, value)` matches, as GitLab checks `spec:inputs:regex`.

@@ -121,7 +121,8 @@ fn no_pipeline_publishes_an_instances_state_to_every_reader() {
     let mut artifacts = 0;
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
-        let pipeline: serde_json::Value = grove_core::yaml::from_str(&text).unwrap();
+        let pipeline: serde_json::Value =
+            grove_core::yaml::from_str(&text, &grove_core::yaml::Limits::PIPELINE).unwrap();
         for (job, body) in pipeline.as_object().unwrap() {
             let Some(kept) = body.get("artifacts") else {
                 continue;

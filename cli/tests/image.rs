@@ -322,7 +322,8 @@ fn pipeline_files() -> Vec<(String, Value)> {
             let text = std::fs::read_to_string(&path).unwrap();
             files.push((
                 path.strip_prefix(project()).unwrap().display().to_string(),
-                grove_core::yaml::from_str::<Value>(&text).unwrap(),
+                grove_core::yaml::from_str::<Value>(&text, &grove_core::yaml::Limits::PIPELINE)
+                    .unwrap(),
             ));
         }
     }
@@ -349,7 +350,8 @@ fn pipeline_files() -> Vec<(String, Value)> {
         let text = std::fs::read_to_string(&path).unwrap();
         files.push((
             format!("sharded {}", path.file_name().unwrap().to_string_lossy()),
-            grove_core::yaml::from_str::<Value>(&text).unwrap(),
+            grove_core::yaml::from_str::<Value>(&text, &grove_core::yaml::Limits::PIPELINE)
+                .unwrap(),
         ));
     }
     // The components' own jobs (their bodies, after the `---` line).
@@ -359,7 +361,7 @@ fn pipeline_files() -> Vec<(String, Value)> {
         let body = text.split("\n---\n").nth(1).unwrap();
         files.push((
             format!("component {component}"),
-            grove_core::yaml::from_str::<Value>(body).unwrap(),
+            grove_core::yaml::from_str::<Value>(body, &grove_core::yaml::Limits::PIPELINE).unwrap(),
         ));
     }
     files

@@ -132,7 +132,7 @@ fn listed(root: &Path, variables: &[&str]) -> BTreeMap<String, (String, String)>
 
 fn pipeline() -> Value {
     let text = std::fs::read_to_string(project().join(".gitlab-ci.yml")).unwrap();
-    grove_core::yaml::from_str::<Value>(&text).unwrap()
+    grove_core::yaml::from_str::<Value>(&text, &grove_core::yaml::Limits::PIPELINE).unwrap()
 }
 
 #[test]

@@ -84,16 +84,18 @@ fn validate(bencher: divan::Bencher, n: usize) {
     });
 }
 
-/// The general path of reading the YAML back (values, merge keys, JSON values), which the
-/// fast path of [`Pipeline::parse`] replaces for generated pipelines: for comparison.
+/// Grove's YAML reader alone, on the rendered pipeline, for comparison with serde_yaml's.
 #[divan::bench(args = SIZES, sample_count = 10)]
-fn validate_general(bencher: divan::Bencher, n: usize) {
+fn read_yaml(bencher: divan::Bencher, n: usize) {
     let yaml = rendered(n);
-    bencher.bench(|| {
-        let pipeline = Pipeline::parse_general(&yaml).unwrap();
-        pipeline.check().unwrap();
-        pipeline
-    });
+    bencher.bench(|| grove_core::yaml::parse(&yaml, &grove_core::yaml::Limits::PIPELINE).unwrap());
+}
+
+/// serde_yaml (which Grove's reader replaced) reading the same text into a value.
+#[divan::bench(args = SIZES, sample_count = 10)]
+fn read_yaml_serde_yaml(bencher: divan::Bencher, n: usize) {
+    let yaml = rendered(n);
+    bencher.bench(|| serde_yaml::from_str::<serde_yaml::Value>(&yaml).unwrap());
 }
 
 /// What `grove plan` and `grove pipeline` print beside the YAML: the plan as JSON and as text.

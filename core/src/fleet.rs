@@ -195,10 +195,7 @@ impl Fleet {
             .map(|name| {
                 let path = format!("{INSTANCES_DIR}/{name}/{CONFIG_FILE}");
                 let text = files.get(&path).map(String::as_str).unwrap_or_default();
-                let config = match simple_config(text) {
-                    Some(config) => Ok(config),
-                    None => parse_yaml(&path, text),
-                };
+                let config = parse_yaml(&path, text);
                 (name.clone(), config)
             })
             .collect();
@@ -316,10 +313,7 @@ impl Fleet {
             .unwrap_or_else(|| Ok(InstanceConfig::default()))?;
         let settings_path = path(SETTINGS_FILE);
         let settings = match self.file(&settings_path) {
-            Some(text) => match simple_settings(text) {
-                Some(settings) => settings,
-                None => parse_yaml(&settings_path, text)?,
-            },
+            Some(text) => parse_yaml(&settings_path, text)?,
             None => InstanceSettings::default(),
         };
         Ok(Instance {
@@ -393,74 +387,17 @@ pub fn short_hash(text: &str) -> String {
 /// Parses a YAML file of the repository, turning a failure into an error that names the file,
 /// the line and the column.
 pub fn parse_yaml<T: serde::de::DeserializeOwned + Default>(path: &str, text: &str) -> Result<T> {
-    yaml::check_settings_limits(text)
-        .and_then(|()| yaml::from_str_plain(text))
-        .map_err(|e| {
-            let at = e.offset.unwrap_or(0);
-            let (line, column) = crate::diagnostic::line_column(text, at);
-            let end = crate::diagnostic::floor_char_boundary(text, at + 1).max(at.min(text.len()));
-            Error::invalid(
-                format!("{path}:{line}:{column}: {}", e.message),
-                path,
-                text,
-                vec![Diagnostic::error(at.min(text.len())..end, e.message)],
-            )
-        })
-}
-
-/// The fast path of reading a `config.yml`: `None` unless it is a simple mapping (see
-/// [`yaml::simple_mapping`]) whose keys Grove reads hold plain strings, each once.
-fn simple_config(text: &str) -> Option<InstanceConfig> {
-    let pairs = yaml::simple_mapping(text)?;
-    if has_duplicate_keys(&pairs) {
-        return None;
-    }
-    let mut config = InstanceConfig::default();
-    for (key, value) in pairs {
-        let field = match key {
-            "EDX_PLATFORM_REPOSITORY" => &mut config.edx_platform_repository,
-            "EDX_PLATFORM_VERSION" => &mut config.edx_platform_version,
-            "K8S_NAMESPACE" => &mut config.k8s_namespace,
-            "LMS_HOST" => &mut config.lms_host,
-            _ => continue,
-        };
-        if !yaml::is_simple_string(value) {
-            return None;
-        }
-        *field = Some(value.to_string());
-    }
-    Some(config)
-}
-
-/// The fast path of reading an instance's `grove.yml`: `None` unless it is a simple mapping
-/// (see [`yaml::simple_mapping`]) that sets `BATCH_UPGRADE_DISABLED` to `true` or `false` at
-/// most once and no other key Grove reads.
-fn simple_settings(text: &str) -> Option<InstanceSettings> {
-    let pairs = yaml::simple_mapping(text)?;
-    if has_duplicate_keys(&pairs) {
-        return None;
-    }
-    let mut settings = InstanceSettings::default();
-    for (key, value) in pairs {
-        match key {
-            "BATCH_UPGRADE_DISABLED" => {
-                settings.batch_upgrade_disabled = match value {
-                    "true" => true,
-                    "false" => false,
-                    _ => return None,
-                }
-            }
-            "THEMES" | "THEME_SCSS_OVERRIDES" => return None,
-            _ => {}
-        }
-    }
-    Some(settings)
-}
-
-fn has_duplicate_keys(pairs: &[(&str, &str)]) -> bool {
-    let mut keys: Vec<&str> = pairs.iter().map(|(key, _)| *key).collect();
-    keys.sort_unstable();
-    keys.windows(2).any(|w| w[0] == w[1])
+    yaml::from_settings(text).map_err(|e| {
+        let at = e.offset.unwrap_or(0);
+        let (line, column) = crate::diagnostic::line_column(text, at);
+        let end = crate::diagnostic::floor_char_boundary(text, at + 1).max(at.min(text.len()));
+        Error::invalid(
+            format!("{path}:{line}:{column}: {}", e.message),
+            path,
+            text,
+            vec![Diagnostic::error(at.min(text.len())..end, e.message)],
+        )
+    })
 }
 
 /// The byte range of `KEY:` at the start of a line of a YAML file.
@@ -530,119 +467,6 @@ mod tests {
             "{}",
             e.message
         );
-    }
-
-    /// The fast path either declines or reads what serde_yaml reads.
-    fn same_as_serde_yaml(text: &str) -> (bool, bool) {
-        let config = simple_config(text);
-        if let Some(fast) = &config {
-            let general = parse_yaml::<InstanceConfig>("config.yml", text);
-            assert_eq!(
-                Some(format!("{fast:?}")),
-                general.ok().map(|g| format!("{g:?}")),
-                "{text:?}"
-            );
-        }
-        let settings = simple_settings(text);
-        if let Some(fast) = &settings {
-            let general = parse_yaml::<InstanceSettings>("grove.yml", text);
-            assert_eq!(
-                Some(format!("{fast:?}")),
-                general.ok().map(|g| format!("{g:?}")),
-                "{text:?}"
-            );
-        }
-        (config.is_some(), settings.is_some())
-    }
-
-    #[test]
-    fn the_fast_settings_reader_agrees_with_serde_yaml() {
-        // (text, fast path taken for config.yml, for grove.yml)
-        let corpus: &[(&str, bool, bool)] = &[
-            ("", true, true),
-            ("\n\n", true, true),
-            ("# a comment\n", true, true),
-            ("EDX_PLATFORM_REPOSITORY: https://github.com/openedx/edx-platform.git\nEDX_PLATFORM_VERSION: open-release/sumac.1\n", true, true),
-            ("LMS_HOST: a.org\nPLATFORM_NAME: Campus 1\nCONTACT_EMAIL: ops+1@example.org\nENABLE_HTTPS: true\nK8S_NAMESPACE: a\n", true, true),
-            ("EDX_PLATFORM_VERSION: open-release/sumac.1   \n", true, true),
-            ("EDX_PLATFORM_VERSION:   spaced   \n", true, true),
-            ("EDX_PLATFORM_VERSION: a b  c\n", true, true),
-            ("BATCH_UPGRADE_DISABLED: true\n", true, true),
-            ("BATCH_UPGRADE_DISABLED: false\n", true, true),
-            ("BATCH_UPGRADE_DISABLED: True\n", true, false),
-            ("BATCH_UPGRADE_DISABLED: yes\n", true, false),
-            ("BATCH_UPGRADE_DISABLED: maybe\n", true, false),
-            ("BATCH_UPGRADE_DISABLED: 1\n", true, false),
-            ("BATCH_UPGRADE_DISABLED: true\nBATCH_UPGRADE_DISABLED: false\n", false, false),
-            ("BATCH_UPGRADE_DISABLED:\n", false, false),
-            ("BATCH_UPGRADE_DISABLED: ~\n", false, false),
-            ("BATCH_UPGRADE_DISABLED: true # no\n", false, false),
-            ("BATCH_UPGRADE_DISABLED:true\n", false, false),
-            ("BATCH_UPGRADE_DISABLED : true\n", false, false),
-            ("  BATCH_UPGRADE_DISABLED: true\n", false, false),
-            ("BATCH_UPGRADE_DISABLED: true\r\n", false, false),
-            ("BATCH_UPGRADE_DISABLED:\ttrue\n", false, false),
-            ("\u{feff}BATCH_UPGRADE_DISABLED: true\n", false, false),
-            ("THEMES: x\n", true, false),
-            ("THEME_SCSS_OVERRIDES: x\n", true, false),
-            ("EDX_PLATFORM_VERSION: 1.0\n", false, true),
-            ("EDX_PLATFORM_VERSION: 0x1f\n", false, true),
-            ("EDX_PLATFORM_VERSION: 3f2a9c\n", false, true),
-            ("EDX_PLATFORM_VERSION: null\n", false, true),
-            ("EDX_PLATFORM_VERSION: Null\n", false, true),
-            ("EDX_PLATFORM_VERSION: yes\n", false, true),
-            ("EDX_PLATFORM_VERSION: off\n", false, true),
-            ("EDX_PLATFORM_VERSION: .inf\n", false, false),
-            ("EDX_PLATFORM_VERSION: -1\n", false, false),
-            ("EDX_PLATFORM_VERSION: 'quoted'\n", false, false),
-            ("EDX_PLATFORM_VERSION: \"quoted\"\n", false, false),
-            ("EDX_PLATFORM_VERSION: [a]\n", false, false),
-            ("EDX_PLATFORM_VERSION: {a: b}\n", false, false),
-            ("EDX_PLATFORM_VERSION: |\n  text\n", false, false),
-            ("EDX_PLATFORM_VERSION: a: b\n", false, false),
-            ("EDX_PLATFORM_VERSION: a:\n", false, false),
-            ("EDX_PLATFORM_VERSION: a:b\n", true, true),
-            ("EDX_PLATFORM_VERSION: &x a\n", false, false),
-            ("EDX_PLATFORM_VERSION: *x\n", false, false),
-            ("EDX_PLATFORM_VERSION: !!str a\n", false, false),
-            ("EDX_PLATFORM_VERSION: a\n  continued\n", false, false),
-            ("EDX_PLATFORM_VERSION: a\n\n  continued\n", false, false),
-            ("EDX_PLATFORM_VERSION: a\n- b\n", false, false),
-            ("EDX_PLATFORM_VERSION: a\n---\n", false, false),
-            ("EDX_PLATFORM_VERSION: é\n", false, false),
-            ("EDX_PLATFORM_VERSION: a\nEDX_PLATFORM_VERSION: b\n", false, false),
-            ("LMS_HOST: a\nLMS_HOST: b\n", false, false),
-            ("true: x\n", false, false),
-            ("? EDX_PLATFORM_VERSION\n: a\n", false, false),
-            ("EDX_PLATFORM_VERSION: a\n#comment\n", true, true),
-            ("EDX_PLATFORM_VERSION: a\n # indented comment\n", false, false),
-            ("EDX_PLATFORM_VERSION: _a\n", true, true),
-            ("EDX_PLATFORM_VERSION: /a/b\n", true, true),
-            ("EDX_PLATFORM_VERSION: a=b@c+d\n", true, true),
-            ("K8S_NAMESPACE: ns\nEDX_PLATFORM_REPOSITORY: r\n", true, true),
-            ("x", false, false),
-            ("EDX_PLATFORM_VERSION", false, false),
-            ("EDX_PLATFORM_VERSION: ", false, false),
-        ];
-        for (text, config, settings) in corpus {
-            assert_eq!(same_as_serde_yaml(text), (*config, *settings), "{text:?}");
-        }
-        let long = format!("{}: x\n", "K".repeat(2000));
-        assert_eq!(same_as_serde_yaml(&long), (false, false));
-        let big = "A: b\n".repeat(yaml::MAX_SETTINGS_LEN / 5 + 1);
-        assert_eq!(same_as_serde_yaml(&big), (false, false));
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn the_fast_settings_reader_agrees_on_random_files(
-            lines in proptest::collection::vec(
-                "(EDX_PLATFORM_VERSION|EDX_PLATFORM_REPOSITORY|K8S_NAMESPACE|BATCH_UPGRADE_DISABLED|THEMES|X|#| |true|[a-z_]{1,3})( ?: ?| )(true|false|True|no|null|~|1|0o7|[a-z0-9 ._/:+@=#'\"&*!|>{}\\[\\],-]{0,12})",
-                0..5,
-            )
-        ) {
-            same_as_serde_yaml(&lines.join("\n"));
-        }
     }
 
     #[test]

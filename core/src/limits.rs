@@ -167,7 +167,9 @@ impl Limits {
     }
 
     fn check_matrices(&self, file: &str, yaml: &str) -> Result<()> {
-        let document: Value = yaml::from_str(yaml).map_err(|e| broken(file, e.message))?;
+        let document: Value = yaml::parse(yaml, &yaml::Limits::PIPELINE)
+            .and_then(|node| node.to_json())
+            .map_err(|e| broken(file, e.message))?;
         let Value::Object(top) = document else {
             return Ok(());
         };

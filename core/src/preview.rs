@@ -277,7 +277,7 @@ pub fn config_yml(template_path: &str, template: &str, source: &Source) -> Resul
 /// preview) with its first theme moved to the source; a template with no theme gets one,
 /// named after the repository.
 pub fn settings_yml(template_path: &str, template: &str, source: &Source) -> Result<String> {
-    let settings: InstanceSettings = yaml::from_str_plain(template).map_err(|e| {
+    let settings: InstanceSettings = yaml::from_settings(template).map_err(|e| {
         Error::new(
             ErrorKind::InvalidInput,
             format!("{template_path}: {}", e.message),
@@ -312,7 +312,7 @@ pub fn settings_yml(template_path: &str, template: &str, source: &Source) -> Res
         set.push(("THEMES", format!("[{}]", items.join(", "))));
     }
     let text = rewrite_raw(template, &set, |_| false);
-    let back: InstanceSettings = yaml::from_str_plain(&text).map_err(|e| {
+    let back: InstanceSettings = yaml::from_settings(&text).map_err(|e| {
         Error::new(
             ErrorKind::InvalidInput,
             format!(
@@ -360,7 +360,7 @@ fn rewrite(
     let quoted: Vec<(&str, String)> = set.iter().map(|(k, v)| (*k, yaml::quote(v))).collect();
     let out = rewrite_raw(text, &quoted, &drop);
     let read = |text: &str| -> Result<Map<String, Value>> {
-        match yaml::from_str::<Value>(text) {
+        match yaml::parse(text, &yaml::Limits::SETTINGS).and_then(|n| n.to_json()) {
             Ok(Value::Object(map)) => Ok(map),
             Ok(Value::Null) => Ok(Map::new()),
             Ok(_) => Err(Error::new(

@@ -21,7 +21,7 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::name::InstanceName;
-use crate::yaml::{self, Document};
+use crate::yaml::{self, Limits, Node};
 use std::collections::BTreeSet;
 
 /// The Tutor setting that names an instance's Kubernetes namespace. Unless git sets it, Grove
@@ -36,7 +36,7 @@ pub struct Entry {
     /// The entry as written, from the start of its key's line to the next entry; it ends with
     /// a line break.
     pub text: String,
-    value: Document,
+    value: Node,
 }
 
 impl Entry {
@@ -95,8 +95,9 @@ impl Config {
                 )
             }
         };
-        let whole = Document::parse(text).map_err(|e| fail(e.message, e.offset.unwrap_or(0)))?;
-        let Some(expected) = whole.entries() else {
+        let whole = yaml::parse(text, &Limits::SETTINGS)
+            .map_err(|e| fail(e.message, e.offset.unwrap_or(0)))?;
+        let Some(expected) = keyed(&whole) else {
             return Err(fail(
                 "a Tutor config is a mapping of KEY: value lines".into(),
                 0,
@@ -130,7 +131,9 @@ impl Config {
             if !entry_text.ends_with('\n') {
                 entry_text.push('\n');
             }
-            let read = Document::parse(&entry_text).ok().and_then(|d| d.entries());
+            let read = yaml::parse(&entry_text, &Limits::SETTINGS)
+                .ok()
+                .and_then(|node| keyed(&node));
             match read.as_deref() {
                 Some([(k, v)]) if *k == key && *v == value => {}
                 _ => return Err(cut_fails(start)),
@@ -175,6 +178,14 @@ impl Config {
         }
         out
     }
+}
+
+/// The entries of a mapping whose keys are all text, in order; `None` for any other node.
+fn keyed(node: &Node) -> Option<Vec<(String, Node)>> {
+    node.entries()?
+        .iter()
+        .map(|(key, value)| Some((key.as_str()?.to_string(), value.clone())))
+        .collect()
 }
 
 /// What the store kept of an instance from its last run: the config Tutor saved then, and the
@@ -257,7 +268,7 @@ pub fn compose(
     let in_git: BTreeSet<&str> = git.keys().collect();
     let setting = |key: &str| settings.iter().find(|s| s.key == key);
     // (key, text, the value it must read as: None for a setting, checked by reading its text)
-    let mut parts: Vec<(String, String, Option<&Document>)> = Vec::new();
+    let mut parts: Vec<(String, String, Option<&Node>)> = Vec::new();
     let mut inputs = BTreeSet::new();
     let mut notes = Vec::new();
     for entry in git.entries() {
@@ -417,8 +428,8 @@ PLUGIN_INDEXES:
     fn what_cannot_be_cut_is_refused_with_its_line() {
         for (text, line) in [
             ("A: [1,\n2]\n", 2),
-            ("? A\n: 1\n", 2),
-            ("A: 1\n---\nB: 2\n", 1),
+            ("? A\n: 1\n", 1),
+            ("A: 1\n---\nB: 2\n", 2),
             ("- a\n- b\n", 1),
             ("just text\n", 1),
         ] {

@@ -135,7 +135,11 @@ impl Store for FolderStore {
     }
 }
 
+/// Lists the files below `dir` as keys under `key`. A folder found empty is removed (only if it
+/// still is): a push killed between making a folder and writing into it leaves one, and
+/// nothing else would ever see it, since it holds no key.
 fn list_into(dir: &Path, key: &str, keys: &mut Vec<String>) -> Result<(), StoreError> {
+    let before = keys.len();
     for entry in fs::read_dir(dir).map_err(|e| failed("list", dir, e))? {
         let entry = entry.map_err(|e| failed("list", dir, e))?;
         let child = format!("{key}/{}", entry.file_name().to_string_lossy());
@@ -148,6 +152,9 @@ fn list_into(dir: &Path, key: &str, keys: &mut Vec<String>) -> Result<(), StoreE
         } else {
             keys.push(child);
         }
+    }
+    if keys.len() == before {
+        let _ = fs::remove_dir(dir);
     }
     Ok(())
 }
