@@ -91,6 +91,13 @@ fn folder_state(dir: &Path) -> (bool, bool) {
     (dir.exists(), dir.join(MARKER_FILE).is_file())
 }
 
+/// The manifest of a preview's namespace: its name and the label that marks it a preview,
+/// created in one call so that it is never there unlabelled.
+fn namespace_manifest(name: &InstanceName) -> String {
+    format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n  labels:\n    {LABEL}: \"true\"\n"
+    )
+}
 
 /// `grove preview up NAME --template T --kind K --repository R --version V --host H`.
 pub fn up(context: &Context, args: &UpArgs<'_>) -> Result<(), Failure> {
@@ -151,18 +158,12 @@ pub fn up(context: &Context, args: &UpArgs<'_>) -> Result<(), Failure> {
             )))
         }
         Namespace::Absent => {
-            process::run(
+            // `create`, never `apply`: a namespace someone else made in the meantime is not
+            // taken over; the next `preview up` then finds it, labelled or not.
+            process::run_with_input(
                 &context.ui,
-                Command::new("kubectl").args(["create", "namespace", name.as_str()]),
-            )?;
-            process::run(
-                &context.ui,
-                Command::new("kubectl").args([
-                    "label",
-                    "namespace",
-                    name.as_str(),
-                    &format!("{LABEL}=true"),
-                ]),
+                Command::new("kubectl").args(["create", "-f", "-"]),
+                namespace_manifest(&name).as_bytes(),
             )?;
         }
         Namespace::Preview => {}
