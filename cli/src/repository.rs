@@ -13,7 +13,7 @@ use grove_core::name::InstanceName;
 use grove_core::Files;
 use std::fs;
 use std::io::{ErrorKind, Write};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::sync::OnceLock;
 
 /// The longest file Grove reads from the cluster repository (settings, templates,
@@ -183,39 +183,42 @@ impl Repository {
     /// artifact and cache paths start), as a prefix: empty for the folder itself, or for one
     /// outside it, else `clusters/production/`. Each part may hold only letters, digits, `_`,
     /// `.` and `-` (exit 2 otherwise), since it is written into the generated pipeline's paths.
+    ///
+    /// The root is first normalised lexically (`./clu/../clu` is `clu`), as the folders it
+    /// names are.
     pub fn path_in_project(&self) -> Result<String, Failure> {
-        let relative = if self.root.is_absolute() {
-            let Ok(cwd) = std::env::current_dir() else {
+        let Some(root) = normalised(&self.root) else {
+            // Above the current folder: paths as at the top.
+            return Ok(String::new());
+        };
+        let relative = if root.is_absolute() {
+            let Some(cwd) = std::env::current_dir().ok().as_deref().and_then(normalised) else {
                 return Ok(String::new());
             };
-            match self.root.strip_prefix(&cwd) {
+            match root.strip_prefix(&cwd) {
                 Ok(relative) => relative.to_path_buf(),
                 Err(_) => return Ok(String::new()),
             }
         } else {
-            self.root.clone()
+            root
         };
         let mut prefix = String::new();
         for component in relative.components() {
-            match component {
-                std::path::Component::CurDir => {}
-                std::path::Component::Normal(part) => {
-                    let part = part.to_str().filter(|p| {
-                        p.bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
-                    });
-                    let Some(part) = part else {
-                        return Err(Failure::Usage(format!(
-                            "the cluster repository {} is in a folder whose name the generated pipeline cannot hold in its paths: use only letters, digits, `_`, `.` and `-`",
-                            self.root.display()
-                        )));
-                    };
-                    prefix.push_str(part);
-                    prefix.push('/');
-                }
-                // Above the current folder, or elsewhere: paths as at the top.
-                _ => return Ok(String::new()),
-            }
+            let Component::Normal(part) = component else {
+                return Ok(String::new());
+            };
+            let part = part.to_str().filter(|p| {
+                p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+            });
+            let Some(part) = part else {
+                return Err(Failure::Usage(format!(
+                    "the cluster repository {} is in a folder whose name the generated pipeline cannot hold in its paths: use only letters, digits, `_`, `.` and `-`",
+                    self.root.display()
+                )));
+            };
+            prefix.push_str(part);
+            prefix.push('/');
         }
         Ok(prefix)
     }
@@ -343,6 +346,26 @@ fn text(path: &str, bytes: Vec<u8>) -> Result<String, Failure> {
             ),
         ))
     })
+}
+
+/// `path` with `.` left out and each `..` taking the name before it away; `None` when a `..`
+/// climbs above where a relative path starts.
+fn normalised(path: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir) => {}
+                _ => return None,
+            },
+            other => out.push(other),
+        }
+    }
+    Some(out)
 }
 
 /// Writes `contents` to `path` whole or not at all: a temporary file beside it, then a rename.
