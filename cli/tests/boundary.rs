@@ -427,3 +427,64 @@ fn grove_new_copies_inside_links_of_defaults_and_refuses_the_rest() {
     }
     assert_eq!(sandbox.outside(), before);
 }
+
+// ---------------------------------------------------------------------------------------
+// Writing: Grove's own folder
+
+/// `.grove/` (Tutor roots, the default store, base images' venv, Terraform's plan) holds
+/// secrets: when it, or a folder in it, is a link (force-committed), even one that stays inside
+/// the repository, every command that would write there fails with exit 5 naming it, before any
+/// program runs, and nothing is written where it leads.
+#[test]
+fn grove_s_own_folder_is_never_a_link() {
+    let sandbox = Sandbox::new("private-link");
+    // The default store, in .grove/.
+    let path = sandbox.root.join("grove.yml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with("ENV_STORE:"))
+        .collect();
+    std::fs::write(&path, text.join("\n") + "\n").unwrap();
+    let elsewhere = sandbox.outside.join("grove");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let _ = std::fs::remove_dir_all(sandbox.root.join(".grove"));
+    link(&sandbox.root.join(".grove"), &elsewhere);
+    let before = sandbox.outside();
+    for args in [
+        &["prepare", "campus"][..],
+        &["deploy", "campus"],
+        &["terraform", "plan"],
+        &[
+            "buildimage",
+            "--base",
+            "openedx",
+            "--repository",
+            "https://github.com/openedx/edx-platform.git",
+            "--version",
+            "open-release/sumac.1",
+        ],
+    ] {
+        refused(
+            &sandbox.grove(args),
+            &[".grove is a symbolic link: .grove/ is Grove's own folder"],
+        );
+    }
+    assert_eq!(sandbox.outside(), before);
+    // A link that stays inside is refused all the same: a Tutor root in git's folder would
+    // put the instance's secrets one `git add` away.
+    std::fs::remove_file(sandbox.root.join(".grove")).unwrap();
+    std::fs::create_dir_all(sandbox.root.join(".grove")).unwrap();
+    link(&sandbox.root.join(".grove/tutor"), "../instances/campus");
+    refused(
+        &sandbox.grove(&["prepare", "campus"]),
+        &[".grove/tutor is a symbolic link"],
+    );
+    let campus = tree(&sandbox.root.join("instances/campus"));
+    assert_eq!(
+        campus.keys().collect::<Vec<_>>(),
+        tree(&example_cluster().join("instances/campus"))
+            .keys()
+            .collect::<Vec<_>>()
+    );
+}
