@@ -385,8 +385,6 @@ case "$1 $2" in
       exit 0
     fi
     [ -d "$ns/$3" ]; exit $? ;;
-  "create namespace") mkdir "$ns/$3"; lose; exit $? ;;
-  "label namespace") echo "${{4#grove-preview=}}" > "$ns/$3/label"; lose; exit 0 ;;
   "create -f")
     cat > "$ns/../manifest.yaml"
     name=$(sed -n 's/^  name: //p' "$ns/../manifest.yaml")
