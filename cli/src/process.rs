@@ -103,7 +103,9 @@ pub fn run_with_input(ui: &Ui, command: &mut Command, input: &[u8]) -> Result<()
         return Err(exit_failure(command, status));
     }
     match written {
-        Some(Err(e)) => Err(Failure::External(format!(
+        // A program that succeeded without reading all of it (it closed its stdin) is taken
+        // at its word.
+        Some(Err(e)) if e.kind() != ErrorKind::BrokenPipe => Err(Failure::External(format!(
             "cannot write to `{}`: {e}",
             command_line(command)
         ))),

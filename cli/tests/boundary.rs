@@ -487,4 +487,23 @@ fn grove_s_own_folder_is_never_a_link() {
             .keys()
             .collect::<Vec<_>>()
     );
+    // In the store's folder too: nothing is read or written through a link (exit 1, a store
+    // that is not as Grove left it).
+    std::fs::remove_file(sandbox.root.join(".grove/tutor")).unwrap();
+    let store = sandbox.outside.join("store");
+    std::fs::create_dir_all(&store).unwrap();
+    std::fs::create_dir_all(sandbox.root.join(".grove/env-store")).unwrap();
+    link(&sandbox.root.join(".grove/env-store/campus"), &store);
+    let before = sandbox.outside();
+    let run = sandbox.grove(&["prepare", "campus"]);
+    assert_eq!(run.status.code(), Some(1), "{}", describe(&run));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains(
+            "env-store/campus is a symbolic link: a store holds only the files Grove wrote"
+        ),
+        "{}",
+        describe(&run)
+    );
+    assert_eq!(sandbox.outside(), before);
 }
