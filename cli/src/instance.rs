@@ -1,7 +1,6 @@
 //! Instance folders on disk: creating one from `defaults/`, whole or not at all.
 
 use crate::failure::Failure;
-use crate::repository::Repository;
 use grove_core::fleet::{CONFIG_FILE, DEFAULTS_DIR, INSTANCES_DIR};
 use grove_core::name::InstanceName;
 use grove_core::state::{Setting, SettingSource, SettingValue};
@@ -13,52 +12,71 @@ use std::path::Path;
 /// Creates `instances/NAME/` as a copy of `defaults/`.
 ///
 /// The copy is built in a hidden folder beside it and renamed into place, so the instance is
-/// either there whole or not at all. Fails with exit 4 if the instance already exists.
-pub fn create(repository: &Repository, name: &InstanceName) -> Result<(), Failure> {
-    let target = repository.instance_dir(name);
-    if target.join(CONFIG_FILE).exists() {
-        return Err(Error::new(
+/// either there whole or not at all. It is built holding the instance's lock
+/// ([`crate::state::lock`]), so a concurrent `grove new NAME` waits, then finds the instance
+/// there and fails with exit 4, as does one that starts when it exists. Nothing is read or
+/// written outside the repository: a link in `defaults/` is copied as the file it names inside
+/// it, and refused otherwise (exit 5), as is `instances/` or `instances/NAME` leading out.
+pub fn create(context: &crate::Context, name: &InstanceName) -> Result<(), Failure> {
+    let repository = &context.repository;
+    let boundary = repository.boundary()?;
+    let exists = || -> Failure {
+        Error::new(
             ErrorKind::AlreadyExists,
             format!(
                 "instance \"{name}\" already exists: {INSTANCES_DIR}/{name}/{CONFIG_FILE} is there"
             ),
         )
-        .into());
+        .into()
+    };
+    let config = format!("{INSTANCES_DIR}/{name}/{CONFIG_FILE}");
+    if boundary.resolve(&config)?.exists() {
+        return Err(exists());
     }
-    let defaults = repository.root.join(DEFAULTS_DIR);
-    if !defaults.join(CONFIG_FILE).is_file() {
+    let defaults = format!("{DEFAULTS_DIR}/{CONFIG_FILE}");
+    if boundary.resolve(&defaults)?.symlink_metadata().is_err() {
         return Err(Error::new(
             ErrorKind::InvalidInput,
-            format!("{DEFAULTS_DIR}/{CONFIG_FILE} is missing: `grove new` copies {DEFAULTS_DIR}/ into the new instance"),
+            format!(
+                "{defaults} is missing: `grove new` copies {DEFAULTS_DIR}/ into the new instance"
+            ),
         )
         .into());
     }
-    let parent = repository.root.join(INSTANCES_DIR);
-    fs::create_dir_all(&parent).map_err(|e| Failure::io("create", &parent, e))?;
+    let parent = boundary.folder(INSTANCES_DIR, 0o777)?;
+    let _lock = crate::state::lock(context, name)?;
+    // Another run may have created it while this one waited for the lock.
+    if boundary.resolve(&config)?.exists() {
+        return Err(exists());
+    }
+    let target = repository.instance_dir(name)?;
     remove_leftovers(&parent, name);
     let staging = parent.join(format!(".{name}.new-{}", std::process::id()));
-    let result = copy_tree(&defaults, &staging).and_then(|()| {
-        sync_dir(&staging)?;
-        fs::rename(&staging, &target)?;
-        sync_dir(&parent)
-    });
-    match result {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            let _ = fs::remove_dir_all(&staging);
-            if matches!(e.kind(), IoKind::AlreadyExists | IoKind::DirectoryNotEmpty) {
-                return Err(Error::new(
-                    ErrorKind::AlreadyExists,
-                    format!("{INSTANCES_DIR}/{name}/ already exists but holds no {CONFIG_FILE}; move it away first"),
-                )
-                .into());
-            }
-            Err(Failure::io("create", &target, e))
-        }
+    let result = boundary
+        .copy_tree(DEFAULTS_DIR, &staging, &[".venv"])
+        .and_then(|()| {
+            sync_dir(&staging)?;
+            fs::rename(&staging, &target).map_err(|e| {
+                if matches!(e.kind(), IoKind::AlreadyExists | IoKind::DirectoryNotEmpty) {
+                    Error::new(
+                        ErrorKind::AlreadyExists,
+                        format!("{INSTANCES_DIR}/{name}/ already exists but holds no {CONFIG_FILE}; move it away first"),
+                    )
+                    .into()
+                } else {
+                    Failure::io("create", &target, e)
+                }
+            })?;
+            sync_dir(&parent)
+        });
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&staging);
     }
+    result
 }
 
-/// Removes staging folders that an interrupted `grove new NAME` left behind.
+/// Removes the staging folders of `grove new NAME` in `parent`: only the holder of the
+/// instance's lock calls this, so their owners are gone (killed, or failed to clean up).
 fn remove_leftovers(parent: &Path, name: &InstanceName) {
     let prefix = format!(".{name}.new-");
     if let Ok(entries) = fs::read_dir(parent) {
@@ -70,30 +88,11 @@ fn remove_leftovers(parent: &Path, name: &InstanceName) {
     }
 }
 
-/// Copies a folder tree, leaving out Python venvs.
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    fs::create_dir(to)?;
-    for entry in fs::read_dir(from)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if name == ".venv" {
-            continue;
-        }
-        let kind = entry.file_type()?;
-        let (source, dest) = (entry.path(), to.join(&name));
-        if kind.is_dir() {
-            copy_tree(&source, &dest)?;
-        } else if kind.is_file() {
-            fs::copy(&source, &dest)?;
-            fs::File::open(&dest)?.sync_all()?;
-        }
-    }
-    Ok(())
-}
-
 /// Flushes a folder's entries to disk.
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    fs::File::open(dir)?.sync_all()
+fn sync_dir(dir: &Path) -> Result<(), Failure> {
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Failure::io("sync", dir, e))
 }
 
 /// `grove prepare`: create the instance from `defaults/` if it is missing, then render its
@@ -124,8 +123,8 @@ pub fn prepare(
         })
         .transpose()?;
     let repository = &context.repository;
-    if !repository.instance_dir(name).join(CONFIG_FILE).is_file() {
-        match create(repository, name) {
+    if !repository.instance_dir(name)?.join(CONFIG_FILE).is_file() {
+        match create(context, name) {
             Ok(()) => context.ui.info(format!(
                 "created {INSTANCES_DIR}/{name} from {DEFAULTS_DIR}/"
             )),

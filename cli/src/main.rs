@@ -4,6 +4,7 @@
 //! repository, runs programs (never through a shell), writes files and prints. The deciding
 //! is done by `grove-core`. Exit codes follow SPEC.md.
 
+mod boundary;
 mod cluster;
 mod external;
 mod failure;
@@ -421,7 +422,7 @@ fn run(context: &Context, command: Command) -> Result<(), Failure> {
         }
         Command::New { name } => {
             let name = parse_name(&name)?;
-            instance::create(&context.repository, &name)?;
+            instance::create(context, &name)?;
             context
                 .ui
                 .info(format!("created instances/{name} from defaults/"));

@@ -3,7 +3,9 @@
 //!
 //! Every file is written to a temporary first; only when all are written are they renamed into
 //! place (the shard folder first, then `FILE`), so a failure leaves the previous set, never half
-//! of a new one. A run that makes no shards removes the shard files of an earlier run.
+//! of a new one. A run that makes no shards removes the shard files of an earlier run. The whole
+//! write holds a lock on `.FILE.lock` beside `FILE`, so two runs writing the same `FILE` at once
+//! leave one's set, never one's `FILE` with the other's shards.
 
 use crate::failure::Failure;
 use grove_core::Generated;
@@ -97,8 +99,27 @@ fn beside(path: &Path, what: &str) -> PathBuf {
     path.with_file_name(format!(".{name}.{what}-{}", std::process::id()))
 }
 
+/// Takes the lock of the set written to `file`: `.FILE.lock` beside it, held until the returned
+/// file is closed (the kernel releases it with its holder, however that ends).
+fn lock(file: &Path) -> Result<fs::File, Failure> {
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let path = file.with_file_name(format!(".{name}.lock"));
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Failure::io("create", &path, e))?;
+    lock.lock().map_err(|e| Failure::io("lock", &path, e))?;
+    Ok(lock)
+}
+
 /// Writes `generated` to `file`, and its shards (if any) to `dir`, as one set.
 pub fn write(file: &Path, dir: &Path, generated: &Generated) -> Result<(), Failure> {
+    let _lock = lock(file)?;
     let had_shards = check_ours(dir)?;
     let tmp_file = beside(file, "tmp");
     let tmp_dir = beside(dir, "tmp");

@@ -17,7 +17,6 @@ use grove_core::preview::{self, Source, MARKER_FILE};
 use grove_core::request::{Repository, RepositoryKind, Version};
 use grove_core::{Error, ErrorKind};
 use std::fs;
-use std::io::ErrorKind as IoKind;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -87,9 +86,17 @@ fn namespace(context: &Context, name: &InstanceName) -> Result<Namespace, Failur
     })
 }
 
-/// Whether `instances/NAME/` is there, and if so, whether it is a preview's.
+/// Whether `instances/NAME/` (resolved) is there, and if so, whether it is a preview's.
 fn folder_state(dir: &Path) -> (bool, bool) {
     (dir.exists(), dir.join(MARKER_FILE).is_file())
+}
+
+/// The manifest of a preview's namespace: its name and the label that marks it a preview,
+/// created in one call so that it is never there unlabelled.
+fn namespace_manifest(name: &InstanceName) -> String {
+    format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n  labels:\n    {LABEL}: \"true\"\n"
+    )
 }
 
 /// `grove preview up NAME --template T --kind K --repository R --version V --host H`.
@@ -123,20 +130,16 @@ pub fn up(context: &Context, args: &UpArgs<'_>) -> Result<(), Failure> {
         version,
     };
     let repo = &context.repository;
-    let target = repo.instance_dir(&name);
+    let target = repo.instance_dir(&name)?;
     if let (true, false) = folder_state(&target) {
         return Err(not_a_preview(format!(
             "{INSTANCES_DIR}/{name}/ exists and is not a preview (it has no {MARKER_FILE}); it is left alone"
         )));
     }
-    let template_dir = repo.instance_dir(&template);
     let read = |file: &str| -> Result<String, Failure> {
-        let path = template_dir.join(file);
-        match fs::read_to_string(&path) {
-            Ok(text) => Ok(text),
-            Err(e) if e.kind() == IoKind::NotFound => Ok(String::new()),
-            Err(e) => Err(Failure::io("read", &path, e)),
-        }
+        Ok(repo
+            .read_text(&format!("{INSTANCES_DIR}/{template}/{file}"))?
+            .unwrap_or_default())
     };
     let config = preview::config_yml(
         &format!("{INSTANCES_DIR}/{template}/{CONFIG_FILE}"),
@@ -155,18 +158,12 @@ pub fn up(context: &Context, args: &UpArgs<'_>) -> Result<(), Failure> {
             )))
         }
         Namespace::Absent => {
-            process::run(
+            // `create`, never `apply`: a namespace someone else made in the meantime is not
+            // taken over; the next `preview up` then finds it, labelled or not.
+            process::run_with_input(
                 &context.ui,
-                Command::new("kubectl").args(["create", "namespace", name.as_str()]),
-            )?;
-            process::run(
-                &context.ui,
-                Command::new("kubectl").args([
-                    "label",
-                    "namespace",
-                    name.as_str(),
-                    &format!("{LABEL}=true"),
-                ]),
+                Command::new("kubectl").args(["create", "-f", "-"]),
+                namespace_manifest(&name).as_bytes(),
             )?;
         }
         Namespace::Preview => {}
@@ -174,10 +171,11 @@ pub fn up(context: &Context, args: &UpArgs<'_>) -> Result<(), Failure> {
     let marker = format!(
         "# A preview instance made by `grove preview up`; `grove preview down {name}` removes it.\ntemplate: {template}\n"
     );
+    let _lock = crate::state::lock(context, &name)?;
     write_folder(
-        &repo.root.join(INSTANCES_DIR),
+        context,
         &name,
-        &template_dir,
+        &template,
         &[
             (CONFIG_FILE, config),
             (SETTINGS_FILE, settings),
@@ -198,67 +196,54 @@ fn name_of_template(context: &Context, text: &str) -> Result<InstanceName, Failu
     Ok(template)
 }
 
-/// Builds the preview's folder beside its place: the template's files, with `files` written
+/// Builds the preview's folder beside its place: the template's files (what belongs to one
+/// instance only left out: its venv, its Tutor env, a preview marker), with `files` written
 /// over them, then swaps it in. The old folder's venv and Tutor env are kept.
 fn write_folder(
-    parent: &Path,
+    context: &Context,
     name: &InstanceName,
-    template_dir: &Path,
+    template: &InstanceName,
     files: &[(&str, String)],
 ) -> Result<(), Failure> {
-    let target = parent.join(name.as_str());
+    let boundary = context.repository.boundary()?;
+    let parent = boundary.folder(INSTANCES_DIR, 0o777)?;
+    let target = context.repository.instance_dir(name)?;
     let pid = std::process::id();
     let staging = parent.join(format!(".{name}.preview-{pid}"));
     let old = parent.join(format!(".{name}.old-{pid}"));
     let _ = fs::remove_dir_all(&staging);
-    let result = (|| -> std::io::Result<()> {
-        copy_tree(template_dir, &staging)?;
-        for (file, text) in files {
-            fs::write(staging.join(file), text)?;
-        }
-        if target.exists() {
-            for kept in [".venv", "env"] {
-                let from = target.join(kept);
-                if from.exists() {
-                    fs::rename(&from, staging.join(kept))?;
+    let result = boundary
+        .copy_tree(
+            &format!("{INSTANCES_DIR}/{template}"),
+            &staging,
+            &[".venv", "env", MARKER_FILE],
+        )
+        .and_then(|()| {
+            (|| -> std::io::Result<()> {
+                for (file, text) in files {
+                    fs::write(staging.join(file), text)?;
                 }
-            }
-            fs::rename(&target, &old)?;
-        }
-        fs::rename(&staging, &target)?;
-        if old.exists() {
-            fs::remove_dir_all(&old)?;
-        }
-        Ok(())
-    })();
-    result.map_err(|e| {
+                if target.exists() {
+                    for kept in [".venv", "env"] {
+                        let from = target.join(kept);
+                        if from.exists() {
+                            fs::rename(&from, staging.join(kept))?;
+                        }
+                    }
+                    fs::rename(&target, &old)?;
+                }
+                fs::rename(&staging, &target)?;
+                if old.exists() {
+                    fs::remove_dir_all(&old)?;
+                }
+                Ok(())
+            })()
+            .map_err(|e| Failure::io("write", &target, e))
+        });
+    if result.is_err() {
         let _ = fs::remove_dir_all(&staging);
-        Failure::io("write", &target, e)
-    })
-}
-
-/// Copies a folder tree, leaving out what belongs to one instance only: its venv, its Tutor
-/// env, and a preview marker.
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    fs::create_dir(to)?;
-    for entry in fs::read_dir(from)? {
-        let entry = entry?;
-        let file_name = entry.file_name();
-        if [".venv", "env", MARKER_FILE]
-            .iter()
-            .any(|skip| file_name == *skip)
-        {
-            continue;
-        }
-        let kind = entry.file_type()?;
-        let (source, dest) = (entry.path(), to.join(&file_name));
-        if kind.is_dir() {
-            copy_tree(&source, &dest)?;
-        } else if kind.is_file() {
-            fs::copy(&source, &dest)?;
-        }
     }
-    Ok(())
+    result
 }
 
 /// `grove preview down NAME`: archive the preview, delete its namespace, delete its state from
@@ -267,7 +252,7 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
 /// A preview that is already gone (no folder, no namespace) is success.
 pub fn down(context: &Context, name_text: &str) -> Result<(), Failure> {
     let name = name("preview name", name_text)?;
-    let dir: PathBuf = context.repository.instance_dir(&name);
+    let dir: PathBuf = context.repository.instance_dir(&name)?;
     let (folder, marked) = folder_state(&dir);
     if folder && !marked {
         return Err(not_a_preview(format!(

@@ -86,6 +86,33 @@ pub fn run(ui: &Ui, command: &mut Command) -> Result<(), Failure> {
     }
 }
 
+/// [`run`] with `input` on the program's stdin (a manifest for `kubectl create -f -`).
+pub fn run_with_input(ui: &Ui, command: &mut Command, input: &[u8]) -> Result<(), Failure> {
+    use std::io::Write;
+    ui.show(command);
+    if ui.quiet {
+        command.stdout(Stdio::null());
+    }
+    let mut child = command
+        .stdin(Stdio::piped())
+        .spawn()
+        .map_err(|e| spawn_failure(command, e))?;
+    let written = child.stdin.take().map(|mut stdin| stdin.write_all(input));
+    let status = child.wait().map_err(|e| spawn_failure(command, e))?;
+    if !status.success() {
+        return Err(exit_failure(command, status));
+    }
+    match written {
+        // A program that succeeded without reading all of it (it closed its stdin) is taken
+        // at its word.
+        Some(Err(e)) if e.kind() != ErrorKind::BrokenPipe => Err(Failure::External(format!(
+            "cannot write to `{}`: {e}",
+            command_line(command)
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Runs a program and returns what it printed on stdout; its stderr goes to the user.
 pub fn output(ui: &Ui, command: &mut Command) -> Result<String, Failure> {
     ui.show(command);

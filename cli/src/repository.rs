@@ -1,5 +1,9 @@
 //! The cluster repository on disk: finding it, reading what core needs, writing files whole.
+//!
+//! Every path of the repository that Grove reads or writes is resolved inside it, and every file
+//! it reads is a regular file of at most [`MAX_FILE_LEN`] bytes ([`crate::boundary`]).
 
+use crate::boundary::{Boundary, Reader};
 use crate::failure::Failure;
 use grove_core::fleet::{
     is_fleet_file, CLUSTER_SETTINGS, CONFIG_FILE, DEFAULTS_DIR, INSTANCES_DIR, INSTANCE_FILES,
@@ -9,7 +13,12 @@ use grove_core::name::InstanceName;
 use grove_core::Files;
 use std::fs;
 use std::io::{ErrorKind, Write};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
+use std::sync::OnceLock;
+
+/// The longest file Grove reads from the cluster repository (settings, templates,
+/// requirements): core's limit on settings files.
+pub const MAX_FILE_LEN: u64 = grove_core::yaml::MAX_SETTINGS_LEN as u64;
 
 /// The folder of what Grove keeps in the cluster repository that git must not see.
 pub const PRIVATE_DIR: &str = ".grove";
@@ -27,19 +36,45 @@ pub enum Scope<'a> {
 
 /// A cluster repository rooted at a folder.
 pub struct Repository {
-    /// The root folder.
+    /// The root folder, as given.
     pub root: PathBuf,
+    /// Its boundary, once a command needs it.
+    boundary: OnceLock<Boundary>,
 }
 
 impl Repository {
     /// The repository at `root`.
     pub fn new(root: PathBuf) -> Repository {
-        Repository { root }
+        Repository {
+            root,
+            boundary: OnceLock::new(),
+        }
     }
 
-    /// The folder of instance `name`.
-    pub fn instance_dir(&self, name: &InstanceName) -> PathBuf {
-        self.root.join(INSTANCES_DIR).join(name.as_str())
+    /// The repository's boundary: every path of it is resolved through this (exit 1 when the
+    /// root is not a folder).
+    pub fn boundary(&self) -> Result<&Boundary, Failure> {
+        if let Some(boundary) = self.boundary.get() {
+            return Ok(boundary);
+        }
+        let boundary = Boundary::new(&self.root, "the cluster repository").map_err(|_| {
+            Failure::External(format!(
+                "the cluster repository {} is not a folder (set --root or GROVE_ROOT)",
+                self.root.display()
+            ))
+        })?;
+        Ok(self.boundary.get_or_init(|| boundary))
+    }
+
+    /// Where `relative` is in the repository, resolved inside it (exit 5 for a link that
+    /// leads outside).
+    pub fn path(&self, relative: &str) -> Result<PathBuf, Failure> {
+        self.boundary()?.resolve(relative)
+    }
+
+    /// The folder of instance `name`, absolute, resolved inside the repository.
+    pub fn instance_dir(&self, name: &InstanceName) -> Result<PathBuf, Failure> {
+        self.path(&format!("{INSTANCES_DIR}/{name}"))
     }
 
     /// The root folder, absolute (Tutor and child programs get absolute paths).
@@ -47,21 +82,12 @@ impl Repository {
         std::path::absolute(&self.root).map_err(|e| Failure::io("resolve", &self.root, e))
     }
 
-    /// The folder of instance `name`, absolute.
-    pub fn absolute_instance_dir(&self, name: &InstanceName) -> Result<PathBuf, Failure> {
-        Ok(self
-            .absolute_root()?
-            .join(INSTANCES_DIR)
-            .join(name.as_str()))
-    }
-
     /// `.grove/`, the folder of what Grove keeps in the cluster repository that git must not
     /// see (Tutor roots, the default store, base images' Tutor root, Terraform's plan):
     /// created if it is missing, entered by its owner alone, with a `.gitignore` that ignores
-    /// everything in it, itself included. Absolute.
+    /// everything in it, itself included. Absolute, resolved inside the repository.
     pub fn private_dir(&self) -> Result<PathBuf, Failure> {
-        let dir = self.absolute_root()?.join(PRIVATE_DIR);
-        create_private_dirs(&dir)?;
+        let dir = self.private_path(PRIVATE_DIR, true)?;
         let ignore = dir.join(".gitignore");
         if !ignore.is_file() {
             write_atomically(
@@ -72,15 +98,61 @@ impl Repository {
         Ok(dir)
     }
 
-    /// Fails with exit 3 unless `instances/NAME/config.yml` exists.
-    pub fn require(&self, name: &InstanceName) -> Result<(), Failure> {
-        if self.instance_dir(name).join(CONFIG_FILE).is_file() {
-            Ok(())
+    /// The folder `.grove/SUB`, created if it is missing, entered by its owner alone.
+    pub fn private_folder(&self, sub: &str) -> Result<PathBuf, Failure> {
+        self.private_dir()?;
+        self.private_path(&format!("{PRIVATE_DIR}/{sub}"), true)
+    }
+
+    /// `relative`, a path in `.grove/`: Grove's own folders, which hold secrets, so a link
+    /// anywhere on it is refused (exit 5), even one that stays inside the repository. Missing
+    /// folders are created (entered by their owner alone) when `create` is set.
+    pub fn private_path(&self, relative: &str, create: bool) -> Result<PathBuf, Failure> {
+        let boundary = self.boundary()?;
+        let mut at = boundary.root().to_path_buf();
+        let mut shown = String::new();
+        for part in relative.split('/') {
+            at.push(part);
+            shown = if shown.is_empty() {
+                part.to_string()
+            } else {
+                format!("{shown}/{part}")
+            };
+            if fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(Failure::Core(grove_core::Error::new(
+                    grove_core::ErrorKind::InvalidInput,
+                    format!("{shown} is a symbolic link: {PRIVATE_DIR}/ is Grove's own folder, which holds secrets, and has no links"),
+                )));
+            }
+        }
+        if create {
+            boundary.folder(relative, 0o700)
         } else {
-            Err(Failure::Core(grove_core::Error::new(
+            Ok(at)
+        }
+    }
+
+    /// Fails with exit 3 unless `instances/NAME/config.yml` exists (exit 5 when it, or the
+    /// folder, leads outside the repository, or is not a regular file).
+    pub fn require(&self, name: &InstanceName) -> Result<(), Failure> {
+        let relative = format!("{INSTANCES_DIR}/{name}/{CONFIG_FILE}");
+        let config = self.path(&relative)?;
+        match fs::symlink_metadata(&config) {
+            Ok(metadata) if metadata.is_file() => Ok(()),
+            Ok(metadata) => Err(crate::boundary::not_a_file(&relative, metadata.file_type())),
+            Err(_) => Err(Failure::Core(grove_core::Error::new(
                 grove_core::ErrorKind::NoSuchInstance,
-                format!("no such instance \"{name}\": {INSTANCES_DIR}/{name}/{CONFIG_FILE} does not exist"),
-            )))
+                format!("no such instance \"{name}\": {relative} does not exist"),
+            ))),
+        }
+    }
+
+    /// Reads the text file at `relative`, at most [`MAX_FILE_LEN`] bytes of UTF-8 (exit 5
+    /// otherwise); `None` if there is none.
+    pub fn read_text(&self, relative: &str) -> Result<Option<String>, Failure> {
+        match self.boundary()?.read(relative, MAX_FILE_LEN)? {
+            Some(bytes) => text(relative, bytes).map(Some),
+            None => Ok(None),
         }
     }
 
@@ -111,51 +183,49 @@ impl Repository {
     /// artifact and cache paths start), as a prefix: empty for the folder itself, or for one
     /// outside it, else `clusters/production/`. Each part may hold only letters, digits, `_`,
     /// `.` and `-` (exit 2 otherwise), since it is written into the generated pipeline's paths.
+    ///
+    /// The root is first normalised lexically (`./clu/../clu` is `clu`), as the folders it
+    /// names are.
     pub fn path_in_project(&self) -> Result<String, Failure> {
-        let relative = if self.root.is_absolute() {
-            let Ok(cwd) = std::env::current_dir() else {
+        let Some(root) = normalised(&self.root) else {
+            // Above the current folder: paths as at the top.
+            return Ok(String::new());
+        };
+        let relative = if root.is_absolute() {
+            let Some(cwd) = std::env::current_dir().ok().as_deref().and_then(normalised) else {
                 return Ok(String::new());
             };
-            match self.root.strip_prefix(&cwd) {
+            match root.strip_prefix(&cwd) {
                 Ok(relative) => relative.to_path_buf(),
                 Err(_) => return Ok(String::new()),
             }
         } else {
-            self.root.clone()
+            root
         };
         let mut prefix = String::new();
         for component in relative.components() {
-            match component {
-                std::path::Component::CurDir => {}
-                std::path::Component::Normal(part) => {
-                    let part = part.to_str().filter(|p| {
-                        p.bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
-                    });
-                    let Some(part) = part else {
-                        return Err(Failure::Usage(format!(
-                            "the cluster repository {} is in a folder whose name the generated pipeline cannot hold in its paths: use only letters, digits, `_`, `.` and `-`",
-                            self.root.display()
-                        )));
-                    };
-                    prefix.push_str(part);
-                    prefix.push('/');
-                }
-                // Above the current folder, or elsewhere: paths as at the top.
-                _ => return Ok(String::new()),
-            }
+            let Component::Normal(part) = component else {
+                return Ok(String::new());
+            };
+            let part = part.to_str().filter(|p| {
+                p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+            });
+            let Some(part) = part else {
+                return Err(Failure::Usage(format!(
+                    "the cluster repository {} is in a folder whose name the generated pipeline cannot hold in its paths: use only letters, digits, `_`, `.` and `-`",
+                    self.root.display()
+                )));
+            };
+            prefix.push_str(part);
+            prefix.push('/');
         }
         Ok(prefix)
     }
 
     /// Reads the files core needs for `scope` into a map, path → text.
     pub fn load(&self, scope: Scope<'_>) -> Result<Files, Failure> {
-        if !self.root.is_dir() {
-            return Err(Failure::External(format!(
-                "the cluster repository {} is not a folder (set --root or GROVE_ROOT)",
-                self.root.display()
-            )));
-        }
+        self.boundary()?;
         let mut paths = vec![
             CLUSTER_SETTINGS.to_string(),
             format!("{DEFAULTS_DIR}/{REQUIREMENTS_FILE}"),
@@ -233,50 +303,26 @@ impl Repository {
 
     /// Reads the files at `paths` that exist, in order, on this thread.
     fn read_some(&self, paths: Vec<String>) -> Result<Vec<(String, String)>, Failure> {
+        let mut reader = Reader::new(self.boundary()?);
         let mut files = Vec::with_capacity(paths.len());
         let mut scratch = Vec::with_capacity(8192);
         for path in paths {
-            if let Some(text) = self.read(&path, &mut scratch)? {
+            if reader.read(&path, MAX_FILE_LEN, &mut scratch)? {
+                let text = text(&path, scratch.to_vec())?;
                 files.push((path, text));
             }
         }
         Ok(files)
     }
 
-    /// Reads `path` (relative to the root), if it exists, through the buffer `scratch`: one
-    /// system call fewer than `fs::read` (which first asks the file's size), and the text kept
-    /// at its own size.
-    fn read(&self, path: &str, scratch: &mut Vec<u8>) -> Result<Option<String>, Failure> {
-        let full = self.root.join(path);
-        scratch.clear();
-        let read = fs::File::open(&full).and_then(|mut file| {
-            // Through `take`, the read does not ask the size first (File's read_to_end does).
-            std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, u64::MAX), scratch)
-        });
-        match read.map(|_| scratch.to_vec()) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => Ok(Some(text)),
-                Err(e) => Err(Failure::Core(grove_core::Error::new(
-                    grove_core::ErrorKind::InvalidInput,
-                    format!(
-                        "{path}: not UTF-8 text (byte {})",
-                        e.utf8_error().valid_up_to()
-                    ),
-                ))),
-            },
-            Err(e) if e.kind() == ErrorKind::NotFound || e.kind() == ErrorKind::NotADirectory => {
-                Ok(None)
-            }
-            Err(e) => Err(Failure::io("read", &full, e)),
-        }
-    }
-
     /// The names in a folder of the repository; none if it does not exist.
     fn list(&self, dir: &str) -> Result<Vec<String>, Failure> {
-        let full = self.root.join(dir);
+        let full = self.path(dir)?;
         let entries = match fs::read_dir(&full) {
             Ok(entries) => entries,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+                return Ok(Vec::new())
+            }
             Err(e) => return Err(Failure::io("list", &full, e)),
         };
         let mut names = Vec::new();
@@ -287,6 +333,39 @@ impl Repository {
         names.sort();
         Ok(names)
     }
+}
+
+/// The bytes of the file at `path` as text (exit 5 unless they are UTF-8).
+fn text(path: &str, bytes: Vec<u8>) -> Result<String, Failure> {
+    String::from_utf8(bytes).map_err(|e| {
+        Failure::Core(grove_core::Error::new(
+            grove_core::ErrorKind::InvalidInput,
+            format!(
+                "{path}: not UTF-8 text (byte {})",
+                e.utf8_error().valid_up_to()
+            ),
+        ))
+    })
+}
+
+/// `path` with `.` left out and each `..` taking the name before it away; `None` when a `..`
+/// climbs above where a relative path starts.
+fn normalised(path: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir) => {}
+                _ => return None,
+            },
+            other => out.push(other),
+        }
+    }
+    Some(out)
 }
 
 /// Writes `contents` to `path` whole or not at all: a temporary file beside it, then a rename.
@@ -326,10 +405,14 @@ fn write_whole(path: &Path, contents: &[u8], mode: u32) -> Result<(), Failure> {
         std::process::id()
     ));
     let result = (|| {
+        // A new file: never one a link in its place points at.
+        match fs::remove_file(&tmp) {
+            Err(e) if e.kind() != ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
         let mut file = fs::OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .mode(mode)
             .open(&tmp)?;
         file.write_all(contents)?;

@@ -37,6 +37,7 @@ use grove_core::state::{self, Config, Setting, Stored};
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::ErrorKind;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// The variable that pins the generation later jobs of a pipeline use: `NAME/ID`, written by
@@ -54,34 +55,52 @@ const ATTEMPTS: usize = 3;
 
 /// The store `grove.yml` names, opened.
 pub fn store_of(context: &Context, fleet: &grove_core::Fleet) -> Result<Box<dyn Store>, Failure> {
-    let root = context.repository.absolute_root()?;
-    if fleet.settings.env_store.is_none() {
-        // The default folder lives in .grove/, which git must not see.
-        context.repository.private_dir()?;
-    }
-    store::open(&root, fleet.settings.env_store.as_deref())
+    let repository = &context.repository;
+    let setting = fleet.settings.env_store.as_deref();
+    let default = if setting.is_none_or(|s| s.trim().is_empty()) {
+        // The default folder lives in .grove/, which git must not see, inside the repository.
+        repository.private_dir()?;
+        repository.private_path(store::DEFAULT_STORE, false)?
+    } else {
+        PathBuf::new()
+    };
+    store::open(&repository.absolute_root()?, default, setting)
 }
 
-/// The Tutor root of `name`, and the lock that keeps other grove commands out of it while it
-/// is held.
-fn lock(context: &Context, name: &InstanceName) -> Result<(PathBuf, fs::File), Failure> {
-    let roots = context.repository.private_dir()?.join("tutor");
-    create_private_dirs(&roots)?;
+/// The lock of instance `name` in this checkout, `.grove/tutor/.NAME.lock`, held for as long as
+/// the returned file is open: while a grove command creates the instance's folder or uses its
+/// Tutor root. Another command waits for it; the kernel releases it with its holder, however
+/// that ends, so a killed command never leaves it held.
+pub fn lock(context: &Context, name: &InstanceName) -> Result<fs::File, Failure> {
+    let roots = context.repository.private_folder("tutor")?;
     let lock_path = roots.join(format!(".{name}.lock"));
     let file = fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(&lock_path)
         .map_err(|e| Failure::io("create", &lock_path, e))?;
     if file.try_lock().is_err() {
         context.ui.info(format!(
-            "waiting for another grove command that is using the Tutor root of {name}"
+            "waiting for another grove command that is using {name}"
         ));
         file.lock()
             .map_err(|e| Failure::io("lock", &lock_path, e))?;
     }
-    Ok((roots.join(name.as_str()), file))
+    Ok(file)
+}
+
+/// The Tutor root of `name`, and its lock ([`lock`]). The Tutor root is Grove's own folder:
+/// a link in its place (a force-committed `.grove/`) is refused (exit 5), never written
+/// through.
+fn locked_root(context: &Context, name: &InstanceName) -> Result<(PathBuf, fs::File), Failure> {
+    let file = lock(context, name)?;
+    let dir = context.repository.private_path(
+        &format!("{}/tutor/{name}", crate::repository::PRIVATE_DIR),
+        false,
+    )?;
+    Ok((dir, file))
 }
 
 /// Replaces the Tutor root `dir` whole with `snapshot`: built beside it, then renamed into
@@ -108,8 +127,7 @@ fn lay_out(dir: &Path, snapshot: &Snapshot, marker: Option<&str>) -> Result<(), 
 fn overlay(context: &Context, name: &InstanceName, dir: &Path) -> Result<(), Failure> {
     let overrides = context
         .repository
-        .absolute_instance_dir(name)?
-        .join("env-overrides");
+        .path(&format!("{INSTANCES_DIR}/{name}/env-overrides"))?;
     Snapshot::read(&overrides)?.write_into(&dir.join(ENV_DIR))
 }
 
@@ -145,7 +163,7 @@ pub fn prepare(
     let git = Config::parse(&git_path, fleet.file(&git_path).unwrap_or_default(), false)?;
     let store = store_of(context, &fleet)?;
     let store = store.as_ref();
-    let (dir, _lock) = lock(context, name)?;
+    let (dir, _lock) = locked_root(context, name)?;
     for attempt in 1..=ATTEMPTS {
         let current = store::current(store, name)?;
         let (mut snapshot, config) = match &current {
@@ -284,7 +302,7 @@ pub fn open(context: &Context, name: &InstanceName) -> Result<TutorRoot, Failure
                 .manifest
         }
     };
-    let (dir, lock) = lock(context, name)?;
+    let (dir, lock) = locked_root(context, name)?;
     let marker = fs::read_to_string(dir.join(MARKER)).unwrap_or_default();
     if marker != base.id || !dir.join(CONFIG_FILE).is_file() {
         let snapshot = store::read(store.as_ref(), name, &base, None)?;
@@ -496,7 +514,7 @@ pub fn forget(context: &Context, name: &InstanceName) -> Result<bool, Failure> {
             .load(crate::repository::Scope::Settings)?,
     )?;
     let store = store_of(context, &fleet)?;
-    let (dir, _lock) = lock(context, name)?;
+    let (dir, _lock) = locked_root(context, name)?;
     let found = store::forget(store.as_ref(), name)?;
     remove_dir(&dir)?;
     if found {

@@ -112,11 +112,16 @@ pub trait Store {
     }
 }
 
-/// Opens the store that `grove.yml` names (`setting`), or the default folder under `root`.
-pub fn open(root: &Path, setting: Option<&str>) -> Result<Box<dyn Store>, Failure> {
+/// Opens the store that `grove.yml` names (`setting`, a folder relative to `root` or any of the
+/// URLs above), or the folder `default` ([`DEFAULT_STORE`], resolved inside the repository).
+pub fn open(
+    root: &Path,
+    default: PathBuf,
+    setting: Option<&str>,
+) -> Result<Box<dyn Store>, Failure> {
     let setting = setting.map(str::trim).filter(|s| !s.is_empty());
     match setting {
-        None => Ok(Box::new(local::FolderStore::new(root.join(DEFAULT_STORE)))),
+        None => Ok(Box::new(local::FolderStore::new(default))),
         Some(url) if url.starts_with("s3://") => Ok(Box::new(s3::S3Store::open(url)?)),
         Some(url) if url.starts_with("file://") => {
             let path = &url["file://".len()..];

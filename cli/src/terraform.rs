@@ -32,10 +32,7 @@ fn terraform(dir: &std::path::Path) -> Command {
 pub fn plan(context: &Context) -> Result<(), Failure> {
     let dir = dir(context)?;
     context.repository.private_dir()?;
-    let plan = context.repository.absolute_root()?.join(PLAN_FILE);
-    if let Some(parent) = plan.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| Failure::io("create", parent, e))?;
-    }
+    let plan = context.repository.private_path(PLAN_FILE, false)?;
     process::run(&context.ui, terraform(&dir).args(["init", "-input=false"]))?;
     process::run(
         &context.ui,
@@ -48,7 +45,7 @@ pub fn plan(context: &Context) -> Result<(), Failure> {
 /// `grove terraform apply`: apply the plan `grove terraform plan` saved.
 pub fn apply(context: &Context) -> Result<(), Failure> {
     let dir = dir(context)?;
-    let plan = context.repository.absolute_root()?.join(PLAN_FILE);
+    let plan = context.repository.private_path(PLAN_FILE, false)?;
     if !plan.is_file() {
         return Err(Failure::External(format!(
             "{PLAN_FILE} is missing: run `grove terraform plan` first"

@@ -1,6 +1,8 @@
 //! Comprehensive themes: cloned with git into Tutor's build context before the image is built,
-//! with the instance's SCSS overrides written into the first one.
+//! with the instance's SCSS overrides written into the first one, never through a link that
+//! leads out of it.
 
+use crate::boundary::Boundary;
 use crate::failure::Failure;
 use crate::process;
 use crate::Context;
@@ -106,11 +108,16 @@ pub fn predeploy(context: &Context, name: &InstanceName) -> Result<(), Failure> 
             .info(format!("cloned theme {} at {}", theme.name, theme.version));
     }
     if let Some(first) = themes.first() {
+        // The clone is the theme's author's: its links are followed only while they stay in it.
+        let folder = dir.join(&first.name);
+        let theme = Boundary::new(&folder, format!("the theme {}", first.name))
+            .map_err(|e| Failure::io("read", &folder, e))?;
         for (path, text) in overrides {
-            let file = dir.join(&first.name).join(path);
-            if let Some(parent) = file.parent() {
-                fs::create_dir_all(parent).map_err(|e| Failure::io("create", parent, e))?;
-            }
+            let relative = path.to_string_lossy();
+            theme.resolve(&relative)?;
+            let (parent, _) = relative.rsplit_once('/').unwrap_or(("", &relative));
+            theme.folder(parent, 0o777)?;
+            let file = theme.resolve(&relative)?;
             crate::repository::write_atomically(&file, text.as_bytes())?;
             context
                 .ui

@@ -108,7 +108,6 @@ pub fn ensure(context: &Context, name: &InstanceName) -> Result<PathBuf, Failure
 /// from `defaults/grove-requirements.txt`.
 pub fn ensure_base(context: &Context) -> Result<(PathBuf, PathBuf), Failure> {
     let spec = Spec::base(context)?;
-    fs::create_dir_all(&spec.home).map_err(|e| Failure::io("create", &spec.home, e))?;
     let venv = ensure_spec(context, &spec)?;
     Ok((spec.home, venv))
 }
@@ -163,65 +162,83 @@ struct Spec {
     home: PathBuf,
     /// The same folder relative to the repository root, for messages.
     home_display: String,
+    /// The venv, resolved inside the repository.
+    venv: PathBuf,
     /// The requirements file the venv is built from.
     requirements: PathBuf,
     /// The same file relative to the repository root, for messages.
     requirements_display: String,
+    /// Its text.
+    requirements_text: String,
 }
 
 impl Spec {
     /// The venv of instance `name`: its own requirements, or the defaults'.
     fn instance(context: &Context, name: &InstanceName) -> Result<Spec, Failure> {
-        let home = context.repository.absolute_instance_dir(name)?;
         let home_display = format!("{INSTANCES_DIR}/{name}");
-        let own = home.join(REQUIREMENTS_FILE);
-        if own.is_file() {
-            return Ok(Spec {
-                home,
-                requirements: own,
-                requirements_display: format!("{home_display}/{REQUIREMENTS_FILE}"),
-                home_display,
-            });
-        }
-        let (requirements, requirements_display) = defaults_requirements(context)
-            .ok_or_else(|| {
-                Failure::Core(Error::new(
-                    ErrorKind::InvalidInput,
-                    format!(
-                        "neither {home_display}/{REQUIREMENTS_FILE} nor {DEFAULTS_DIR}/{REQUIREMENTS_FILE} exists: \
-                         the venv of \"{name}\" needs one of them"
-                    ),
-                ))
-            })?;
-        Ok(Spec {
-            home,
+        let own = format!("{home_display}/{REQUIREMENTS_FILE}");
+        let (requirements_display, requirements_text) =
+            match context.repository.read_text(&own)? {
+                Some(text) => (own, text),
+                None => defaults_requirements(context)?.ok_or_else(|| {
+                    Failure::Core(Error::new(
+                        ErrorKind::InvalidInput,
+                        format!(
+                            "neither {home_display}/{REQUIREMENTS_FILE} nor {DEFAULTS_DIR}/{REQUIREMENTS_FILE} exists: \
+                             the venv of \"{name}\" needs one of them"
+                        ),
+                    ))
+                })?,
+            };
+        Spec::new(
+            context,
             home_display,
-            requirements,
             requirements_display,
-        })
+            requirements_text,
+        )
     }
 
     /// The venv that base images are built with.
     fn base(context: &Context) -> Result<Spec, Failure> {
-        let home = context.repository.private_dir()?.join(BASE_ROOT);
-        let (requirements, requirements_display) = defaults_requirements(context)
+        let (requirements_display, requirements_text) = defaults_requirements(context)?
             .ok_or_else(|| {
                 Failure::Core(Error::new(
                     ErrorKind::InvalidInput,
                     format!("{DEFAULTS_DIR}/{REQUIREMENTS_FILE} is missing: base images are built with the Tutor it lists"),
                 ))
             })?;
-        Ok(Spec {
-            home,
-            home_display: format!("{}/{BASE_ROOT}", crate::repository::PRIVATE_DIR),
-            requirements,
+        context.repository.private_folder(BASE_ROOT)?;
+        let home_display = format!("{}/{BASE_ROOT}", crate::repository::PRIVATE_DIR);
+        Spec::new(
+            context,
+            home_display,
             requirements_display,
+            requirements_text,
+        )
+    }
+
+    /// The venv in `home_display`, built from `requirements_display`: paths resolved inside the
+    /// repository.
+    fn new(
+        context: &Context,
+        home_display: String,
+        requirements_display: String,
+        requirements_text: String,
+    ) -> Result<Spec, Failure> {
+        let repository = &context.repository;
+        Ok(Spec {
+            home: repository.path(&home_display)?,
+            venv: repository.path(&format!("{home_display}/{VENV_DIR}"))?,
+            requirements: repository.path(&requirements_display)?,
+            home_display,
+            requirements_display,
+            requirements_text,
         })
     }
 
     /// The venv's folder.
     fn venv(&self) -> PathBuf {
-        self.home.join(VENV_DIR)
+        self.venv.clone()
     }
 
     /// The venv's folder relative to the repository root, for messages.
@@ -230,16 +247,13 @@ impl Spec {
     }
 }
 
-/// `defaults/grove-requirements.txt`, absolute and for messages, if it exists.
-fn defaults_requirements(context: &Context) -> Option<(PathBuf, String)> {
-    let path = context
+/// `defaults/grove-requirements.txt`, for messages, and its text, if it exists.
+fn defaults_requirements(context: &Context) -> Result<Option<(String, String)>, Failure> {
+    let path = format!("{DEFAULTS_DIR}/{REQUIREMENTS_FILE}");
+    Ok(context
         .repository
-        .absolute_root()
-        .ok()?
-        .join(DEFAULTS_DIR)
-        .join(REQUIREMENTS_FILE);
-    path.is_file()
-        .then(|| (path, format!("{DEFAULTS_DIR}/{REQUIREMENTS_FILE}")))
+        .read_text(&path)?
+        .map(|text| (path, text)))
 }
 
 /// Runs `action` on the venv of every instance in `names`: one at a time with its installer's
@@ -397,9 +411,7 @@ impl Builder {
     /// Updates or resets the venv of `spec`.
     fn build(&self, spec: &Spec, action: Action) -> Result<Outcome, Failure> {
         recover(&spec.home)?;
-        let requirements = fs::read_to_string(&spec.requirements)
-            .map_err(|e| Failure::io("read", &spec.requirements, e))?;
-        let hash = short_hash(&requirements);
+        let hash = short_hash(&spec.requirements_text);
         match action {
             Action::Update => self.update(spec, &hash),
             Action::Reset => self.reset(spec, &hash),

@@ -426,6 +426,42 @@ fn predeploy_refuses_hostile_theme_settings() {
     }
 }
 
+/// A cloned theme whose `lms/static/sass` is a link to a folder outside: the SCSS override
+/// `lms/static/sass/x.scss` is refused with exit 5, naming it, and nothing is written outside.
+#[test]
+fn predeploy_never_writes_through_a_link_in_a_cloned_theme() {
+    let cluster = Cluster::new("predeploy-link");
+    let outside = cluster.fakes.parent().unwrap().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("kept.scss"), "kept\n").unwrap();
+    // A git that clones a theme holding the link.
+    write_executable(
+        &cluster.fakes.join("git"),
+        &format!(
+            "#!/bin/sh\nfor last; do :; done\nmkdir -p \"$last/lms/static\" && ln -s '{}' \"$last/lms/static/sass\"\n",
+            outside.display()
+        ),
+    );
+    std::fs::write(
+        cluster.root.join("instances/campus/grove.yml"),
+        "THEMES:\n  - name: campus-theme\n    repository: https://git.example.org/campus/theme.git\n    version: v2\nTHEME_SCSS_OVERRIDES:\n  lms/static/sass/x.scss: \"$primary: #0b5;\\n\"\n",
+    )
+    .unwrap();
+    let run = cluster.grove(&["predeploy", "campus"]);
+    assert_eq!(run.status.code(), Some(5), "{}", describe(&run));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("lms/static/sass/x.scss: lms/static/sass is a symbolic link that leads outside the theme campus-theme"),
+        "{}",
+        describe(&run)
+    );
+    assert_eq!(
+        tree(&outside).into_keys().collect::<Vec<_>>(),
+        ["kept.scss"],
+        "something was written outside"
+    );
+}
+
 #[test]
 fn terraform_plan_and_apply_run_in_the_terraform_folder() {
     let cluster = Cluster::new("terraform");

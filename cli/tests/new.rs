@@ -123,3 +123,79 @@ fn the_root_comes_from_grove_root_when_not_given() {
     assert!(run.status.success(), "{}", describe(&run));
     assert!(String::from_utf8_lossy(&run.stdout).starts_with("Update: deploy 1 instance"));
 }
+
+/// Two `grove new x` at once, 40 times over, with a `defaults/` of 300 files: every round ends
+/// with one whole instance, one run that created it (exit 0) and one that says it exists
+/// (exit 4), and no staging folder left. Neither run removes the other's staging folder: only
+/// one whose owner is gone (its lock released by the kernel) is removed.
+#[test]
+fn two_concurrent_new_end_with_one_whole_instance_one_exit_0_and_one_exit_4() {
+    let shm = std::path::Path::new("/dev/shm");
+    let base = if shm.is_dir() {
+        let dir = shm.join(format!("grove-new-race-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        dir
+    } else {
+        scratch("new-race")
+    };
+    let root = base.join("cluster");
+    copy_tree(&example_cluster(), &root);
+    for i in 0..300 {
+        let dir = root.join(format!("defaults/files/part-{}", i % 12));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join(format!("file-{i}.txt")),
+            format!("file {i}\n").repeat(40),
+        )
+        .unwrap();
+    }
+    let defaults = tree(&root.join("defaults"));
+    let instance = root.join("instances/x");
+    let start = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_grove"))
+            .arg("--root")
+            .arg(&root)
+            .args(["new", "x"])
+            .env_remove("GROVE_ROOT")
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    for round in 1..=40 {
+        let (a, b) = (start(), start());
+        let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+        let mut codes = [a.status.code(), b.status.code()];
+        codes.sort();
+        assert_eq!(
+            codes,
+            [Some(0), Some(4)],
+            "round {round}:\n{}\n{}",
+            describe(&a),
+            describe(&b)
+        );
+        let loser = if a.status.code() == Some(4) { &a } else { &b };
+        assert!(
+            String::from_utf8_lossy(&loser.stderr).contains("instance \"x\" already exists"),
+            "round {round}: {}",
+            describe(loser)
+        );
+        let copy = tree(&instance);
+        assert!(
+            copy == defaults,
+            "round {round}: instances/x is not a whole copy of defaults/ ({} of {} files)",
+            copy.len(),
+            defaults.len()
+        );
+        let left: Vec<String> = std::fs::read_dir(root.join("instances"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".x."))
+            .collect();
+        assert!(left.is_empty(), "round {round}: {left:?} left");
+        std::fs::remove_dir_all(&instance).unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&base);
+}

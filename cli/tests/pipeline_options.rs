@@ -228,3 +228,36 @@ fn names_a_pipeline_file_cannot_hold_are_a_bad_command_line() {
         assert!(!root.join("generated.yml").exists(), "{args:?}");
     }
 }
+
+/// The cluster repository named through `..` (`./clu/../clu`) is the same folder as `clu`:
+/// the generated artifact and cache paths are the same, `clu/...`.
+#[test]
+fn a_root_named_through_dot_dot_gives_the_same_paths() {
+    let base = scratch("root-dot-dot");
+    copy_tree(&example_cluster(), &base.join("clu"));
+    let mut files = Vec::new();
+    for (root, file) in [
+        ("clu", "plain.yml"),
+        ("./clu/../clu", "dots.yml"),
+        ("./clu/.", "dot.yml"),
+    ] {
+        let run = Command::new(env!("CARGO_BIN_EXE_grove"))
+            .args([
+                "--root",
+                root,
+                "pipeline",
+                "[AutoDeploy][Update] campus",
+                file,
+            ])
+            .current_dir(&base)
+            .env_remove("GROVE_ROOT")
+            .env_remove("GROVE_PIPELINE_IMAGE")
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{root}: {}", describe(&run));
+        files.push(std::fs::read_to_string(base.join(file)).unwrap());
+    }
+    assert!(files[0].contains("clu/"), "{}", files[0]);
+    assert_eq!(files[1], files[0], "./clu/../clu");
+    assert_eq!(files[2], files[0], "./clu/.");
+}

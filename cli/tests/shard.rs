@@ -221,11 +221,17 @@ fn the_files_are_written_as_a_set_and_stale_shards_are_removed() {
     let run = grove(&root, &["pipeline", UPGRADE_TO, file.to_str().unwrap()]);
     assert_eq!(run.status.code(), Some(1), "{}", describe(&run));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
-    let left: Vec<_> = std::fs::read_dir(file.parent().unwrap())
+    // FILE, its shard folder, and the lock the runs take on them: no temporary.
+    let mut left: Vec<_> = std::fs::read_dir(file.parent().unwrap())
         .unwrap()
-        .map(|e| e.unwrap().file_name())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(left.len(), 2, "temporaries left: {left:?}");
+    left.sort();
+    assert_eq!(
+        left,
+        [".generated.yml.lock", "generated-shards", "generated.yml"],
+        "temporaries left"
+    );
     // LIMITS beyond what GitLab allows: exit 5.
     std::fs::write(
         root.join("grove.yml"),
@@ -234,4 +240,70 @@ fn the_files_are_written_as_a_set_and_stale_shards_are_removed() {
     .unwrap();
     let run = grove(&root, &["plan", UPGRADE_TO]);
     assert_eq!(run.status.code(), Some(5), "{}", describe(&run));
+}
+
+/// Two `grove pipeline` runs writing the same FILE at once, with different shard sets (nine
+/// shards, three, none), many times over: both succeed, and FILE with its shard folder is
+/// always the whole set of one of them, never one's FILE with the other's shards (or none).
+#[test]
+fn concurrent_runs_on_one_file_leave_the_whole_set_of_one() {
+    let root = write_fleet(150);
+    std::fs::write(
+        root.join("grove.yml"),
+        "ENV_STORE: s3://grove-state/fleet\nLIMITS:\n  jobs_per_pipeline: 100\n",
+    )
+    .unwrap();
+    let names: Vec<String> = (0..40).map(|i| format!("inst-{i:05}")).collect();
+    let few = format!("[AutoDeploy][Update] {}", names.join(","));
+    let titles = [UPGRADE_TO, few.as_str(), "[AutoDeploy][Update] inst-00001"];
+    let out = root.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let run = |title: &str| {
+        Command::new(env!("CARGO_BIN_EXE_grove"))
+            .args([
+                "--root",
+                ".",
+                "--quiet",
+                "pipeline",
+                title,
+                "out/generated.yml",
+            ])
+            .current_dir(&root)
+            .env_remove("GROVE_ROOT")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // What each run leaves alone: the reference sets.
+    let sets: Vec<BTreeMap<String, Vec<u8>>> = titles
+        .iter()
+        .map(|title| {
+            assert!(run(title).wait().unwrap().success());
+            tree(&out)
+        })
+        .collect();
+    let shards = |set: &BTreeMap<String, Vec<u8>>| {
+        set.keys()
+            .filter(|k| k.starts_with("generated-shards/"))
+            .count()
+    };
+    assert_eq!(sets.iter().map(shards).collect::<Vec<_>>(), [9, 3, 0]);
+    for round in 0..300 {
+        let (first, second) = (titles[round % 3], titles[(round + 1 + round / 3) % 3]);
+        let (a, b) = (run(first), run(second));
+        let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+        assert!(
+            a.status.success() && b.status.success(),
+            "round {round}:\n{}\n{}",
+            describe(&a),
+            describe(&b)
+        );
+        let set = tree(&out);
+        assert!(
+            sets.contains(&set),
+            "round {round} ({first} and {second}): the files are not one run's set: {:?}",
+            set.keys().collect::<Vec<_>>()
+        );
+    }
 }

@@ -376,6 +376,8 @@ impl Fakes {
         );
         let kubectl = format!(
             r#"{record}ns='{ns}'
+# With a file `lose-answer`, the next change is made but its answer is lost (exit 1).
+lose() {{ if [ -e "$ns/../lose-answer" ]; then rm "$ns/../lose-answer"; exit 1; fi; }}
 case "$1 $2" in
   "get namespace")
     if [ "$4" = "--ignore-not-found" ]; then
@@ -383,8 +385,12 @@ case "$1 $2" in
       exit 0
     fi
     [ -d "$ns/$3" ]; exit $? ;;
-  "create namespace") mkdir "$ns/$3"; exit $? ;;
-  "label namespace") echo "${{4#grove-preview=}}" > "$ns/$3/label"; exit 0 ;;
+  "create -f")
+    cat > "$ns/../manifest.yaml"
+    name=$(sed -n 's/^  name: //p' "$ns/../manifest.yaml")
+    mkdir "$ns/$name" || exit 1
+    sed -n 's/^    grove-preview: "\(.*\)"$/\1/p' "$ns/../manifest.yaml" > "$ns/$name/label"
+    lose; exit 0 ;;
   "delete namespace") [ -d "$ns/$3" ] || exit 1; rm -rf "$ns/$3"; exit 0 ;;
   "--namespace "*)
     case "$3" in
@@ -548,15 +554,13 @@ fn the_preview_lifecycle_leaves_nothing_behind() {
                 "--output",
                 "jsonpath={.metadata.name}:{.metadata.labels.grove-preview}",
             ]),
-            strings(&["kubectl", "create", "namespace", &preview]),
-            strings(&[
-                "kubectl",
-                "label",
-                "namespace",
-                &preview,
-                "grove-preview=true"
-            ]),
+            strings(&["kubectl", "create", "-f", "-"]),
         ]
+    );
+    // One call makes the namespace with its label: a retry always finds it whole.
+    assert_eq!(
+        std::fs::read_to_string(fakes.dir.join("manifest.yaml")).unwrap(),
+        format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {preview}\n  labels:\n    grove-preview: \"true\"\n")
     );
     let dir = root.join("instances").join(&preview);
     let config = std::fs::read_to_string(dir.join("config.yml")).unwrap();
@@ -739,6 +743,50 @@ fn previews_never_touch_what_is_not_a_preview() {
         ],
     );
     assert_eq!(run.status.code(), Some(5), "{}", describe(&run));
+}
+
+/// The call that creates a preview's namespace succeeds but its answer is lost (a dropped
+/// connection): `preview up` fails (exit 1), and the next `preview up` finds the namespace
+/// labelled and goes on, as does `preview down`: it never ends "not labelled" for good.
+#[test]
+fn a_preview_whose_namespace_call_lost_its_answer_converges_on_a_retry() {
+    let (root, _store) = webhook_cluster_with_store();
+    let fakes = Fakes::new();
+    let up = || {
+        fakes.grove(
+            &root,
+            &[
+                "preview",
+                "up",
+                "pr-9-x",
+                "--template",
+                "staging",
+                "--kind",
+                "edx-platform",
+                "--repository",
+                "https://github.com/open-craft/edx-platform.git",
+                "--version",
+                "main",
+                "--host",
+                "pr-9-x.preview.example.org",
+            ],
+        )
+    };
+    std::fs::write(fakes.dir.join("lose-answer"), "").unwrap();
+    let run = up();
+    assert_eq!(run.status.code(), Some(1), "{}", describe(&run));
+    assert_eq!(fakes.namespaces(), ["pr-9-x"]);
+    let run = up();
+    assert!(run.status.success(), "{}", describe(&run));
+    assert_eq!(
+        std::fs::read_to_string(fakes.dir.join("namespaces/pr-9-x/label")).unwrap(),
+        "true\n"
+    );
+    assert!(root.join("instances/pr-9-x/config.yml").is_file());
+    let run = fakes.grove(&root, &["preview", "down", "pr-9-x"]);
+    assert!(run.status.success(), "{}", describe(&run));
+    assert!(fakes.namespaces().is_empty());
+    assert!(!root.join("instances/pr-9-x").exists());
 }
 
 #[test]

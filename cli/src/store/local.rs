@@ -27,19 +27,30 @@ impl FolderStore {
         FolderStore { root }
     }
 
-    fn path(&self, key: &str) -> PathBuf {
-        self.root.join(key)
+    /// Where the object at `key` is: under the store's folder through no symbolic link, since a
+    /// store holds only what Grove wrote there, and a link would read or write elsewhere.
+    fn path(&self, key: &str) -> Result<PathBuf, StoreError> {
+        let mut path = self.root.clone();
+        for part in key.split('/').filter(|p| !p.is_empty()) {
+            path.push(part);
+            if fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(StoreError::Failed(format!(
+                    "{} is a symbolic link: a store holds only the files Grove wrote",
+                    path.display()
+                )));
+            }
+        }
+        Ok(path)
     }
 
     /// The lock file beside the object at `key`, which its conditional writes take.
-    fn lock_path(&self, key: &str) -> PathBuf {
-        let path = self.path(key);
-        let file_name = path.file_name().unwrap_or_default().to_string_lossy();
-        path.with_file_name(format!(".{file_name}.lock"))
+    fn lock_path(&self, key: &str) -> Result<PathBuf, StoreError> {
+        let (dir, name) = key.rsplit_once('/').unwrap_or(("", key));
+        self.path(&format!("{dir}/.{name}.lock"))
     }
 
     fn write(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        let path = self.path(key);
+        let path = self.path(key)?;
         if let Some(parent) = path.parent() {
             create_private_dirs(parent).map_err(|f| StoreError::Failed(f.to_string()))?;
         }
@@ -82,7 +93,7 @@ impl Store for FolderStore {
     }
 
     fn get(&self, key: &str) -> Result<Option<(Vec<u8>, Tag)>, StoreError> {
-        let path = self.path(key);
+        let path = self.path(key)?;
         match fs::read(&path) {
             Ok(bytes) => {
                 let tag = Tag(sha256_hex(&bytes));
@@ -100,7 +111,7 @@ impl Store for FolderStore {
     }
 
     fn put_if(&self, key: &str, bytes: Vec<u8>, expected: Option<&Tag>) -> Result<(), StoreError> {
-        let lock_path = self.lock_path(key);
+        let lock_path = self.lock_path(key)?;
         if let Some(parent) = lock_path.parent() {
             create_private_dirs(parent).map_err(|f| StoreError::Failed(f.to_string()))?;
         }
@@ -114,7 +125,7 @@ impl Store for FolderStore {
 
     fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         let mut keys = Vec::new();
-        let dir = self.path(prefix);
+        let dir = self.path(prefix)?;
         if dir.is_dir() {
             list_into(&dir, prefix.trim_end_matches('/'), &mut keys)?;
         }
@@ -123,7 +134,7 @@ impl Store for FolderStore {
 
     fn delete_many(&self, keys: Vec<String>) -> Result<(), StoreError> {
         for key in keys {
-            let path = self.path(&key);
+            let path = self.path(&key)?;
             match fs::remove_file(&path) {
                 Err(e) if e.kind() != ErrorKind::NotFound => {
                     return Err(failed("delete", &path, e))

@@ -316,7 +316,14 @@ impl Snapshot {
                 self.directories.sort();
             }
         } else if metadata.is_file() {
-            let bytes = fs::read(path).map_err(|e| Failure::io("read", path, e))?;
+            let shown = path.display().to_string();
+            let (bytes, metadata) = crate::boundary::read_file(path, &shown)?.ok_or_else(|| {
+                Failure::io(
+                    "read",
+                    path,
+                    std::io::Error::from(std::io::ErrorKind::NotFound),
+                )
+            })?;
             self.insert(at.to_string(), bytes, is_executable(&metadata));
         } else {
             return Err(Failure::External(format!(
