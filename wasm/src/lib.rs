@@ -6,7 +6,9 @@
 //! - [`preview_webhook()`] (`previewWebhook(payload, files)`): the same for a GitLab or GitHub
 //!   webhook payload (JSON text), as `grove webhookpipeline` reads it;
 //! - the [`GroveFleet`] class (`Fleet` in JavaScript): the same two, with the fleet read once
-//!   and previewed against many inputs (one per keystroke);
+//!   and previewed against many inputs (one per keystroke); and, for a page that shows one
+//!   pipeline file at a time, `fleet.outline(kind, input)` (the preview without the files' text,
+//!   kept in the fleet) and `fleet.file(name)` (one file of it, with its graph);
 //! - [`is_fleet_file`] (`isFleetFile`): which files of a dropped folder are worth reading;
 //! - [`version`]: the version of this crate.
 //!
@@ -24,7 +26,7 @@ pub mod graph;
 pub mod preview;
 
 use grove_core::Files;
-use preview::LoadedFleet;
+use preview::{Kept, LoadedFleet};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -101,12 +103,44 @@ export interface GraphJob {
   name: string;
   stage: string;
   needs: string[];
+  /** The line of the YAML its name is on, from 1 (0 if not found). */
+  line: number;
+  /** How many lines of the YAML are the job's (0 if not found). */
+  lines: number;
+  /** The pipeline file it triggers (`generated-shards/shard-N.yml`), if any. */
+  trigger: string | null;
 }
 
-/** The stages of a pipeline in order, and its jobs with their `needs`. */
+/** The stages of a pipeline in order, and its jobs in the order of its YAML, with their `needs`. */
 export interface Graph {
   stages: string[];
   jobs: GraphJob[];
+}
+
+/** A pipeline file of a preview, without its text. */
+export interface FileOutline {
+  /** `generated.yml`, or `generated-shards/shard-N.yml`. */
+  file: string;
+  jobs: number;
+  bytes: number;
+}
+
+/** A preview without the text of its pipeline files (`Fleet.outline`). */
+export interface Outline {
+  diagnostics: Diagnostic[];
+  plan: Plan | null;
+  planJson: string | null;
+  planText: string | null;
+  /** `generated.yml` first, then its shards; empty when there is an error. */
+  files: FileOutline[];
+  error: GroveError | null;
+}
+
+/** One pipeline file of the last outline (`Fleet.file`). */
+export interface PipelineFile {
+  file: string;
+  yaml: string;
+  graph: Graph;
 }
 
 /**
@@ -164,6 +198,14 @@ extern "C" {
     /// A [`preview::FleetSummary`] in JavaScript (`FleetSummary` in TypeScript).
     #[wasm_bindgen(typescript_type = "FleetSummary")]
     pub type JsFleetSummary;
+
+    /// A [`preview::Outline`] in JavaScript (`Outline` in TypeScript).
+    #[wasm_bindgen(typescript_type = "Outline")]
+    pub type JsOutline;
+
+    /// A [`preview::PipelineFile`] in JavaScript, or `null` (`PipelineFile | null`).
+    #[wasm_bindgen(typescript_type = "PipelineFile | null")]
+    pub type JsPipelineFile;
 }
 
 /// Previews a commit title against a fleet: its diagnostics, plan, pipeline YAML and graph.
@@ -202,6 +244,8 @@ pub fn version() -> String {
 #[wasm_bindgen(js_name = Fleet)]
 pub struct GroveFleet {
     inner: LoadedFleet,
+    /// The last preview of [`GroveFleet::outline`], whose files [`GroveFleet::file`] gives.
+    kept: Option<Kept>,
 }
 
 #[wasm_bindgen(js_class = Fleet)]
@@ -219,6 +263,7 @@ impl GroveFleet {
         })?;
         Ok(GroveFleet {
             inner: LoadedFleet::new(files),
+            kept: None,
         })
     }
 
@@ -236,6 +281,27 @@ impl GroveFleet {
     /// The instances of this fleet, the folders that are not instances, and its error if any.
     pub fn summary(&self) -> Result<JsFleetSummary, JsError> {
         to_js(&self.inner.summary()).map(JsCast::unchecked_into)
+    }
+
+    /// Previews a commit title (`kind` is `title`) or a webhook payload (`webhook`), keeps the
+    /// result for [`GroveFleet::file`], and returns all of it but the pipeline files' text:
+    /// what a page shows on every keystroke. Throws only for another `kind`.
+    pub fn outline(&mut self, kind: &str, input: &str) -> Result<JsOutline, JsError> {
+        let kept = match kind {
+            "title" => self.inner.keep_title(input),
+            "webhook" => self.inner.keep_webhook(input),
+            _ => return Err(JsError::new("the kind of input must be title or webhook")),
+        };
+        let outline = to_js(&kept.outline)?;
+        self.kept = Some(kept);
+        Ok(outline.unchecked_into())
+    }
+
+    /// One pipeline file of the last [`GroveFleet::outline`] (`generated.yml`, or a shard's
+    /// `generated-shards/shard-N.yml`) with its graph, or `null` if it has no such file.
+    pub fn file(&self, file: &str) -> Result<JsPipelineFile, JsError> {
+        let file = self.kept.as_ref().and_then(|kept| kept.file(file));
+        to_js(&file).map(JsCast::unchecked_into)
     }
 }
 
