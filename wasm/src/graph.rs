@@ -49,37 +49,56 @@ impl Graph {
             }
         }
         let lines: Vec<&str> = yaml.lines().collect();
-        let blocks = blocks(&lines);
-        let mut jobs: Vec<GraphJob> = pipeline
+        // The jobs whose name starts a block of the YAML, in the order of the blocks; then any
+        // job whose name was not found there.
+        let mut left: HashMap<&str, &grove_core::pipeline::Job> = pipeline
             .jobs
             .iter()
-            .map(|job| {
-                let (first, count) = blocks.get(job.name.as_str()).copied().unwrap_or((0, 0));
-                let own = &lines[first.saturating_sub(1)..first.saturating_sub(1) + count];
-                GraphJob {
-                    name: job.name.clone(),
-                    stage: job.stage.clone(),
-                    needs: job.needs.clone(),
-                    line: first,
-                    lines: count,
-                    trigger: trigger(own, files),
-                }
-            })
+            .map(|job| (job.name.as_str(), job))
             .collect();
-        jobs.sort_by_key(|job| if job.line == 0 { usize::MAX } else { job.line });
+        let mut jobs = Vec::with_capacity(pipeline.jobs.len());
+        for (key, first, count) in blocks(&lines) {
+            if let Some(job) = left.remove(key) {
+                let own = &lines[first - 1..first - 1 + count];
+                jobs.push(graph_job(job, first, count, trigger(own, files)));
+            }
+        }
+        for job in &pipeline.jobs {
+            if left.contains_key(job.name.as_str()) {
+                jobs.push(graph_job(job, 0, 0, None));
+            }
+        }
         Graph { stages, jobs }
     }
 }
 
-/// Each top-level key of a YAML mapping, with its first line (from 1) and how many lines are
-/// its own: up to the next top-level key, without the blank and comment lines before it.
-fn blocks<'a>(lines: &[&'a str]) -> HashMap<&'a str, (usize, usize)> {
+/// A job of the graph.
+fn graph_job(
+    job: &grove_core::pipeline::Job,
+    line: usize,
+    lines: usize,
+    trigger: Option<String>,
+) -> GraphJob {
+    GraphJob {
+        name: job.name.clone(),
+        stage: job.stage.clone(),
+        needs: job.needs.clone(),
+        line,
+        lines,
+        trigger,
+    }
+}
+
+/// Each top-level key of a YAML mapping, in order, with its first line (from 1) and how many
+/// lines are its own: up to the next top-level key, without the blank and comment lines before
+/// it.
+fn blocks<'a>(lines: &[&'a str]) -> Vec<(&'a str, usize, usize)> {
     let starts: Vec<(usize, &str)> = lines
         .iter()
         .enumerate()
         .filter_map(|(i, line)| top_level_key(line).map(|key| (i, key)))
         .collect();
-    let mut out = HashMap::with_capacity(starts.len());
+    let mut out = Vec::with_capacity(starts.len());
     for (k, &(start, key)) in starts.iter().enumerate() {
         let mut end = starts.get(k + 1).map_or(lines.len(), |next| next.0);
         while end > start + 1 && {
@@ -88,7 +107,7 @@ fn blocks<'a>(lines: &[&'a str]) -> HashMap<&'a str, (usize, usize)> {
         } {
             end -= 1;
         }
-        out.entry(key).or_insert((start + 1, end - start));
+        out.push((key, start + 1, end - start));
     }
     out
 }

@@ -122,6 +122,8 @@ export interface FileOutline {
   /** `generated.yml`, or `generated-shards/shard-N.yml`. */
   file: string;
   jobs: number;
+  /** How many stages it declares. */
+  stages: number;
   bytes: number;
 }
 
@@ -255,10 +257,9 @@ impl GroveFleet {
     /// paths to text.
     #[wasm_bindgen(constructor)]
     pub fn new(files: &JsFiles) -> Result<GroveFleet, JsError> {
-        let value: &JsValue = files;
-        let files: Files = serde_wasm_bindgen::from_value(value.clone()).map_err(|e| {
+        let files = files_from_js(files).map_err(|why| {
             JsError::new(&format!(
-                "the fleet must be an object or Map of file path → text: {e}"
+                "the fleet must be an object or Map of file path → text: {why}"
             ))
         })?;
         Ok(GroveFleet {
@@ -303,6 +304,31 @@ impl GroveFleet {
         let file = self.kept.as_ref().and_then(|kept| kept.file(file));
         to_js(&file).map(JsCast::unchecked_into)
     }
+}
+
+/// The files of a `Files` value (an object or a `Map` of path → text), or why it is not one.
+fn files_from_js(value: &JsValue) -> Result<Files, String> {
+    let entries = if let Some(map) = value.dyn_ref::<js_sys::Map>() {
+        js_sys::Array::from(&map.entries())
+    } else if value.is_object() && !js_sys::Array::is_array(value) {
+        js_sys::Object::entries(value.unchecked_ref())
+    } else {
+        return Err(format!(
+            "got {}",
+            value.js_typeof().as_string().unwrap_or_default()
+        ));
+    };
+    entries
+        .iter()
+        .map(|entry| {
+            let entry: js_sys::Array = entry.unchecked_into();
+            let path = entry.get(0).as_string().ok_or("a path is not a string")?;
+            match entry.get(1).as_string() {
+                Some(text) => Ok((path, text)),
+                None => Err(format!("the text of {path} is not a string")),
+            }
+        })
+        .collect()
 }
 
 /// Converts a value to plain JavaScript data: objects, arrays, strings, numbers and `null`.

@@ -134,6 +134,8 @@ pub struct FileOutline {
     pub file: String,
     /// How many jobs it holds.
     pub jobs: usize,
+    /// How many stages it declares.
+    pub stages: usize,
     /// How many bytes its YAML has.
     pub bytes: usize,
 }
@@ -378,6 +380,7 @@ impl LoadedFleet {
                     .map(|f| FileOutline {
                         file: f.file.clone(),
                         jobs: f.pipeline.jobs.len(),
+                        stages: f.pipeline.stages.len(),
                         bytes: f.yaml.len(),
                     })
                     .collect(),
