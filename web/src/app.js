@@ -58,8 +58,9 @@ const KINDS = {
   'preview-up': 'Preview environment up',
   'preview-down': 'Preview environment down',
 };
-/** A list of the plan longer than this shows its first lines, and the rest on request. */
-const PLAN_LINES = 12;
+/** A list of the plan longer than this shows its first lines (FOLDED_LINES), and the rest on request. */
+const PLAN_LINES = 8;
+const FOLDED_LINES = 3;
 
 const plural = (n, word, words = `${word}s`) => `${n} ${n === 1 ? word : words}`;
 
@@ -246,27 +247,32 @@ function renderPlan(outline) {
 /** The plan text of `grove plan`, with its headline, steps and what is left out set apart. */
 function planHtml(text) {
   const lines = text.replace(/\n$/, '').split('\n');
+  // Sections: the steps; then each line that is not indented starts one (`Left out:`,
+  // `Sharded: …`), but for the notes, which stand among the lines.
   const sections = [{ title: null, cls: '', lines: [] }];
   for (const line of lines.slice(1)) {
     if (line === 'Left out:') {
       sections.push({ title: 'Left out, and why:', cls: 'left-out', lines: [] });
-      continue;
+    } else if (/^\S/.test(line) && !/^(Why|Note|Unknown patches):/.test(line)) {
+      sections.push({ title: line, cls: '', lines: [] });
+    } else {
+      sections.at(-1).lines.push(line);
     }
-    sections.at(-1).lines.push(line);
   }
   let html = `<p class="headline">${escape(lines[0])}</p>`;
   for (const section of sections) {
-    if (section.title) html += `<p class="left-out-title">${section.title}</p>`;
+    if (section.title) html += `<p class="section-title ${section.cls}">${escape(section.title)}</p>`;
     const items = section.lines.map((line) => {
       const cls = line.startsWith('Why:') ? 'why' : line.startsWith('Note:') || line.startsWith('Unknown patches:') ? 'note' : section.cls;
       return `<li class="${cls}">${escape(line.trim())}</li>`;
     });
+    if (!items.length) continue;
     if (items.length <= PLAN_LINES) {
       html += `<ul class="plan-lines ${section.cls}">${items.join('')}</ul>`;
       continue;
     }
     // A long list: its first lines, and the rest folded.
-    const shown = PLAN_LINES - 4;
+    const shown = FOLDED_LINES;
     const rest = section.lines.slice(shown);
     const instances = rest.every((line) => /^\s+[a-z][a-z0-9-]*: /.test(line));
     const what = instances ? plural(rest.length, 'more instance') : plural(rest.length, 'more line');
@@ -281,7 +287,10 @@ function errorHtml(error) {
   const file = errorFile(error);
   const show = file ? `<p><button type="button" class="button small" data-show-file="${escape(file)}">Show ${escape(file)} in the file editor</button></p>` : '';
   const kind = { 'no-such-instance': 'no such instance', 'already-exists': 'already exists', 'invalid-input': 'invalid input' }[error.kind] ?? error.kind;
-  return `<p class="headline bad">Grove would exit ${error.exitCode} (${escape(kind)}).</p><pre class="error-message">${escape(error.message)}</pre>${show}`;
+  // Core's message may say its first line twice (once as the summary, once as the diagnostic):
+  // each line is shown once. The plan's Copy button copies the message exactly.
+  const lines = [...new Set(error.message.split('\n'))].join('\n');
+  return `<p class="headline bad">Grove would exit ${error.exitCode} (${escape(kind)}).</p><pre class="error-message">${escape(lines)}</pre>${show}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -555,6 +564,16 @@ function scheduleHash() {
 
 /** Puts the view in the address; a fleet or payload too large for it is marked as left out. */
 async function writeHash() {
+  hashWrites += 1;
+  try {
+    await writeHashNow();
+  } finally {
+    hashWrites -= 1;
+  }
+}
+
+let hashWrites = 0;
+async function writeHashNow() {
   state.link = await encode({
     title: state.title,
     payload: state.mode === 'webhook' ? state.payload : undefined,
@@ -845,7 +864,7 @@ window.grove = {
   get state() { return state; },
   /** Whether everything asked of Grove is answered and shown, and the link written. */
   get settled() {
-    return !engine.pending && !editTimer && !hashTimer && (state.linkProblem !== null || (state.asked !== null && state.asked === state.shown));
+    return !engine.pending && !editTimer && !hashTimer && !hashWrites && (state.linkProblem !== null || (state.asked !== null && state.asked === state.shown));
   },
   /** Whether the link in the address is up to date. */
   hashWritten: () => hashWrite,
