@@ -75,12 +75,19 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             super().log_message(format, *args)
 
 
+class Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A browser closing a kept-alive connection is not an error.
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     folder = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "dist"))
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 8000
     Handler.csp = policy(folder)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), partial(Handler, directory=folder))
+    server = Server(("127.0.0.1", port), partial(Handler, directory=folder))
     print(f"Serving {folder} at http://127.0.0.1:{server.server_address[1]}/", flush=True)
     try:
         server.serve_forever()

@@ -10,16 +10,13 @@
 // from examples/cluster, edited, or read from a folder), the pipeline file shown and the file
 // being edited. The first four are kept in the URL hash (the demo fleet as no files at all).
 
-import { Engine } from './engine.js';
+import { engine } from './engine.js';
 import demoFiles from './demo-fleet.js';
 import demoPayloads from './demo-payloads.js';
 import { byteOffsetsToIndices, escape, lineColumn, markedHtml } from './text.js';
 import { COLLAPSE_ABOVE, MODES, graphSvg } from './graph.js';
 import { fromDrop, fromInput } from './folder.js';
 import { LinkProblem, MAX_FLEET_CHARS, decode, encode } from './share.js';
-
-// Grove starts loading first, while the page sets itself up.
-const engine = new Engine(new URL('worker.js', import.meta.url));
 
 const $ = (id) => document.getElementById(id);
 const el = Object.fromEntries([
@@ -104,6 +101,8 @@ const timings = { input: [], apply: [], latency: [], worker: [] };
 let measure = false;
 /** When the first plan was shown, in ms since the navigation started. */
 let firstPlan = null;
+/** How long the worker took to load Grove, and the page's fleet answers took in it. */
+const loading = { worker: null, fleet: [] };
 
 // ---------------------------------------------------------------------------------------------
 // Previews
@@ -428,7 +427,10 @@ function sendFleet() {
   editTimer = 0;
   const version = ++state.fleetVersion;
   state.summary = null;
-  engine.request('fleet', { files: [...state.files] }).then(({ summary }) => {
+  // The worker reads the demo fleet on its own, as soon as it can.
+  const fleet = state.isDemo ? { demo: true } : { files: [...state.files] };
+  engine.request('fleet', fleet).then(({ summary, ms }) => {
+    loading.fleet.push(ms);
     if (version !== state.fleetVersion) return;
     state.summary = summary;
     renderFleetSummary();
@@ -835,7 +837,10 @@ function wire() {
 
 async function main() {
   wire();
-  engine.ready.then((v) => { el.version.textContent = `grove ${v}`; }, (e) => {
+  engine.ready.then(({ version, ms }) => {
+    el.version.textContent = `grove ${version}`;
+    loading.worker = ms;
+  }, (e) => {
     el.status.className = 'status bad';
     el.status.textContent = `Grove could not start: ${e.message || e}`;
   });
@@ -870,6 +875,8 @@ window.grove = {
   hashWritten: () => hashWrite,
   /** When the first plan was shown, in ms since the navigation started. */
   get firstPlan() { return firstPlan; },
+  /** How long the worker took to load Grove, and to read each fleet, in ms. */
+  loading,
   timings,
   set measure(on) {
     measure = on;

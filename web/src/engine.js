@@ -2,6 +2,9 @@
 //
 // A preview asked while another preview waits its turn takes that one's place (the one replaced
 // resolves to null), so Grove computes the latest keystroke, never a backlog of older ones.
+//
+// index.html loads this module on its own, before app.js: the worker (and the module it
+// fetches and compiles) starts while the rest of the page is still loading.
 
 export class Engine {
   constructor(url) {
@@ -14,6 +17,9 @@ export class Engine {
     this.worker.onmessage = ({ data }) => this.receive(data);
     this.worker.onerror = (event) => this.fail(new Error(event.message || 'the worker could not start'));
   }
+
+  /** Resolves with {version, ms} (the ms the worker took to load Grove) when Grove is ready. */
+  // (this.ready, set in the constructor)
 
   /** Asks the worker for `type` (see worker.js); resolves with its answer, or null if replaced. */
   request(type, fields = {}) {
@@ -44,7 +50,7 @@ export class Engine {
 
   receive(data) {
     if ('ready' in data) {
-      if (data.ready) this.started.resolve(data.version);
+      if (data.ready) this.started.resolve(data);
       else this.fail(new Error(data.failure));
       return;
     }
@@ -62,3 +68,7 @@ export class Engine {
     this.queue = [];
   }
 }
+
+/** Grove, in its worker: one for the page. */
+performance.mark('grove-worker');
+export const engine = new Engine(new URL('worker.js', import.meta.url));

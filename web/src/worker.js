@@ -5,18 +5,38 @@
 // A preview answers with its outline (diagnostics, plan, the list of pipeline files) and the one
 // file the page shows; the other files stay here until the page asks for one.
 
-import init, { Fleet, isFleetFile, version } from './pkg/grove_wasm.js';
+/** Fetches and compiles the module (streaming, if the server sends it as application/wasm). */
+async function compile(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url.pathname} could not be loaded (HTTP ${response.status})`);
+  const copy = response.clone();
+  try {
+    return await WebAssembly.compileStreaming(response);
+  } catch {
+    return WebAssembly.compile(await copy.arrayBuffer());
+  }
+}
 
-const ready = init();
-/** @type {Fleet | null} */
+// The module is fetched and compiled while its JavaScript glue loads, not after.
+const compiled = compile(new URL('pkg/grove_wasm_bg.wasm', import.meta.url));
+const ready = import('./pkg/grove_wasm.js').then(async (grove) => {
+  await grove.default({ module_or_path: await compiled });
+  return grove;
+});
+/** @type {import('./pkg/grove_wasm.js').Fleet | null} */
 let fleet = null;
+/** The module's exports, once it is ready. */
+let grove = null;
+/** The demo fleet, read as soon as Grove is ready (most visits start with it), and kept. */
+const demo = Promise.all([ready, import('./demo-fleet.js')]).then(([loaded, files]) => new loaded.Fleet(files.default));
 
 const handlers = {
-  /** Reads a fleet: `files` is a list of [path, text]. Answers with its summary. */
-  fleet({ files }) {
-    fleet?.free();
-    fleet = new Fleet(new Map(files));
-    return { summary: fleet.summary() };
+  /** Reads a fleet: `files` is a list of [path, text], or `demo` is true. Answers with its summary. */
+  async fleet({ files, demo: isDemo }) {
+    const start = performance.now();
+    if (fleet !== (await demo)) fleet?.free();
+    fleet = isDemo ? await demo : new grove.Fleet(new Map(files));
+    return { summary: fleet.summary(), ms: performance.now() - start };
   },
   /**
    * Previews `input` (`kind` is `title` or `webhook`). Answers with the outline and the pipeline
@@ -35,20 +55,21 @@ const handlers = {
   },
   /** Which of `paths` Grove reads (the files worth opening in a chosen folder). */
   fleetFiles({ paths }) {
-    return { keep: paths.map((path) => isFleetFile(path)) };
+    return { keep: paths.map((path) => grove.isFleetFile(path)) };
   },
 };
 
 self.onmessage = async ({ data }) => {
   try {
-    await ready;
-    postMessage({ id: data.id, ...handlers[data.type](data) });
+    grove = await ready;
+    postMessage({ id: data.id, ...(await handlers[data.type](data)) });
   } catch (e) {
     postMessage({ id: data.id, failure: String(e?.message ?? e) });
   }
 };
 
 ready.then(
-  () => postMessage({ ready: true, version: version() }),
+  // `ms`: since the worker started (its own clock).
+  (loaded) => postMessage({ ready: true, version: loaded.version(), ms: performance.now() }),
   (e) => postMessage({ ready: false, failure: String(e?.message ?? e) }),
 );

@@ -94,7 +94,7 @@ export function bigFleet(count = 100) {
     'defaults/grove-requirements.txt': 'tutor==19.0.0\n',
   };
   for (let i = 1; i <= count; i++) {
-    const name = `school-${String(i).padStart(3, '0')}`;
+    const name = `school-${String(i).padStart(String(count).length, '0')}`;
     const fork = i % 3 === 0 ? 'open-craft' : 'openedx';
     const release = i % 3 === 0 ? 'opencraft-release/sumac.1' : 'open-release/sumac.1';
     files[`instances/${name}/config.yml`] = `LMS_HOST: ${name}.example.org\nEDX_PLATFORM_REPOSITORY: https://github.com/${fork}/edx-platform.git\nEDX_PLATFORM_VERSION: ${release}\n`;
