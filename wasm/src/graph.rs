@@ -8,7 +8,6 @@
 
 use grove_core::Pipeline;
 use serde::Serialize;
-use std::collections::HashMap;
 
 /// One job of the graph.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -50,23 +49,22 @@ impl Graph {
         }
         let lines: Vec<&str> = yaml.lines().collect();
         // The jobs whose name starts a block of the YAML, in the order of the blocks; then any
-        // job whose name was not found there.
-        let mut left: HashMap<&str, &grove_core::pipeline::Job> = pipeline
-            .jobs
-            .iter()
-            .map(|job| (job.name.as_str(), job))
-            .collect();
+        // job whose name was not found there. Each job is found by a linear search: a file
+        // holds at most GitLab's 2,000 jobs, and a map or a sort would make the module larger.
+        let mut left: Vec<Option<&grove_core::pipeline::Job>> =
+            pipeline.jobs.iter().map(Some).collect();
         let mut jobs = Vec::with_capacity(pipeline.jobs.len());
         for (key, first, count) in blocks(&lines) {
-            if let Some(job) = left.remove(key) {
+            let found = left
+                .iter_mut()
+                .find(|job| job.is_some_and(|job| job.name == key));
+            if let Some(job) = found.and_then(Option::take) {
                 let own = &lines[first - 1..first - 1 + count];
                 jobs.push(graph_job(job, first, count, trigger(own, files)));
             }
         }
-        for job in &pipeline.jobs {
-            if left.contains_key(job.name.as_str()) {
-                jobs.push(graph_job(job, 0, 0, None));
-            }
+        for job in left.into_iter().flatten() {
+            jobs.push(graph_job(job, 0, 0, None));
         }
         Graph { stages, jobs }
     }
