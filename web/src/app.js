@@ -101,8 +101,12 @@ const timings = { input: [], apply: [], latency: [], worker: [] };
 let measure = false;
 /** When the first plan was shown, in ms since the navigation started. */
 let firstPlan = null;
-/** How long the worker took to load Grove, and the page's fleet answers took in it. */
-const loading = { worker: null, fleet: [] };
+/**
+ * How the first plan came: when the worker was started (ms since the navigation started) and
+ * how long it took to load Grove, how long each fleet took to read in it, when the first
+ * preview was asked, how long Grove took for it, and how long showing it took.
+ */
+const loading = { started: performance.getEntriesByName('grove-worker')[0]?.startTime ?? null, worker: null, fleet: [], asked: null, preview: null, shown: null };
 
 // ---------------------------------------------------------------------------------------------
 // Previews
@@ -153,6 +157,7 @@ function showPreview(ask, { outline, pipeline, ms }) {
   renderFileEditor();
   if (firstPlan === null) {
     firstPlan = performance.now();
+    Object.assign(loading, { asked: ask.at, preview: ms, shown: firstPlan - start });
     document.documentElement.dataset.ready = 'true';
   }
   if (measure) {

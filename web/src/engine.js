@@ -3,23 +3,22 @@
 // A preview asked while another preview waits its turn takes that one's place (the one replaced
 // resolves to null), so Grove computes the latest keystroke, never a backlog of older ones.
 //
-// index.html loads this module on its own, before app.js: the worker (and the module it
-// fetches and compiles) starts while the rest of the page is still loading.
+// The worker is the one boot.js started as the page began to load, if it did.
 
 export class Engine {
-  constructor(url) {
-    this.worker = new Worker(url, { type: 'module' });
+  /** `worker`: a worker running worker.js; `early`: what it has said so far. */
+  constructor(worker, early = []) {
+    this.worker = worker;
     /** @type {{message: object, resolve: Function, reject: Function}[]} */
     this.queue = [];
     this.busy = null;
     this.nextId = 1;
+    /** Resolves with {version, ms} (how long the worker took to load Grove) when it is ready. */
     this.ready = new Promise((resolve, reject) => { this.started = { resolve, reject }; });
     this.worker.onmessage = ({ data }) => this.receive(data);
     this.worker.onerror = (event) => this.fail(new Error(event.message || 'the worker could not start'));
+    for (const data of early.splice(0)) this.receive(data);
   }
-
-  /** Resolves with {version, ms} (the ms the worker took to load Grove) when Grove is ready. */
-  // (this.ready, set in the constructor)
 
   /** Asks the worker for `type` (see worker.js); resolves with its answer, or null if replaced. */
   request(type, fields = {}) {
@@ -70,5 +69,7 @@ export class Engine {
 }
 
 /** Grove, in its worker: one for the page. */
-performance.mark('grove-worker');
-export const engine = new Engine(new URL('worker.js', import.meta.url));
+const boot = window.groveBoot;
+export const engine = boot
+  ? new Engine(boot.worker, boot.early)
+  : new Engine(new Worker(new URL('worker.js', import.meta.url), { type: 'module' }));

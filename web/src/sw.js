@@ -8,6 +8,7 @@ const FILES = [
   'style.css',
   'favicon.svg',
   'app.js',
+  'boot.js',
   'engine.js',
   'worker.js',
   'text.js',
