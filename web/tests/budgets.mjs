@@ -118,20 +118,23 @@ async function fastTyping(page, prefix, text) {
 /** The first plan of a first visit: a fresh browser context each time (no cache, no worker). */
 async function firstVisits(url) {
   const chrome = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
-  const times = [];
+  const visits = [];
   try {
     for (let i = 0; i < VISITS; i++) {
       const context = await chrome.newContext({ viewport: { width: 1360, height: 900 } });
       const page = await context.newPage();
       await page.goto(url);
       await page.waitForSelector('html[data-ready="true"]');
-      times.push(await page.evaluate(() => window.grove.firstPlan));
+      visits.push(await page.evaluate(() => ({ first: window.grove.firstPlan, ...window.grove.loading })));
       await context.close();
     }
   } finally {
     await chrome.close();
   }
-  return stats(times.slice(1)); // the first visit also warms the server and the disk cache
+  const kept = visits.slice(1); // the first visit also warms the server and the disk cache
+  const steps = Object.fromEntries(['started', 'worker', 'asked', 'preview', 'shown']
+    .map((step) => [step, stats(kept.map((visit) => visit[step]))]));
+  return { ...stats(kept.map((visit) => visit.first)), steps };
 }
 
 const loadBefore = loadavg()[0];
@@ -202,6 +205,11 @@ What else was measured (not budgets):
 | Batch: from the key to its preview shown | ${batch.shown.median} ms | ${batch.shown.p90} ms | ${batch.shown.max} ms |
 | Batch: Grove's preview, in the worker | ${batch.worker.median} ms | ${batch.worker.p90} ms | ${batch.worker.max} ms |
 | Batch typed as fast as the keyboard goes: the input handler | ${fast.input.median} ms | ${fast.input.p90} ms | ${fast.input.max} ms |
+| First visit: the worker started, after the navigation started | ${firstPlan.steps.started.median} ms | ${firstPlan.steps.started.p90} ms | ${firstPlan.steps.started.max} ms |
+| First visit: the worker had Grove ready (module fetched, compiled, started), after it started | ${firstPlan.steps.worker.median} ms | ${firstPlan.steps.worker.p90} ms | ${firstPlan.steps.worker.max} ms |
+| First visit: the page asked for its first preview, after the navigation started | ${firstPlan.steps.asked.median} ms | ${firstPlan.steps.asked.p90} ms | ${firstPlan.steps.asked.max} ms |
+| First visit: Grove's first preview, in the worker | ${firstPlan.steps.preview.median} ms | ${firstPlan.steps.preview.p90} ms | ${firstPlan.steps.preview.max} ms |
+| First visit: showing it | ${firstPlan.steps.shown.median} ms | ${firstPlan.steps.shown.p90} ms | ${firstPlan.steps.shown.max} ms |
 
 - Machine: ${machine}; ${chromiumVersion}, headless, through playwright-core. The 1-minute load
   average was ${loadBefore.toFixed(1)} when the measure started and ${loadavg()[0].toFixed(1)} when it ended: other jobs on the

@@ -693,6 +693,10 @@ test('no WCAG A or AA violations (axe-core), in every state of the page', async 
     assert.deepEqual(found, []);
   };
   await check('the demo');
+  // The focus ring of the title (which axe does not check): 3:1 against the card at least.
+  await page.focus('#title');
+  const [ring, card] = await page.evaluate(() => [getComputedStyle(document.getElementById('title')).boxShadow, getComputedStyle(document.querySelector('.title-card')).backgroundColor]);
+  assert.ok(contrast(ring, card) >= 3, `${ring} on ${card}`);
   await typeTitle(page, '[AutoDeploy][Updte] campus,Labs,nowhere');
   await check('a title with errors');
   await typeTitle(page, 'Revert "[AutoDeploy][Update] campus"');
