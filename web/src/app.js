@@ -482,6 +482,9 @@ function renderFileEditor() {
   const text = el.fileText.value;
   const current = !editTimer && state.shown?.fleet === state.fleetVersion;
   const error = [state.summary?.error, state.outline?.error].find((e) => current && errorFile(e) === state.file);
+  const drawn = { file: state.file, text, error: error?.message };
+  if (Object.entries(drawn).every(([key, value]) => state.fileDrawn?.[key] === value)) return;
+  state.fileDrawn = drawn;
   el.fileMirror.innerHTML = markedHtml(text, error ? error.diagnostics : []);
   el.fileMirror.scrollTop = el.fileText.scrollTop;
   el.fileProblem.hidden = !error;
@@ -507,6 +510,7 @@ function onFileEdit() {
   state.files.set(state.file, el.fileText.value);
   if (state.isDemo) { state.isDemo = false; state.label = 'demo fleet, edited'; }
   el.fileMirror.textContent = `${el.fileText.value}\u200b`;
+  state.fileDrawn = null;
   clearTimeout(editTimer);
   editTimer = setTimeout(sendFleet, 120);
   scheduleHash();
