@@ -312,9 +312,14 @@ fn files_from_js(value: &JsValue) -> Result<Files, String> {
         js_sys::Array::from(&map.entries())
     } else if value.is_object() && !js_sys::Array::is_array(value) {
         js_sys::Object::entries(value.unchecked_ref())
-    } else {
+    } else if value.is_null() || js_sys::Array::is_array(value) {
         return Err(format!(
             "got {}",
+            if value.is_null() { "null" } else { "an array" }
+        ));
+    } else {
+        return Err(format!(
+            "got a {}",
             value.js_typeof().as_string().unwrap_or_default()
         ));
     };

@@ -28,14 +28,17 @@ let fleet = null;
 /** The module's exports, once it is ready. */
 let grove = null;
 /** The demo fleet, read as soon as Grove is ready (most visits start with it), and kept. */
-const demo = Promise.all([ready, import('./demo-fleet.js')]).then(([loaded, files]) => new loaded.Fleet(files.default));
+let demoFleet = null;
+const demo = Promise.all([ready, import('./demo-fleet.js')])
+  .then(([loaded, files]) => { demoFleet = new loaded.Fleet(files.default); return demoFleet; });
 
 const handlers = {
   /** Reads a fleet: `files` is a list of [path, text], or `demo` is true. Answers with its summary. */
   async fleet({ files, demo: isDemo }) {
     const start = performance.now();
-    if (fleet !== (await demo)) fleet?.free();
-    fleet = isDemo ? await demo : new grove.Fleet(new Map(files));
+    const next = isDemo ? await demo : new grove.Fleet(new Map(files));
+    if (fleet !== demoFleet) fleet?.free();
+    fleet = next;
     return { summary: fleet.summary(), ms: performance.now() - start };
   },
   /**
