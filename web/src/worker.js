@@ -17,8 +17,13 @@ async function compile(url) {
   }
 }
 
-// The module is fetched and compiled while its JavaScript glue loads, not after.
-const compiled = compile(new URL('pkg/grove_wasm_bg.wasm', import.meta.url));
+// The module: compiled by the page and posted here (boot.js), or else fetched and compiled here
+// while its JavaScript glue loads, not after.
+const url = new URL('pkg/grove_wasm_bg.wasm', import.meta.url);
+let posted = null;
+const compiled = self.name === 'grove, module posted'
+  ? new Promise((resolve) => { posted = resolve; }).then((module) => module ?? compile(url))
+  : compile(url);
 const ready = import('./pkg/grove_wasm.js').then(async (grove) => {
   await grove.default({ module_or_path: await compiled });
   return grove;
@@ -63,6 +68,10 @@ const handlers = {
 };
 
 self.onmessage = async ({ data }) => {
+  if (data.type === 'module') {
+    posted(data.module);
+    return;
+  }
   try {
     grove = await ready;
     postMessage({ id: data.id, ...(await handlers[data.type](data)) });
