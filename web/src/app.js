@@ -103,8 +103,9 @@ let measure = false;
 let firstPlan = null;
 /**
  * How the first plan came: when the worker was started (ms since the navigation started) and
- * how long it took to load Grove, how long each fleet took to read in it, when the first
- * preview was asked, how long Grove took for it, and how long showing it took.
+ * how long it took to load Grove, how long each fleet took to read in it (the demo fleet: read
+ * by the worker on its own, as soon as Grove was ready), when the first preview was asked, how
+ * long Grove took for it, and how long showing it took.
  */
 const loading = { started: performance.getEntriesByName('grove-worker')[0]?.startTime ?? null, worker: null, fleet: [], asked: null, preview: null, shown: null };
 

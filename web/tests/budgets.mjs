@@ -33,7 +33,7 @@ const KEYSTROKE_BUDGET_MS = 16;
 const FIRST_PLAN_BUDGET_MS = 300;
 const FLEET = 1000;
 const ROUNDS = 3;
-const VISITS = 7;
+const VISITS = 11;
 /** Typed one key at a time on the big fleet. */
 const UPDATE_PREFIX = '[AutoDeploy][Update] ';
 const UPDATE = 'school-0007|1,school-0420|2,school-0999|3';
@@ -132,7 +132,8 @@ async function firstVisits(url) {
     await chrome.close();
   }
   const kept = visits.slice(1); // the first visit also warms the server and the disk cache
-  const steps = Object.fromEntries(['started', 'worker', 'asked', 'preview', 'shown']
+  for (const visit of kept) visit.demo = visit.fleet[0];
+  const steps = Object.fromEntries(['started', 'worker', 'demo', 'asked', 'preview', 'shown']
     .map((step) => [step, stats(kept.map((visit) => visit[step]))]));
   return { ...stats(kept.map((visit) => visit.first)), steps };
 }
@@ -207,6 +208,7 @@ What else was measured (not budgets):
 | Batch typed as fast as the keyboard goes: the input handler | ${fast.input.median} ms | ${fast.input.p90} ms | ${fast.input.max} ms |
 | First visit: the worker started, after the navigation started | ${firstPlan.steps.started.median} ms | ${firstPlan.steps.started.p90} ms | ${firstPlan.steps.started.max} ms |
 | First visit: the worker had Grove ready (module fetched, compiled, started), after it started | ${firstPlan.steps.worker.median} ms | ${firstPlan.steps.worker.p90} ms | ${firstPlan.steps.worker.max} ms |
+| First visit: the worker read the demo fleet (core's \`Fleet\` and its templates), after that | ${firstPlan.steps.demo.median} ms | ${firstPlan.steps.demo.p90} ms | ${firstPlan.steps.demo.max} ms |
 | First visit: the page asked for its first preview, after the navigation started | ${firstPlan.steps.asked.median} ms | ${firstPlan.steps.asked.p90} ms | ${firstPlan.steps.asked.max} ms |
 | First visit: Grove's first preview, in the worker | ${firstPlan.steps.preview.median} ms | ${firstPlan.steps.preview.p90} ms | ${firstPlan.steps.preview.max} ms |
 | First visit: showing it | ${firstPlan.steps.shown.median} ms | ${firstPlan.steps.shown.p90} ms | ${firstPlan.steps.shown.max} ms |
@@ -238,6 +240,25 @@ What else was measured (not budgets):
 - The first plan: ${VISITS} visits, each in a new browser context (no HTTP cache, no service worker), the
   first one left out (it warms the server); \`performance.now()\` when the first preview is shown
   (\`firstPlan\` in \`web/src/app.js\`), which counts from the start of the navigation.
+
+## Not met, and why
+
+- **The module's size.** What the page adds to Grove's core is small: \`grove_wasm\` below holds
+  mostly core's own code, inlined into the exports. The bytes are Rust's standard library
+  (formatting, strings, and its collections and sorts made for core's types), the template
+  engine (handlebars, with its pest parser), the YAML stack (serde_yaml and unsafe-libyaml), and
+  core itself. Choices on the module's side were tried: opt-level \`s\` instead of \`z\`
+  (36 KB larger gzipped), no serde-wasm-bindgen (the fleet is read from JavaScript with js-sys),
+  no hash map in the graph (a linear search); they keep it under the ceiling, not under 220 KB.
+  Reaching 220 KB needs core to drop one YAML stack (its serde-free reader exists) or the
+  template engine; the ceiling keeps the module from growing meanwhile.
+- **The first plan, when over 300 ms.** Its steps are timed above: the worker starts as the page
+  begins to load, compiles nothing itself (the page compiles the preloaded module, off the main
+  thread), and reads the demo fleet as soon as Grove is ready; what is left is the browser
+  fetching and compiling the module, and core reading the demo fleet (\`Fleet::new\`, which
+  compiles the pipeline templates) and previewing the first title, in WebAssembly code that
+  has just been compiled. On this 2-core machine these add up to about 300 ms; the budget is met
+  on some visits and not on others, and the load of the machine decides the median.
 
 ## Where the module's bytes are
 
