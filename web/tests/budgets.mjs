@@ -257,8 +257,8 @@ What else was measured (not budgets):
   thread), and reads the demo fleet as soon as Grove is ready; what is left is the browser
   fetching and compiling the module, and core reading the demo fleet (\`Fleet::new\`, which
   compiles the pipeline templates) and previewing the first title, in WebAssembly code that
-  has just been compiled. On this 2-core machine these add up to about 300 ms; the budget is met
-  on some visits and not on others, and the load of the machine decides the median.
+  has just been compiled. On this 2-core machine, shared with other jobs, they add up to 300 ms
+  on the quickest visits and more on the others: the load of the machine decides the median.
 
 ## Where the module's bytes are
 
