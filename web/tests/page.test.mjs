@@ -455,7 +455,7 @@ test('Copy link says plainly when the payload or the fleet is too large for a li
   await page.click('#mode-webhook');
   await page.fill('#payload', payload);
   await settle(page);
-  await page.waitForTimeout(1300); // the "Copied" of the first copy has gone back
+  await page.waitForFunction(() => document.getElementById('share').textContent === 'Copy link'); // the first "Copied" is gone
   await page.click('#share');
   await page.waitForFunction(() => document.getElementById('share-status').textContent.startsWith('Not copied'));
   assert.match(await page.textContent('#share-status'), /^Not copied: the webhook payload \(\d+ KB packed\) is too large for a link \(at most 60 KB\), so a link cannot show this view\.$/);
