@@ -10,7 +10,7 @@
 //!   most the limit plus one byte is read.
 
 use crate::failure::Failure;
-use grove_core::{Error, ErrorKind};
+use grove_core::{Cause, Error};
 use std::fs::{self, File};
 use std::io::{ErrorKind as IoKind, Read};
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, OpenOptionsExt, PermissionsExt};
@@ -27,9 +27,9 @@ pub struct Boundary {
     what: String,
 }
 
-/// Refused input (exit 5).
-fn invalid(message: String) -> Failure {
-    Failure::Core(Error::new(ErrorKind::InvalidInput, message))
+/// A path of the repository refused (exit 5).
+fn invalid(path: &str, message: String) -> Failure {
+    Failure::Core(Error::new(Cause::file(path), message))
 }
 
 /// What a file that is not a regular file is, for messages.
@@ -53,10 +53,13 @@ fn kind_of(file_type: fs::FileType) -> &'static str {
 
 /// `shown` is not a regular file (exit 5).
 pub fn not_a_file(shown: &str, file_type: fs::FileType) -> Failure {
-    invalid(format!(
-        "{shown} is {}, not a regular file: Grove reads regular files only",
-        kind_of(file_type)
-    ))
+    invalid(
+        shown,
+        format!(
+            "{shown} is {}, not a regular file: Grove reads regular files only",
+            kind_of(file_type)
+        ),
+    )
 }
 
 /// Opens `path` for reading, never following a link in its last component (ELOOP) and
@@ -109,9 +112,10 @@ fn read_limited(
     into: &mut Vec<u8>,
 ) -> Result<(), Failure> {
     let too_long = |size: String| {
-        invalid(format!(
-            "{shown} is {size} bytes; Grove reads files of at most {limit} bytes here"
-        ))
+        invalid(
+            shown,
+            format!("{shown} is {size} bytes; Grove reads files of at most {limit} bytes here"),
+        )
     };
     if metadata.len() > limit {
         return Err(too_long(metadata.len().to_string()));
@@ -178,10 +182,10 @@ impl Boundary {
         let mut missing = false;
         for part in relative.split('/').filter(|p| !p.is_empty() && *p != ".") {
             if part == ".." {
-                return Err(invalid(format!(
-                    "{relative}: `..` is not allowed in a path of {}",
-                    self.what
-                )));
+                return Err(invalid(
+                    relative,
+                    format!("{relative}: `..` is not allowed in a path of {}", self.what),
+                ));
             }
             if !shown.is_empty() {
                 shown.push('/');
@@ -209,7 +213,7 @@ impl Boundary {
             }
         }
         if create.is_some() && !at.is_dir() {
-            return Err(invalid(format!("{relative} is not a folder")));
+            return Err(invalid(relative, format!("{relative} is not a folder")));
         }
         Ok(at)
     }
@@ -223,12 +227,12 @@ impl Boundary {
         };
         match fs::canonicalize(path) {
             Ok(target) if target.starts_with(&self.canonical) => Ok(target),
-            Ok(_) => Err(invalid(format!(
+            Ok(_) => Err(invalid(shown, format!(
                 "{at}{shown} is a symbolic link that leads outside {}: Grove reads and writes nothing outside it",
                 self.what
             ))),
             Err(e) if matches!(e.kind(), IoKind::NotFound | IoKind::NotADirectory) => Err(
-                invalid(format!("{at}{shown} is a symbolic link to nothing")),
+                invalid(shown, format!("{at}{shown} is a symbolic link to nothing")),
             ),
             Err(e) => Err(Failure::io("resolve", path, e)),
         }
@@ -276,9 +280,12 @@ impl Boundary {
             let source = if file_type.is_symlink() {
                 let target = self.resolve(&child)?;
                 if target.is_dir() {
-                    return Err(invalid(format!(
+                    return Err(invalid(
+                        &child,
+                        format!(
                         "{child} is a symbolic link to a folder: Grove copies links to files only"
-                    )));
+                    ),
+                    ));
                 }
                 target
             } else if file_type.is_file() {

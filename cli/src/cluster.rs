@@ -26,7 +26,7 @@ pub fn deploy(context: &Context, name: &InstanceName) -> Result<(), Failure> {
 pub fn postdeploy(context: &Context, name: &InstanceName) -> Result<(), Failure> {
     let (_, instance) = context.repository.fleet_of(name)?;
     let root = state::open(context, name)?;
-    if let Some(theme) = crate::theme::checked(name, &instance.settings)?.first() {
+    if let Some(theme) = instance.settings.themes.first() {
         root.run(context, ["k8s", "do", "settheme", theme.name.as_str()])?;
     }
     let namespace = root.namespace()?;

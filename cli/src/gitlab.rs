@@ -260,7 +260,7 @@ pub fn note_body(marker: &str, subject: &str, plan_markdown: &str) -> String {
 /// (the plan is in the job's log).
 pub fn post_plan(
     ui: &crate::process::Ui,
-    plan: &grove_core::Plan,
+    plan: &grove_core::plan::Report<'_>,
     subject: &str,
 ) -> Result<(), Failure> {
     let Some(token) = variable(TOKEN_VARIABLE) else {

@@ -4,8 +4,8 @@ use crate::failure::Failure;
 use crate::tutor;
 use crate::Context;
 use grove_core::name::InstanceName;
-use grove_core::request::{Repository, Version};
-use grove_core::{Error, ErrorKind};
+use grove_core::value::{Repository, Version};
+use grove_core::{Cause, Error};
 
 /// Checks an image name or reference given on the command line.
 fn checked<'a>(what: &str, value: &'a str) -> Result<&'a str, Failure> {
@@ -18,7 +18,7 @@ fn checked<'a>(what: &str, value: &'a str) -> Result<&'a str, Failure> {
         Ok(value)
     } else {
         Err(Failure::Core(Error::new(
-            ErrorKind::InvalidInput,
+            Cause::Value { what: what.to_string() },
             format!("invalid {what} {value:?}: use letters, digits and . _ - / : @, not starting with -"),
         )))
     }
@@ -68,7 +68,9 @@ pub fn build_base(
     let build = build_args(image, cache_from)?;
     let invalid = |what: &str, message: String| {
         Failure::Core(Error::new(
-            ErrorKind::InvalidInput,
+            Cause::Value {
+                what: what.to_string(),
+            },
             format!("invalid {what}: {message}"),
         ))
     };

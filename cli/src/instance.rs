@@ -4,7 +4,7 @@ use crate::failure::Failure;
 use grove_core::fleet::{CONFIG_FILE, DEFAULTS_DIR, INSTANCES_DIR};
 use grove_core::name::InstanceName;
 use grove_core::state::{Setting, SettingSource, SettingValue};
-use grove_core::{Error, ErrorKind};
+use grove_core::{Cause, Error};
 use std::fs;
 use std::io::ErrorKind as IoKind;
 use std::path::Path;
@@ -22,7 +22,7 @@ pub fn create(context: &crate::Context, name: &InstanceName) -> Result<(), Failu
     let boundary = repository.boundary()?;
     let exists = || -> Failure {
         Error::new(
-            ErrorKind::AlreadyExists,
+            Cause::AlreadyExists,
             format!(
                 "instance \"{name}\" already exists: {INSTANCES_DIR}/{name}/{CONFIG_FILE} is there"
             ),
@@ -36,7 +36,7 @@ pub fn create(context: &crate::Context, name: &InstanceName) -> Result<(), Failu
     let defaults = format!("{DEFAULTS_DIR}/{CONFIG_FILE}");
     if boundary.resolve(&defaults)?.symlink_metadata().is_err() {
         return Err(Error::new(
-            ErrorKind::InvalidInput,
+            Cause::file(&defaults),
             format!(
                 "{defaults} is missing: `grove new` copies {DEFAULTS_DIR}/ into the new instance"
             ),
@@ -59,7 +59,7 @@ pub fn create(context: &crate::Context, name: &InstanceName) -> Result<(), Failu
             fs::rename(&staging, &target).map_err(|e| {
                 if matches!(e.kind(), IoKind::AlreadyExists | IoKind::DirectoryNotEmpty) {
                     Error::new(
-                        ErrorKind::AlreadyExists,
+                        Cause::AlreadyExists,
                         format!("{INSTANCES_DIR}/{name}/ already exists but holds no {CONFIG_FILE}; move it away first"),
                     )
                     .into()
@@ -112,8 +112,11 @@ pub fn prepare(
     // Check everything given before touching anything.
     let version = edx_platform_version
         .map(|text| {
-            grove_core::request::Version::parse(text).map_err(|invalid| {
-                Failure::Core(Error::invalid(
+            grove_core::value::Version::parse(text).map_err(|invalid| {
+                Failure::Core(Error::located(
+                    Cause::Value {
+                        what: "--edx-platform-version".into(),
+                    },
                     format!("invalid --edx-platform-version: {}", invalid.message),
                     "--edx-platform-version",
                     text,
@@ -130,7 +133,7 @@ pub fn prepare(
             )),
             // Another run created it in the meantime: just as good.
             Err(Failure::Core(e))
-                if e.kind == ErrorKind::AlreadyExists && repository.require(name).is_ok() => {}
+                if e.cause == Cause::AlreadyExists && repository.require(name).is_ok() => {}
             Err(failure) => return Err(failure),
         }
     }

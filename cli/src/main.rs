@@ -27,9 +27,10 @@ mod webhook;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use failure::Failure;
 use grove_core::name::InstanceName;
-use grove_core::{Error, Fleet};
+use grove_core::request::Need;
+use grove_core::{Error, Fleet, Input};
 use process::Ui;
-use repository::{Repository, Scope};
+use repository::Repository;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
@@ -209,7 +210,7 @@ struct JobArgs {
     pipeline_image: Option<String>,
     /// The job of the parent pipeline that writes the pipeline files, which a sharded pipeline
     /// fetches its shard files from (the CI component's `<job-prefix>-generate`).
-    #[arg(long, env = "GROVE_PARENT_JOB", value_name = "JOB", default_value = grove_core::shard::PARENT_JOB)]
+    #[arg(long, env = "GROVE_PARENT_JOB", value_name = "JOB", default_value = grove_core::render::PARENT_JOB)]
     parent_job: String,
     /// A service of the jobs that build Docker images, such as docker:dind (repeat it, or
     /// separate images with spaces); the first is the Docker daemon, reached as `docker`.
@@ -226,7 +227,7 @@ impl JobArgs {
     fn settings(self) -> repository::JobSettings {
         repository::JobSettings {
             image: self.pipeline_image,
-            parent_job: Some(self.parent_job),
+            parent_job: self.parent_job,
             image_builder_services: self.image_builder_services,
         }
     }
@@ -355,7 +356,8 @@ fn run(context: &Context, command: Command) -> Result<(), Failure> {
     match command {
         Command::Pipeline { title, file, jobs } => {
             let (dir, named) = output::shard_dir(&file)?;
-            let generated = generate(&context.repository, &title, &named, &jobs.settings())?;
+            let options = jobs.settings().options(&context.repository, &named)?;
+            let generated = generate(context, Input::Title(&title), &options)?;
             write_pipeline(context, &file, &dir, &generated)
         }
         Command::Webhookpipeline {
@@ -364,8 +366,9 @@ fn run(context: &Context, command: Command) -> Result<(), Failure> {
             jobs,
         } => {
             let (dir, named) = output::shard_dir(&output)?;
-            let generated =
-                webhook::generate(&context.repository, &payload, &named, &jobs.settings())?;
+            let options = jobs.settings().options(&context.repository, &named)?;
+            let payload = webhook::read_payload(&payload)?;
+            let generated = generate(context, Input::Webhook(&payload), &options)?;
             write_pipeline(context, &output, &dir, &generated)
         }
         Command::Plan {
@@ -376,32 +379,24 @@ fn run(context: &Context, command: Command) -> Result<(), Failure> {
             merge_request_note,
             jobs,
         } => {
-            let jobs = jobs.settings();
+            let options = jobs
+                .settings()
+                .options(&context.repository, grove_core::render::DEFAULT_SHARD_DIR)?;
             let (generated, subject) = match (webhook, title) {
-                (Some(payload), _) => {
-                    let subject = format!("the webhook payload {}", payload.display());
-                    let generated = webhook::generate(
-                        &context.repository,
-                        &payload,
-                        grove_core::shard::DEFAULT_DIR,
-                        &jobs,
-                    )?;
-                    (generated, subject)
+                (Some(path), _) => {
+                    let payload = webhook::read_payload(&path)?;
+                    let generated = generate(context, Input::Webhook(&payload), &options)?;
+                    (generated, format!("the webhook payload {}", path.display()))
                 }
                 (None, title) => {
                     let title = title.unwrap_or_default();
-                    let generated = generate(
-                        &context.repository,
-                        &title,
-                        grove_core::shard::DEFAULT_DIR,
-                        &jobs,
-                    )?;
+                    let generated = generate(context, Input::Title(&title), &options)?;
                     (generated, title)
                 }
             };
-            let plan = &generated.plan;
+            let plan = generated.report();
             let json = || -> Result<String, Failure> {
-                let mut json = serde_json::to_string_pretty(plan)
+                let mut json = serde_json::to_string_pretty(&plan)
                     .map_err(|e| Failure::External(e.to_string()))?;
                 json.push('\n');
                 Ok(json)
@@ -416,7 +411,7 @@ fn run(context: &Context, command: Command) -> Result<(), Failure> {
             };
             print(&text)?;
             if merge_request_note {
-                gitlab::post_plan(&context.ui, plan, &subject)?;
+                gitlab::post_plan(&context.ui, &plan, &subject)?;
             }
             Ok(())
         }
@@ -543,39 +538,33 @@ fn write_pipeline(
             generated
                 .shards
                 .iter()
-                .map(|s| s.pipeline.jobs.len())
+                .map(|s| s.content.pipeline.jobs.len())
                 .sum::<usize>(),
             dir.display()
         ),
     };
     context.ui.info(format!(
         "wrote {} ({} jobs, {}) to {}{shards}",
-        generated.plan.kind,
-        generated.pipeline.jobs.len(),
+        generated.plan.kind.as_str(),
+        generated.main.pipeline.jobs.len(),
         summary(&generated.plan),
         file.display()
     ));
     Ok(())
 }
 
-/// Parses a title, reads what it needs of the repository, and generates its pipeline, whose
-/// shards (if any) go in `shard_dir`, its jobs run as `jobs` says.
+/// Generates the pipeline of `input` (reading what its request needs of the repository),
+/// after printing a title's warnings.
 fn generate(
-    repository: &Repository,
-    title: &str,
-    shard_dir: &str,
-    jobs: &repository::JobSettings,
+    context: &Context,
+    input: Input<'_>,
+    options: &grove_core::Options,
 ) -> Result<grove_core::Generated, Failure> {
-    let (request, warnings) = grove_core::request_from_title(title)?;
-    if !warnings.is_empty() {
-        report::diagnostics("commit title", title, None, &warnings);
+    let generated = grove_core::generate(&context.repository, input, options)?;
+    if let (Input::Title(title), false) = (input, generated.warnings.is_empty()) {
+        report::diagnostics("commit title", title, None, &generated.warnings);
     }
-    let scope = match request.named_instances() {
-        Some(names) => Scope::Only(names),
-        None => Scope::All,
-    };
-    let fleet = repository.pipeline_fleet(scope, jobs)?;
-    Ok(grove_core::generate_for(&request, &fleet, shard_dir)?)
+    Ok(generated)
 }
 
 fn summary(plan: &grove_core::Plan) -> String {
@@ -590,7 +579,10 @@ fn summary(plan: &grove_core::Plan) -> String {
 /// Checks an instance name given on the command line (exit 5 if it is not one).
 fn parse_name(text: &str) -> Result<InstanceName, Failure> {
     InstanceName::parse(text).map_err(|invalid| {
-        Failure::Core(Error::invalid(
+        Failure::Core(Error::located(
+            grove_core::Cause::Value {
+                what: "instance name".into(),
+            },
             format!("invalid instance name: {}", invalid.message),
             "instance name",
             text,
@@ -610,7 +602,7 @@ fn existing(context: &Context, text: &str) -> Result<InstanceName, Failure> {
 fn targets(context: &Context, target: VenvTarget) -> Result<Vec<InstanceName>, Failure> {
     match (target.all, target.name) {
         (true, _) => {
-            let fleet = Fleet::new(context.repository.load(Scope::All)?)?;
+            let fleet = Fleet::new(context.repository.load(&Need::All)?)?;
             Ok(fleet.names().cloned().collect())
         }
         (false, Some(name)) => Ok(vec![existing(context, &name)?]),

@@ -132,7 +132,7 @@ pub fn write(file: &Path, dir: &Path, generated: &Generated) -> Result<(), Failu
     //    together rather than one journal commit per file, and a few thousand shards never
     //    hold a few thousand files open.
     let written = (|| {
-        let mut unsynced = vec![write_file(&tmp_file, generated.yaml.as_bytes())?];
+        let mut unsynced = vec![write_file(&tmp_file, generated.main.yaml.as_bytes())?];
         if !generated.shards.is_empty() {
             let _ = fs::remove_dir_all(&tmp_dir);
             fs::create_dir(&tmp_dir)?;
@@ -143,7 +143,7 @@ pub fn write(file: &Path, dir: &Path, generated: &Generated) -> Result<(), Failu
                 }
                 unsynced.push(write_file(
                     &tmp_dir.join(&shard.file),
-                    shard.yaml.as_bytes(),
+                    shard.content.yaml.as_bytes(),
                 )?);
             }
         }

@@ -14,8 +14,8 @@ use crate::Context;
 use grove_core::fleet::{CONFIG_FILE, INSTANCES_DIR, SETTINGS_FILE};
 use grove_core::name::InstanceName;
 use grove_core::preview::{self, Source, MARKER_FILE};
-use grove_core::request::{Repository, RepositoryKind, Version};
-use grove_core::{Error, ErrorKind};
+use grove_core::value::{Repository, RepositoryKind, Version};
+use grove_core::{Cause, Error};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -42,14 +42,16 @@ pub struct UpArgs<'a> {
 /// An invalid command-line value (exit 5).
 fn invalid(what: &str, message: impl std::fmt::Display) -> Failure {
     Failure::Core(Error::new(
-        ErrorKind::InvalidInput,
+        Cause::Value {
+            what: what.to_string(),
+        },
         format!("invalid {what}: {message}"),
     ))
 }
 
 /// Something that is there but is not a preview (exit 4).
 fn not_a_preview(message: String) -> Failure {
-    Failure::Core(Error::new(ErrorKind::AlreadyExists, message))
+    Failure::Core(Error::new(Cause::AlreadyExists, message))
 }
 
 fn name(what: &str, text: &str) -> Result<InstanceName, Failure> {

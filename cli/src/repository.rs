@@ -10,7 +10,9 @@ use grove_core::fleet::{
     REQUIREMENTS_FILE, TEMPLATES_DIR,
 };
 use grove_core::name::InstanceName;
-use grove_core::Files;
+use grove_core::request::Need;
+use grove_core::settings::ClusterSettings;
+use grove_core::{Files, Options, Prepared};
 use std::fs;
 use std::io::{ErrorKind, Write};
 use std::path::{Component, Path, PathBuf};
@@ -22,17 +24,6 @@ pub const MAX_FILE_LEN: u64 = grove_core::yaml::MAX_SETTINGS_LEN as u64;
 
 /// The folder of what Grove keeps in the cluster repository that git must not see.
 pub const PRIVATE_DIR: &str = ".grove";
-
-/// What of the repository to read.
-pub enum Scope<'a> {
-    /// The cluster's settings and templates, and no instance.
-    Settings,
-    /// Every file Grove reads of every folder under `instances/`.
-    All,
-    /// The `config.yml` of every instance (so that two instances that would share a namespace
-    /// or a host are refused, whichever is named), and every file of these instances.
-    Only(Vec<&'a InstanceName>),
-}
 
 /// A cluster repository rooted at a folder.
 pub struct Repository {
@@ -120,7 +111,7 @@ impl Repository {
             };
             if fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
                 return Err(Failure::Core(grove_core::Error::new(
-                    grove_core::ErrorKind::InvalidInput,
+                    grove_core::Cause::file(&shown),
                     format!("{shown} is a symbolic link: {PRIVATE_DIR}/ is Grove's own folder, which holds secrets, and has no links"),
                 )));
             }
@@ -141,7 +132,7 @@ impl Repository {
             Ok(metadata) if metadata.is_file() => Ok(()),
             Ok(metadata) => Err(crate::boundary::not_a_file(&relative, metadata.file_type())),
             Err(_) => Err(Failure::Core(grove_core::Error::new(
-                grove_core::ErrorKind::NoSuchInstance,
+                grove_core::Cause::NoSuchInstance,
                 format!("no such instance \"{name}\": {relative} does not exist"),
             ))),
         }
@@ -161,22 +152,16 @@ impl Repository {
         &self,
         name: &InstanceName,
     ) -> Result<(grove_core::Fleet, grove_core::fleet::Instance), Failure> {
-        let fleet = grove_core::Fleet::new(self.load(Scope::Only(vec![name]))?)?;
+        let fleet = grove_core::Fleet::new(self.load(&Need::Only(vec![name]))?)?;
         let instance = fleet.instance(name)?;
         Ok((fleet, instance))
     }
 
-    /// The fleet a pipeline is generated from: the files of `scope`, with where the repository
-    /// is in the CI project ([`Repository::path_in_project`]), and where its jobs run (`jobs`).
-    pub fn pipeline_fleet(
-        &self,
-        scope: Scope<'_>,
-        jobs: &JobSettings,
-    ) -> Result<grove_core::Fleet, Failure> {
-        let mut fleet = grove_core::Fleet::new(self.load(scope)?)?;
-        fleet.path_in_project = self.path_in_project()?;
-        jobs.apply(&mut fleet)?;
-        Ok(fleet)
+    /// The cluster's settings, `grove.yml` (exit 5 when malformed).
+    pub fn settings(&self) -> Result<ClusterSettings, Failure> {
+        Ok(grove_core::fleet::cluster_settings(
+            self.read_text(CLUSTER_SETTINGS)?.as_deref(),
+        )?)
     }
 
     /// Where the repository is in the current folder (in CI, the project's folder, where
@@ -223,8 +208,8 @@ impl Repository {
         Ok(prefix)
     }
 
-    /// Reads the files core needs for `scope` into a map, path → text.
-    pub fn load(&self, scope: Scope<'_>) -> Result<Files, Failure> {
+    /// Reads the files core needs for `need` into a map, path → text.
+    pub fn load(&self, need: &Need<'_>) -> Result<Files, Failure> {
         self.boundary()?;
         let mut paths = vec![
             CLUSTER_SETTINGS.to_string(),
@@ -236,10 +221,10 @@ impl Repository {
                 paths.push(path);
             }
         }
-        let (configs, whole): (Vec<String>, Vec<String>) = match scope {
-            Scope::Settings => (Vec::new(), Vec::new()),
-            Scope::All => (Vec::new(), self.list(INSTANCES_DIR)?),
-            Scope::Only(names) => (
+        let (configs, whole): (Vec<String>, Vec<String>) = match need {
+            Need::Settings => (Vec::new(), Vec::new()),
+            Need::All => (Vec::new(), self.list(INSTANCES_DIR)?),
+            Need::Only(names) => (
                 self.list(INSTANCES_DIR)?,
                 names.iter().map(|n| n.to_string()).collect(),
             ),
@@ -339,7 +324,7 @@ impl Repository {
 fn text(path: &str, bytes: Vec<u8>) -> Result<String, Failure> {
     String::from_utf8(bytes).map_err(|e| {
         Failure::Core(grove_core::Error::new(
-            grove_core::ErrorKind::InvalidInput,
+            grove_core::Cause::file(path),
             format!(
                 "{path}: not UTF-8 text (byte {})",
                 e.utf8_error().valid_up_to()
@@ -425,6 +410,20 @@ fn write_whole(path: &Path, contents: &[u8], mode: u32) -> Result<(), Failure> {
     })
 }
 
+/// The generator reads the repository through this: only the files a request needs.
+impl grove_core::Cluster for Repository {
+    type Error = Failure;
+    type Prepared<'a> = Prepared;
+
+    fn settings(&self) -> Result<ClusterSettings, Failure> {
+        Repository::settings(self)
+    }
+
+    fn prepare(&self, need: &Need<'_>, options: &Options) -> Result<Prepared, Failure> {
+        Ok(Prepared::new(self.load(need)?, options)?)
+    }
+}
+
 /// Where and how the generated jobs run, from the command line (the CI component gives these
 /// from its inputs); grove.yml's own settings win.
 #[derive(Debug, Clone, Default)]
@@ -432,51 +431,39 @@ pub struct JobSettings {
     /// The image of the generated jobs when grove.yml sets no `PIPELINE_IMAGE`.
     pub image: Option<String>,
     /// The parent pipeline's job that writes the pipeline files, which a sharded pipeline
-    /// fetches them from (core's `grove-generate` when `None`).
-    pub parent_job: Option<String>,
+    /// fetches them from.
+    pub parent_job: String,
     /// The services of the jobs that build Docker images; the first is the Docker daemon,
     /// reached as `docker`.
     pub image_builder_services: Vec<String>,
 }
 
-/// The patch points of the jobs that run `grove buildimage` (Tutor's `images build` and `push`,
-/// which need a Docker daemon).
-pub const IMAGE_BUILDER_PATCHES: [&str; 3] = ["base-image-job", "image-job", "preview-up-job"];
-
 impl JobSettings {
-    /// Lays these settings over the fleet's: the image when grove.yml sets none; the parent job;
-    /// the image builder's services as a `services:` patch of each job that builds an image,
-    /// after grove.yml's own patch text, unless that already sets `services:`.
+    /// The generator's options for a pipeline whose shard folder is named `shard_dir`, in
+    /// the repository at `repository`.
     ///
     /// A parent job or service image that a pipeline file cannot hold is a bad command line
     /// (exit 2): they are names, checked here, and written as quoted YAML strings.
-    pub fn apply(&self, fleet: &mut grove_core::Fleet) -> Result<(), Failure> {
-        if fleet.settings.pipeline_image.is_none() {
-            fleet.settings.pipeline_image = self.image.clone();
+    pub fn options(&self, repository: &Repository, shard_dir: &str) -> Result<Options, Failure> {
+        let job = &self.parent_job;
+        let fits = !job.is_empty()
+            && job.len() <= 255
+            && !job.starts_with('.')
+            && job
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+        if !fits {
+            return Err(Failure::Usage(format!(
+                "the parent job {job:?} is not a job name Grove writes: use letters, digits, `-`, `_`, `.` and `:` (at most 255, not starting with `.`)"
+            )));
         }
-        if let Some(job) = &self.parent_job {
-            let fits = !job.is_empty()
-                && job.len() <= 255
-                && !job.starts_with('.')
-                && job
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
-            if !fits {
-                return Err(Failure::Usage(format!(
-                    "the parent job {job:?} is not a job name Grove writes: use letters, digits, `-`, `_`, `.` and `:` (at most 255, not starting with `.`)"
-                )));
-            }
-            fleet.parent_job = Some(job.clone());
-        }
-        let services: Vec<&str> = self
+        let services: Vec<String> = self
             .image_builder_services
             .iter()
             .map(|s| s.trim())
             .filter(|s| !s.is_empty())
+            .map(String::from)
             .collect();
-        if services.is_empty() {
-            return Ok(());
-        }
         for image in &services {
             let fits = image.len() <= 255
                 && image
@@ -494,31 +481,12 @@ impl JobSettings {
                 )));
             }
         }
-        // The Docker daemon (docker:dind) without TLS, on the job's own network, started with
-        // `--tls=false` so that it does not wait before listening; the tool image's DOCKER_HOST
-        // is tcp://docker:2375.
-        let mut patch = String::from("services:\n");
-        for (i, image) in services.iter().enumerate() {
-            patch.push_str(&format!("  - name: {}\n", grove_core::yaml::quote(image)));
-            if i == 0 {
-                patch.push_str("    alias: docker\n    command: [\"--tls=false\"]\n");
-                patch.push_str("    variables:\n      DOCKER_TLS_CERTDIR: \"\"\n");
-            }
-        }
-        for name in IMAGE_BUILDER_PATCHES {
-            let text = fleet
-                .settings
-                .pipeline_patches
-                .entry(name.to_string())
-                .or_default();
-            if text.lines().any(|line| line.starts_with("services:")) {
-                continue;
-            }
-            if !text.is_empty() && !text.ends_with('\n') {
-                text.push('\n');
-            }
-            text.push_str(&patch);
-        }
-        Ok(())
+        Ok(Options {
+            path_in_project: repository.path_in_project()?,
+            shard_dir: shard_dir.to_string(),
+            parent_job: job.clone(),
+            image: self.image.clone(),
+            image_builder_services: services,
+        })
     }
 }

@@ -495,7 +495,10 @@ pub fn namespace(context: &Context, name: &InstanceName) -> Result<String, Failu
 fn checked_namespace(name: &InstanceName, namespace: String) -> Result<String, Failure> {
     InstanceName::parse(&namespace).map_err(|invalid| {
         Failure::Core(grove_core::Error::new(
-            grove_core::ErrorKind::InvalidInput,
+            grove_core::Cause::setting(
+                format!("{INSTANCES_DIR}/{name}/config.yml"),
+                "K8S_NAMESPACE",
+            ),
             format!(
                 "{INSTANCES_DIR}/{name}: K8S_NAMESPACE {namespace:?} is not a valid namespace: {}",
                 invalid.message
@@ -511,7 +514,7 @@ pub fn forget(context: &Context, name: &InstanceName) -> Result<bool, Failure> {
     let fleet = grove_core::Fleet::new(
         context
             .repository
-            .load(crate::repository::Scope::Settings)?,
+            .load(&grove_core::request::Need::Settings)?,
     )?;
     let store = store_of(context, &fleet)?;
     let (dir, _lock) = locked_root(context, name)?;

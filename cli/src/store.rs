@@ -143,7 +143,7 @@ pub fn open(
 
 fn invalid_setting(value: &str, why: &str) -> Failure {
     Failure::Core(grove_core::Error::new(
-        grove_core::ErrorKind::InvalidInput,
+        grove_core::Cause::setting("grove.yml", "ENV_STORE"),
         format!("grove.yml: ENV_STORE \"{value}\" is not usable: {why}"),
     ))
 }

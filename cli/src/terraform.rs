@@ -2,20 +2,20 @@
 
 use crate::failure::Failure;
 use crate::process;
-use crate::repository::Scope;
 use crate::Context;
 use grove_core::name::InstanceName;
+use grove_core::request::Need;
 use grove_core::state::{Setting, SettingSource, SettingValue};
 use std::path::PathBuf;
 use std::process::Command;
 
 /// Where `grove terraform plan` saves the plan that `apply` applies (the generated pipeline keeps
 /// it as an artifact between the two jobs).
-const PLAN_FILE: &str = grove_core::pipeline::TERRAFORM_PLAN_FILE;
+const PLAN_FILE: &str = grove_core::render::TERRAFORM_PLAN_FILE;
 
 /// The Terraform folder, absolute, from `TERRAFORM_DIR` in grove.yml.
 fn dir(context: &Context) -> Result<PathBuf, Failure> {
-    let fleet = grove_core::Fleet::new(context.repository.load(Scope::Settings)?)?;
+    let fleet = grove_core::Fleet::new(context.repository.load(&Need::Settings)?)?;
     Ok(context
         .repository
         .absolute_root()?

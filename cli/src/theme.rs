@@ -6,68 +6,26 @@ use crate::boundary::Boundary;
 use crate::failure::Failure;
 use crate::process;
 use crate::Context;
-use grove_core::fleet::{InstanceSettings, Theme};
 use grove_core::name::InstanceName;
-use grove_core::request::{Repository, Version};
-use grove_core::{Error, ErrorKind};
+use grove_core::{Cause, Error};
 use std::fs;
-use std::path::{Component, Path};
 use std::process::Command;
 
 fn invalid(name: &InstanceName, message: String) -> Failure {
     Failure::Core(Error::new(
-        ErrorKind::InvalidInput,
+        Cause::file(format!("instances/{name}/grove.yml")),
         format!("instances/{name}/grove.yml: {message}"),
     ))
-}
-
-/// The instance's themes, each value checked: names are folder names, repositories and
-/// versions are what git can take without reading them as options.
-pub fn checked(name: &InstanceName, settings: &InstanceSettings) -> Result<Vec<Theme>, Failure> {
-    for theme in &settings.themes {
-        InstanceName::parse(&theme.name)
-            .map_err(|e| invalid(name, format!("theme name {:?}: {}", theme.name, e.message)))?;
-        Repository::parse(&theme.repository).map_err(|e| {
-            invalid(
-                name,
-                format!("theme {}: repository: {}", theme.name, e.message),
-            )
-        })?;
-        Version::parse(&theme.version).map_err(|e| {
-            invalid(
-                name,
-                format!("theme {}: version: {}", theme.name, e.message),
-            )
-        })?;
-    }
-    Ok(settings.themes.clone())
-}
-
-/// Checks that an SCSS override path stays inside the theme.
-fn checked_path<'a>(name: &InstanceName, path: &'a str) -> Result<&'a Path, Failure> {
-    let p = Path::new(path);
-    let inside = !path.is_empty() && p.components().all(|c| matches!(c, Component::Normal(_)));
-    if inside && path.ends_with(".scss") {
-        Ok(p)
-    } else {
-        Err(invalid(
-            name,
-            format!("THEME_SCSS_OVERRIDES: {path:?} is not a relative .scss path inside the theme"),
-        ))
-    }
 }
 
 /// `grove predeploy`: clone each theme (replacing an older clone whole), then write the SCSS
 /// overrides into the first theme.
 pub fn predeploy(context: &Context, name: &InstanceName) -> Result<(), Failure> {
+    // The settings were checked as they were read: theme names are folder names, repositories
+    // and versions what git takes without reading them as options, override paths inside.
     let (_, instance) = context.repository.fleet_of(name)?;
-    let themes = checked(name, &instance.settings)?;
-    let overrides: Vec<(&Path, &String)> = instance
-        .settings
-        .theme_scss_overrides
-        .iter()
-        .map(|(path, text)| Ok((checked_path(name, path)?, text)))
-        .collect::<Result<_, Failure>>()?;
+    let themes = &instance.settings.themes;
+    let overrides = &instance.settings.theme_scss_overrides;
     if themes.is_empty() && !overrides.is_empty() {
         return Err(invalid(
             name,
@@ -78,7 +36,7 @@ pub fn predeploy(context: &Context, name: &InstanceName) -> Result<(), Failure> 
     let root = crate::state::open(context, name)?;
     let dir = root.dir.join(crate::state::THEMES_DIR);
     fs::create_dir_all(&dir).map_err(|e| Failure::io("create", &dir, e))?;
-    for theme in &themes {
+    for theme in themes {
         let target = dir.join(&theme.name);
         let staging = dir.join(format!(".{}.clone", theme.name));
         let _ = fs::remove_dir_all(&staging);
@@ -93,7 +51,7 @@ pub fn predeploy(context: &Context, name: &InstanceName) -> Result<(), Failure> 
                 theme.version.as_str(),
                 "--",
             ])
-            .arg(&theme.repository)
+            .arg(theme.repository.as_str())
             .arg(&staging);
         if let Err(e) = process::run(&context.ui, &mut clone) {
             let _ = fs::remove_dir_all(&staging);
@@ -112,16 +70,13 @@ pub fn predeploy(context: &Context, name: &InstanceName) -> Result<(), Failure> 
         let folder = dir.join(&first.name);
         let theme = Boundary::new(&folder, format!("the theme {}", first.name))
             .map_err(|e| Failure::io("read", &folder, e))?;
-        for (path, text) in overrides {
-            let relative = path.to_string_lossy();
-            theme.resolve(&relative)?;
-            let (parent, _) = relative.rsplit_once('/').unwrap_or(("", &relative));
+        for (relative, text) in overrides {
+            theme.resolve(relative)?;
+            let (parent, _) = relative.rsplit_once('/').unwrap_or(("", relative));
             theme.folder(parent, 0o777)?;
-            let file = theme.resolve(&relative)?;
+            let file = theme.resolve(relative)?;
             crate::repository::write_atomically(&file, text.as_bytes())?;
-            context
-                .ui
-                .info(format!("wrote SCSS override {}", path.display()));
+            context.ui.info(format!("wrote SCSS override {relative}"));
         }
     }
     Ok(())

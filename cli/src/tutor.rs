@@ -18,7 +18,7 @@ pub fn command(context: &Context, name: &InstanceName, dir: &Path) -> Result<Com
     let venv = venv::ensure(context, name)?;
     if !venv.join("bin/tutor").exists() {
         return Err(Failure::Core(grove_core::Error::new(
-            grove_core::ErrorKind::InvalidInput,
+            grove_core::Cause::file(format!("{INSTANCES_DIR}/{name}/{REQUIREMENTS_FILE}")),
             format!(
                 "the venv of \"{name}\" has no `tutor`: list tutor in {INSTANCES_DIR}/{name}/{REQUIREMENTS_FILE} \
                  (or {DEFAULTS_DIR}/{REQUIREMENTS_FILE}), then run `grove venv update {name}`"
@@ -75,7 +75,10 @@ pub fn setting(key: &str, value: &str) -> String {
 /// in the instance's Tutor root; what it changes in the config or `env/` is pushed to the store.
 pub fn exec(context: &Context, name: &InstanceName, command: &str) -> Result<(), Failure> {
     let words = shell_words::split(command).map_err(|e| {
-        Failure::Core(grove_core::Error::invalid(
+        Failure::Core(grove_core::Error::located(
+            grove_core::Cause::Value {
+                what: "Tutor command".into(),
+            },
             format!("cannot split the Tutor command: {e}"),
             "tutor command",
             command,
@@ -84,7 +87,9 @@ pub fn exec(context: &Context, name: &InstanceName, command: &str) -> Result<(),
     })?;
     if words.is_empty() {
         return Err(Failure::Core(grove_core::Error::new(
-            grove_core::ErrorKind::InvalidInput,
+            grove_core::Cause::Value {
+                what: "Tutor command".into(),
+            },
             "the Tutor command is empty",
         )));
     }

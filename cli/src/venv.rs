@@ -19,7 +19,7 @@ use crate::repository::write_atomically;
 use crate::Context;
 use grove_core::fleet::{short_hash, DEFAULTS_DIR, INSTANCES_DIR, REQUIREMENTS_FILE};
 use grove_core::name::InstanceName;
-use grove_core::{Error, ErrorKind};
+use grove_core::{Cause, Error};
 use std::ffi::OsString;
 use std::fmt;
 use std::fs;
@@ -182,7 +182,7 @@ impl Spec {
                 Some(text) => (own, text),
                 None => defaults_requirements(context)?.ok_or_else(|| {
                     Failure::Core(Error::new(
-                        ErrorKind::InvalidInput,
+                        Cause::file(format!("{DEFAULTS_DIR}/{REQUIREMENTS_FILE}")),
                         format!(
                             "neither {home_display}/{REQUIREMENTS_FILE} nor {DEFAULTS_DIR}/{REQUIREMENTS_FILE} exists: \
                              the venv of \"{name}\" needs one of them"
@@ -203,7 +203,7 @@ impl Spec {
         let (requirements_display, requirements_text) = defaults_requirements(context)?
             .ok_or_else(|| {
                 Failure::Core(Error::new(
-                    ErrorKind::InvalidInput,
+                    Cause::file(format!("{DEFAULTS_DIR}/{REQUIREMENTS_FILE}")),
                     format!("{DEFAULTS_DIR}/{REQUIREMENTS_FILE} is missing: base images are built with the Tutor it lists"),
                 ))
             })?;
@@ -357,11 +357,15 @@ impl Installer {
                 Installer::Pip
             }),
             Ok(other) => Err(Failure::Core(Error::new(
-                ErrorKind::InvalidInput,
+                Cause::Value {
+                    what: INSTALLER_VARIABLE.into(),
+                },
                 format!("{INSTALLER_VARIABLE}={other:?} is not an installer: use \"uv\" or \"pip\", or leave it unset"),
             ))),
             Err(std::env::VarError::NotUnicode(_)) => Err(Failure::Core(Error::new(
-                ErrorKind::InvalidInput,
+                Cause::Value {
+                    what: INSTALLER_VARIABLE.into(),
+                },
                 format!("{INSTALLER_VARIABLE} is not UTF-8: use \"uv\" or \"pip\""),
             ))),
         }

@@ -1,13 +1,12 @@
 //! Webhook payloads on disk: `grove webhookpipeline` and `grove plan --webhook`.
 //!
-//! The CLI only reads the payload file (refusing one over 25 MB before reading it whole) and
-//! the parts of the cluster repository the request needs; parsing and deciding are core's
-//! ([`grove_core::webhook`]).
+//! The CLI only reads the payload file (refusing one over 25 MB before reading it whole);
+//! parsing, deciding and generating are core's ([`grove_core::generate`]), which reads of the
+//! cluster repository only what the request needs.
 
 use crate::failure::Failure;
-use crate::repository::{JobSettings, Repository, Scope};
 use grove_core::webhook::MAX_PAYLOAD;
-use grove_core::{Error, ErrorKind, Fleet, Generated};
+use grove_core::{Cause, Error};
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -15,7 +14,7 @@ use std::path::Path;
 /// An invalid payload file (exit 5).
 fn invalid(path: &Path, message: impl std::fmt::Display) -> Failure {
     Failure::Core(Error::new(
-        ErrorKind::InvalidInput,
+        Cause::Payload,
         format!("invalid webhook payload {}: {message}", path.display()),
     ))
 }
@@ -51,25 +50,4 @@ pub fn read_payload(path: &Path) -> Result<String, Failure> {
             format!("not UTF-8 (byte {})", e.utf8_error().valid_up_to()),
         )
     })
-}
-
-/// Reads a payload, decides its request against the cluster's grove.yml, reads the instances
-/// the request needs, and generates its pipeline, whose shards (if any) go in `shard_dir`, its
-/// jobs run as `jobs` says.
-pub fn generate(
-    repository: &Repository,
-    payload: &Path,
-    shard_dir: &str,
-    jobs: &JobSettings,
-) -> Result<Generated, Failure> {
-    let text = read_payload(payload)?;
-    let event = grove_core::webhook::parse(&text)?;
-    let settings = Fleet::new(repository.load(Scope::Settings)?)?;
-    let request = grove_core::webhook::decide(&event, &settings)?;
-    let scope = match request.named_instances() {
-        Some(names) => Scope::Only(names),
-        None => Scope::All,
-    };
-    let fleet = repository.pipeline_fleet(scope, jobs)?;
-    Ok(grove_core::generate_for(&request, &fleet, shard_dir)?)
 }

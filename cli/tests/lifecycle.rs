@@ -415,7 +415,7 @@ fn predeploy_refuses_hostile_theme_settings() {
     let cluster = Cluster::new("predeploy-hostile");
     for (settings, message) in [
         ("THEMES:\n  - name: t\n    repository: \"--upload-pack=touch /tmp/x\"\n", "must not start with '-'"),
-        ("THEMES:\n  - name: ../t\n    repository: https://x.org/t.git\n", "theme name \"../t\""),
+        ("THEMES:\n  - name: ../t\n    repository: https://x.org/t.git\n", "instances/campus/grove.yml:2:11: \"../t\" is not a folder name"),
         ("THEMES:\n  - name: t\n    repository: https://x.org/t.git\nTHEME_SCSS_OVERRIDES:\n  ../../x.scss: a\n", "is not a relative .scss path"),
     ] {
         std::fs::write(cluster.root.join("instances/campus/grove.yml"), settings).unwrap();

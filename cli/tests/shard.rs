@@ -9,7 +9,7 @@ mod common;
 mod fleet_gen;
 
 use common::*;
-use grove_core::limits::Limits;
+use grove_core::settings::Limits;
 use grove_core::Pipeline;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -65,8 +65,8 @@ fn check_every_file(file: &Path, shards: &[PathBuf]) -> Vec<BTreeMap<String, Vec
             let yaml = std::fs::read_to_string(path).unwrap();
             let pipeline = Pipeline::parse(&yaml).unwrap();
             pipeline.check().unwrap();
-            Limits::default()
-                .check(&path.display().to_string(), &yaml, &pipeline)
+            pipeline
+                .check_limits(&Limits::default(), &path.display().to_string(), &yaml)
                 .unwrap();
             pipeline
                 .jobs

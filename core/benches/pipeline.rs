@@ -5,9 +5,10 @@
 #[path = "../examples/fleet_gen.rs"]
 mod fleet_gen;
 
+use grove_core::generate::InMemory;
 use grove_core::plan::Plan;
-use grove_core::template::Templates;
-use grove_core::{pipeline, request_from_title, Fleet, Pipeline, Request};
+use grove_core::render::template::{Templates, ROOT};
+use grove_core::{render, Fleet, Input, Options, Pipeline, Request};
 
 const SIZES: [usize; 4] = [10, 100, 1_000, 10_000];
 
@@ -16,17 +17,27 @@ fn main() {
 }
 
 fn request() -> Request {
-    request_from_title(&fleet_gen::batch_title()).unwrap().0
+    grove_core::title::request(&fleet_gen::batch_title())
+        .unwrap()
+        .0
+}
+
+/// The fleet's templates, for the default options.
+fn templates(fleet: &Fleet) -> Templates {
+    Templates::new(fleet, Options::default().patches(fleet)).unwrap()
 }
 
 /// Everything: files in, YAML out.
 #[divan::bench(args = SIZES, sample_count = 10)]
 fn end_to_end(bencher: divan::Bencher, n: usize) {
     let files = fleet_gen::fleet(n);
-    let request = request();
+    let title = fleet_gen::batch_title();
+    let options = Options::default();
     bencher.with_inputs(|| files.clone()).bench_values(|files| {
-        grove_core::generate(&request, &Fleet::new(files).unwrap())
+        let cluster = InMemory::new(files, options.clone());
+        grove_core::generate(&cluster, Input::Title(&title), &options)
             .unwrap()
+            .main
             .yaml
     });
 }
@@ -60,17 +71,25 @@ fn plan(bencher: divan::Bencher, n: usize) {
 #[divan::bench(args = SIZES, sample_count = 10)]
 fn render(bencher: divan::Bencher, n: usize) {
     let fleet = Fleet::new(fleet_gen::fleet(n)).unwrap();
-    let templates = Templates::new(&fleet).unwrap();
+    let templates = templates(&fleet);
     let plan = Plan::new(&request(), &fleet).unwrap();
-    bencher.bench(|| templates.render(&pipeline::context(&plan, &fleet)).unwrap());
+    let options = Options::default();
+    bencher.bench(|| {
+        render::render(&templates, ROOT, &render::context(&plan, &fleet, &options)).unwrap()
+    });
 }
 
 /// The whole YAML of a batch upgrade, unsharded, as the templates render it.
 fn rendered(n: usize) -> String {
     let fleet = Fleet::new(fleet_gen::fleet(n)).unwrap();
-    let templates = Templates::new(&fleet).unwrap();
+    let templates = templates(&fleet);
     let plan = Plan::new(&request(), &fleet).unwrap();
-    templates.render(&pipeline::context(&plan, &fleet)).unwrap()
+    render::render(
+        &templates,
+        ROOT,
+        &render::context(&plan, &fleet, &Options::default()),
+    )
+    .unwrap()
 }
 
 /// Reading the YAML back into the model and checking it.
@@ -101,10 +120,13 @@ fn read_yaml_serde_yaml(bencher: divan::Bencher, n: usize) {
 /// What `grove plan` and `grove pipeline` print beside the YAML: the plan as JSON and as text.
 #[divan::bench(args = SIZES, sample_count = 10)]
 fn emit(bencher: divan::Bencher, n: usize) {
-    let fleet = Fleet::new(fleet_gen::fleet(n)).unwrap();
-    let generated = grove_core::generate(&request(), &fleet).unwrap();
+    let options = Options::default();
+    let cluster = InMemory::new(fleet_gen::fleet(n), options.clone());
+    let title = fleet_gen::batch_title();
+    let generated = grove_core::generate(&cluster, Input::Title(&title), &options).unwrap();
     bencher.bench(|| {
-        let json = serde_json::to_string_pretty(&generated.plan).unwrap();
-        json.len() + generated.plan.describe().len()
+        let report = generated.report();
+        let json = serde_json::to_string_pretty(&report).unwrap();
+        json.len() + report.describe().len()
     });
 }

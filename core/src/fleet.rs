@@ -6,11 +6,10 @@
 //! read every instance to decide).
 
 use crate::diagnostic::Diagnostic;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Cause, Error, Result};
+pub use crate::hash::short_hash;
 use crate::name::InstanceName;
-use crate::yaml;
-use serde::Deserialize;
-use sha2::{Digest, Sha256};
+use crate::settings::{self, ClusterSettings, InstanceConfig, InstanceSettings};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A cluster repository as data: paths relative to its root (with `/`), and their text.
@@ -30,80 +29,8 @@ pub const SETTINGS_FILE: &str = "grove.yml";
 pub const REQUIREMENTS_FILE: &str = "grove-requirements.txt";
 /// The folder of a cluster repository's own pipeline templates.
 pub const TEMPLATES_DIR: &str = "templates/pipelines";
-
-/// Cluster-wide settings from the root `grove.yml`. Every key is optional.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE", default)]
-pub struct ClusterSettings {
-    /// Text laid into the pipeline templates at `{{patch "NAME"}}`, by patch name.
-    pub pipeline_patches: BTreeMap<String, String>,
-    /// The image generated jobs run in (`default: image:`), if set.
-    pub pipeline_image: Option<String>,
-    /// The Terraform configuration of the cluster, relative to the root.
-    pub terraform_dir: Option<String>,
-    /// Where `grove tutor sync` keeps each instance's rendered `env/`: a folder path or URL
-    /// (`file:///...`, `s3://bucket/prefix`). Defaults to `.grove/env-store` in the root.
-    pub env_store: Option<String>,
-    /// Which repositories' webhooks may deploy, and how pull requests get previews.
-    pub webhooks: crate::webhook::WebhookSettings,
-    /// GitLab's limits on one pipeline file (GitLab.com's unless set); a plan that breaks them
-    /// is sharded.
-    pub limits: crate::limits::Limits,
-}
-
-impl ClusterSettings {
-    /// The Terraform folder, relative to the root (`infrastructure` unless set).
-    pub fn terraform_dir(&self) -> &str {
-        self.terraform_dir.as_deref().unwrap_or("infrastructure")
-    }
-}
-
-/// The keys of an instance's Tutor `config.yml` that Grove reads; the others are Tutor's.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct InstanceConfig {
-    /// The edx-platform repository the instance is built from.
-    #[serde(rename = "EDX_PLATFORM_REPOSITORY")]
-    pub edx_platform_repository: Option<String>,
-    /// The edx-platform branch, tag or commit the instance is built from.
-    #[serde(rename = "EDX_PLATFORM_VERSION")]
-    pub edx_platform_version: Option<String>,
-    /// The Kubernetes namespace, if the config sets one (else the instance name).
-    #[serde(rename = "K8S_NAMESPACE")]
-    pub k8s_namespace: Option<String>,
-    /// The host the instance's LMS is served at.
-    #[serde(rename = "LMS_HOST")]
-    pub lms_host: Option<String>,
-}
-
-/// An instance's Grove settings from its `grove.yml`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE", default)]
-pub struct InstanceSettings {
-    /// Leave this instance out of batch upgrades.
-    pub batch_upgrade_disabled: bool,
-    /// Theme repositories cloned before the image is built; the first one is enabled.
-    pub themes: Vec<Theme>,
-    /// SCSS files written into the first theme: path inside the theme → content.
-    pub theme_scss_overrides: BTreeMap<String, String>,
-}
-
-/// A comprehensive theme: a git repository cloned into Tutor's build context.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct Theme {
-    /// The theme's folder name, which is also the name Open edX knows it by.
-    pub name: String,
-    /// The git repository.
-    pub repository: String,
-    /// The branch or tag to clone.
-    #[serde(default = "default_theme_version")]
-    pub version: String,
-}
-
-fn default_theme_version() -> String {
-    "main".to_string()
-}
+/// The file name suffix of pipeline templates.
+pub const TEMPLATE_SUFFIX: &str = ".yml.hbs";
 
 /// One instance, parsed.
 #[derive(Debug, Clone)]
@@ -139,24 +66,13 @@ pub struct Fleet {
     pub ignored: Vec<Ignored>,
     /// The short hash of `defaults/grove-requirements.txt`, if there is one.
     pub defaults_requirements_hash: Option<String>,
-    /// Where the repository is in the CI project whose pipelines run it, as a prefix of the
-    /// paths that generated jobs keep as artifacts and caches: empty when it is the project's
-    /// top folder (the default), else its path ending in `/` (the CI component's `root`).
-    pub path_in_project: String,
-    /// The job of the parent pipeline that wrote the pipeline files, which a sharded pipeline
-    /// fetches them from ([`crate::shard::PARENT_JOB`] unless the CLI names another, as the CI
-    /// component does for its `job-prefix`).
-    pub parent_job: Option<String>,
     files: Files,
 }
 
 impl Fleet {
     /// Indexes a cluster repository and reads its root `grove.yml`.
     pub fn new(files: Files) -> Result<Fleet> {
-        let settings = match files.get(CLUSTER_SETTINGS) {
-            Some(text) => parse_yaml(CLUSTER_SETTINGS, text)?,
-            None => ClusterSettings::default(),
-        };
+        let settings = cluster_settings(files.get(CLUSTER_SETTINGS).map(String::as_str))?;
         let mut instances = BTreeSet::new();
         let mut ignored = Vec::new();
         let prefix = format!("{INSTANCES_DIR}/");
@@ -195,7 +111,7 @@ impl Fleet {
             .map(|name| {
                 let path = format!("{INSTANCES_DIR}/{name}/{CONFIG_FILE}");
                 let text = files.get(&path).map(String::as_str).unwrap_or_default();
-                let config = parse_yaml(&path, text);
+                let config = settings::parse(&path, text);
                 (name.clone(), config)
             })
             .collect();
@@ -205,8 +121,6 @@ impl Fleet {
             configs,
             ignored,
             defaults_requirements_hash,
-            path_in_project: String::new(),
-            parent_job: None,
             files,
         };
         fleet.check_unique()?;
@@ -301,7 +215,7 @@ impl Fleet {
     pub fn instance(&self, name: &InstanceName) -> Result<Instance> {
         if !self.contains(name) {
             return Err(Error::new(
-                ErrorKind::NoSuchInstance,
+                Cause::NoSuchInstance,
                 format!("no such instance \"{name}\": {INSTANCES_DIR}/{name}/{CONFIG_FILE} does not exist"),
             ));
         }
@@ -313,7 +227,7 @@ impl Fleet {
             .unwrap_or_else(|| Ok(InstanceConfig::default()))?;
         let settings_path = path(SETTINGS_FILE);
         let settings = match self.file(&settings_path) {
-            Some(text) => parse_yaml(&settings_path, text)?,
+            Some(text) => settings::parse(&settings_path, text)?,
             None => InstanceSettings::default(),
         };
         Ok(Instance {
@@ -336,12 +250,22 @@ impl Fleet {
     pub fn key_diagnostic(&self, path: &str, key: &str, message: &str) -> Error {
         let text = self.file(path).unwrap_or_default();
         let range = key_range(text, key).unwrap_or(0..0);
-        Error::invalid(
+        Error::located(
+            Cause::setting(path, key),
             format!("{path}: {message}"),
             path,
             text,
             vec![Diagnostic::error(range, message)],
         )
+    }
+}
+
+/// The cluster's settings from the text of its `grove.yml`, if it has one (every key is
+/// optional).
+pub fn cluster_settings(text: Option<&str>) -> Result<ClusterSettings> {
+    match text {
+        Some(text) => settings::parse(CLUSTER_SETTINGS, text),
+        None => Ok(ClusterSettings::default()),
     }
 }
 
@@ -362,7 +286,7 @@ pub fn is_fleet_file(path: &str) -> bool {
         return file == REQUIREMENTS_FILE;
     }
     if let Some(file) = under(path, TEMPLATES_DIR) {
-        return file.ends_with(crate::template::SUFFIX) && !file.contains('/');
+        return file.ends_with(TEMPLATE_SUFFIX) && !file.contains('/');
     }
     if let Some(rest) = under(path, INSTANCES_DIR) {
         return match rest.split_once('/') {
@@ -377,28 +301,6 @@ pub fn is_fleet_file(path: &str) -> bool {
 
 /// The files of an instance folder that Grove reads.
 pub const INSTANCE_FILES: [&str; 3] = [CONFIG_FILE, SETTINGS_FILE, REQUIREMENTS_FILE];
-
-/// The first 16 hex digits of the SHA-256 of `text`.
-pub fn short_hash(text: &str) -> String {
-    let digest = Sha256::digest(text.as_bytes());
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Parses a YAML file of the repository, turning a failure into an error that names the file,
-/// the line and the column.
-pub fn parse_yaml<T: serde::de::DeserializeOwned + Default>(path: &str, text: &str) -> Result<T> {
-    yaml::from_settings(text).map_err(|e| {
-        let at = e.offset.unwrap_or(0);
-        let (line, column) = crate::diagnostic::line_column(text, at);
-        let end = crate::diagnostic::floor_char_boundary(text, at + 1).max(at.min(text.len()));
-        Error::invalid(
-            format!("{path}:{line}:{column}: {}", e.message),
-            path,
-            text,
-            vec![Diagnostic::error(at.min(text.len())..end, e.message)],
-        )
-    })
-}
 
 /// The byte range of `KEY:` at the start of a line of a YAML file.
 fn key_range(text: &str, key: &str) -> Option<std::ops::Range<usize>> {
@@ -451,7 +353,13 @@ mod tests {
             "LMS_HOST: a\nEDX_PLATFORM_VERSION: [1\n",
         )]);
         let e = f.instance(&InstanceName::parse("a").unwrap()).unwrap_err();
-        assert_eq!(e.kind, ErrorKind::InvalidInput);
+        assert_eq!(
+            e.cause,
+            Cause::File {
+                path: "instances/a/config.yml".into(),
+                key: Some("EDX_PLATFORM_VERSION".into())
+            }
+        );
         assert!(
             e.message.starts_with("instances/a/config.yml:"),
             "{}",

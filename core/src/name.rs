@@ -5,7 +5,7 @@
 //! character; a name is never "slugified" into a different one.
 
 use crate::diagnostic::Invalid;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::ops::Range;
 
@@ -13,9 +13,17 @@ use std::ops::Range;
 pub const MAX_NAME_LEN: usize = 49;
 
 /// A checked instance name.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String")]
 pub struct InstanceName(String);
+
+impl TryFrom<String> for InstanceName {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        InstanceName::parse(&text).map_err(|invalid| invalid.message)
+    }
+}
 
 const HINT: &str = "instance names use lowercase letters, digits and '-', start with a letter and are at most 49 characters";
 

@@ -5,38 +5,17 @@
 //! `needs` names a job that exists, every stage is declared, `needs` has no cycle, there is at
 //! least one job, and job names fit GitLab's limits.
 
-use crate::error::{Error, ErrorKind, Result};
-use crate::fleet::{Fleet, INSTANCES_DIR};
-use crate::plan::{Action, Plan, PlannedInstance};
-use crate::template::Templates;
+use crate::error::{Cause, Error, Result};
+use crate::settings::Limits;
 use crate::yaml;
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-
-/// Where `grove terraform plan` saves the plan that `grove terraform apply` applies, relative to
-/// the repository: the artifact between the two jobs.
-pub const TERRAFORM_PLAN_FILE: &str = ".grove/terraform.plan";
 
 /// The longest job name GitLab accepts.
 pub const MAX_JOB_NAME: usize = 255;
 /// The longest job name GitLab accepts in `needs`.
 pub const MAX_NEEDS_NAME: usize = 128;
-
-/// Stages in the order they run; a pipeline declares those its jobs use.
-pub const STAGES: [&str; 11] = [
-    "terraform",
-    "base-image",
-    "venv",
-    "prepare",
-    "image",
-    "predeploy",
-    "deploy",
-    "postdeploy",
-    "archive",
-    crate::preview::STAGE,
-    "noop",
-];
 
 /// Keys at the top of a GitLab CI file that are not jobs.
 const GLOBAL_KEYS: [&str; 10] = [
@@ -92,157 +71,24 @@ pub struct Pipeline {
     pub jobs: Vec<Job>,
 }
 
-/// Renders `plan` into YAML with the fleet's templates, and checks the result.
-pub fn render(plan: &Plan, fleet: &Fleet, templates: &Templates) -> Result<(String, Pipeline)> {
-    let context = context(plan, fleet);
-    let mut text = templates.render(&context)?;
-    // Patch points left empty leave blank lines at the end; one newline ends the file.
-    text.truncate(text.trim_end().len());
-    text.push('\n');
-    let pipeline = Pipeline::parse(&text)?;
-    pipeline.check()?;
-    Ok((text, pipeline))
-}
-
-/// A job name for an instance step, such as `deploy:campus`.
-fn job(step: &str, name: &str) -> String {
-    format!("{step}:{name}")
-}
-
-/// The data the templates see.
-pub fn context(plan: &Plan, fleet: &Fleet) -> Value {
-    let mut stages: BTreeSet<&str> = BTreeSet::new();
-    let terraform = plan.terraform.then(|| {
-        stages.insert("terraform");
-        json!({
-            "plan_job": "terraform:plan",
-            "apply_job": "terraform:apply",
-            "plan_file": format!("{}{TERRAFORM_PLAN_FILE}", fleet.path_in_project),
-        })
-    });
-    let base_images: Vec<Value> = plan
-        .base_images
-        .iter()
-        .enumerate()
-        .map(|(i, image)| {
-            stages.insert("base-image");
-            json!({
-                "job": base_image_job(i),
-                "repository": image.repository,
-                "version": image.version,
-            })
-        })
-        .collect();
-    let mut instances = Vec::new();
-    let mut archives = Vec::new();
-    for instance in &plan.instances {
-        if instance.action == Action::Archive {
-            stages.insert("archive");
-            archives.push(json!({
-                "job": job("archive", instance.name.as_str()),
-                "name": instance.name,
-                "resource_group": format!("instance-{}", instance.name),
-            }));
-        } else {
-            stages.extend([
-                "venv",
-                "prepare",
-                "image",
-                "predeploy",
-                "deploy",
-                "postdeploy",
-            ]);
-            instances.push(deployed(plan, instance, &fleet.path_in_project));
-        }
-    }
-    let preview = plan.preview.as_ref().map(|preview| {
-        stages.insert(crate::preview::STAGE);
-        crate::preview::context(preview, plan.kind == "preview-up")
-    });
-    let noop = plan.reason.as_ref().map(|reason| {
-        stages.insert("noop");
-        json!({"job": "noop", "reason": reason})
-    });
-    let stages: Vec<&str> = STAGES
-        .iter()
-        .copied()
-        .filter(|s| stages.contains(s))
-        .collect();
-    json!({
-        "kind": plan.kind,
-        "stages": stages,
-        "image": fleet.settings.pipeline_image,
-        "terraform": terraform,
-        "base_images": base_images,
-        "instances": instances,
-        "archives": archives,
-        "preview": preview,
-        "noop": noop,
-    })
-}
-
-fn base_image_job(index: usize) -> String {
-    format!("base-image:{}", index + 1)
-}
-
-/// The data for one deployed instance's chain of jobs; its paths start with `prefix`, where the
-/// repository is in the CI project ([`Fleet::path_in_project`]).
-fn deployed(plan: &Plan, instance: &PlannedInstance, prefix: &str) -> Value {
-    let name = instance.name.as_str();
-    let folder = format!("{prefix}{INSTANCES_DIR}/{name}/");
-    let jobs: Map<String, Value> = [
-        "venv",
-        "prepare",
-        "image",
-        "predeploy",
-        "deploy",
-        "postdeploy",
-    ]
-    .iter()
-    .map(|step| (step.to_string(), Value::String(job(step, name))))
-    .collect();
-    let mut prepare_needs = vec![job("venv", name)];
-    if plan.terraform {
-        prepare_needs.push("terraform:apply".to_string());
-    }
-    let mut image_needs = vec![job("prepare", name)];
-    if let Some(index) = instance.base_image {
-        image_needs.push(base_image_job(index));
-    }
-    let after = |step: &str| vec![job(step, name), job("prepare", name)];
-    let mut variables = vec![json!({"name": "INSTANCE_NAME", "value": name})];
-    if let Some(id) = &instance.deployment_id {
-        variables.push(json!({"name": "DEPLOYMENT_ID", "value": id}));
-    }
-    if let Some(version) = &instance.edx_platform_version {
-        variables.push(json!({"name": "EDX_PLATFORM_VERSION", "value": version}));
-    }
-    json!({
-        "name": name,
-        "folder": folder,
-        "jobs": jobs,
-        "needs": {
-            "prepare": prepare_needs,
-            "image": image_needs,
-            "predeploy": after("image"),
-            "deploy": after("predeploy"),
-            "postdeploy": after("deploy"),
-        },
-        "cache": {
-            "key": format!("venv-{name}-{}", instance.requirements_hash),
-            "path": format!("{folder}.venv/"),
-        },
-        "resource_group": format!("instance-{name}"),
-        "variables": variables,
-        "edx_platform_version": instance.edx_platform_version,
-    })
-}
-
-/// An error in generated YAML: the templates (embedded or overridden) produced something wrong.
+/// An error in generated YAML: the templates produced something GitLab would refuse. Grove's
+/// own templates never should ([`Cause::Internal`]); the caller says when an override or a
+/// patch is to blame.
 fn invalid(message: impl Into<String>) -> Error {
     Error::new(
-        ErrorKind::InvalidInput,
+        Cause::Internal,
         format!("the generated pipeline is invalid: {}", message.into()),
+    )
+}
+
+/// A generated file that breaks a limit of `LIMITS` ([`Cause::Limits`]).
+fn broken(file: &str, message: String) -> Error {
+    Error::new(
+        Cause::Limits,
+        match file {
+            "" => format!("the generated pipeline breaks GitLab's limits: {message}"),
+            _ => format!("the generated pipeline {file} breaks GitLab's limits: {message}"),
+        },
     )
 }
 
@@ -290,6 +136,11 @@ impl Pipeline {
             Some(_) => return Err(invalid("`stages` is not a list")),
         };
         Ok(Pipeline { stages, jobs })
+    }
+
+    /// The names of the jobs, in file order.
+    pub fn job_names(&self) -> impl Iterator<Item = &str> {
+        self.jobs.iter().map(|job| job.name.as_str())
     }
 
     /// Checks what GitLab would refuse after the push.
@@ -395,6 +246,105 @@ impl Pipeline {
         }
         None
     }
+}
+
+/// Checks against GitLab's limits (`LIMITS` of grove.yml).
+impl Pipeline {
+    /// Checks this file (`yaml`, read into this pipeline and structurally checked) against
+    /// `limits`: its jobs, its bytes, every job's `needs`, every `parallel:matrix`.
+    pub fn check_limits(&self, limits: &Limits, file: &str, yaml: &str) -> Result<()> {
+        let pipeline = self;
+        if pipeline.jobs.len() > limits.jobs_per_pipeline {
+            return Err(broken(
+                file,
+                format!(
+                    "it has {} jobs; LIMITS.jobs_per_pipeline allows {}",
+                    pipeline.jobs.len(),
+                    limits.jobs_per_pipeline
+                ),
+            ));
+        }
+        if yaml.len() > limits.artifact_yaml_bytes {
+            return Err(broken(
+                file,
+                format!(
+                    "it is {} bytes; LIMITS.artifact_yaml_bytes allows {}",
+                    yaml.len(),
+                    limits.artifact_yaml_bytes
+                ),
+            ));
+        }
+        self.check_needs(limits, file)?;
+        // Grove's own templates have no matrix: only a patch or an override brings one, and
+        // only then is the file read a second time.
+        if yaml.contains("matrix") {
+            Self::check_matrices(limits, file, yaml)?;
+        }
+        Ok(())
+    }
+
+    /// No job has more `needs` than `limits` allow.
+    fn check_needs(&self, limits: &Limits, file: &str) -> Result<()> {
+        match self
+            .jobs
+            .iter()
+            .find(|job| job.needs.len() > limits.needs_per_job)
+        {
+            Some(job) => Err(broken(
+                file,
+                format!(
+                    "job \"{}\" has {} needs; LIMITS.needs_per_job allows {}",
+                    job.name,
+                    job.needs.len(),
+                    limits.needs_per_job
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn check_matrices(limits: &Limits, file: &str, yaml: &str) -> Result<()> {
+        let document: Value = yaml::parse(yaml, &yaml::Limits::PIPELINE)
+            .and_then(|node| node.to_json())
+            .map_err(|e| broken(file, e.message))?;
+        let Value::Object(top) = document else {
+            return Ok(());
+        };
+        for (name, job) in &top {
+            let Some(Value::Array(matrix)) = job.get("parallel").and_then(|p| p.get("matrix"))
+            else {
+                continue;
+            };
+            let combinations: usize = matrix
+                .iter()
+                .map(|entry| match entry {
+                    Value::Object(vars) => vars
+                        .values()
+                        .map(|v| match v {
+                            Value::Array(values) => values.len().max(1),
+                            _ => 1,
+                        })
+                        .product(),
+                    _ => 1,
+                })
+                .sum();
+            if combinations > limits.matrix_combinations {
+                return Err(broken(
+                    file,
+                    format!(
+                        "job \"{name}\" has {combinations} parallel:matrix combinations; LIMITS.matrix_combinations allows {}",
+                        limits.matrix_combinations
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether a file of this many jobs and bytes fits `limits`.
+pub fn fits(limits: &Limits, jobs: usize, bytes: usize) -> bool {
+    jobs <= limits.jobs_per_pipeline && bytes <= limits.artifact_yaml_bytes
 }
 
 impl Job {
@@ -639,5 +589,38 @@ mod tests {
             &format!("{name}: {{script: [x]}}\nb: {{needs: [{name}], script: [x]}}"),
             "the generated pipeline is invalid: job \"b\" needs a job whose name is 129 characters; GitLab allows 128 in `needs`",
         );
+    }
+
+    #[test]
+    fn files_are_checked_against_the_limits() {
+        let limits = Limits {
+            needs_per_job: 1,
+            jobs_per_pipeline: 3,
+            matrix_combinations: 4,
+            ..Limits::default()
+        };
+        let check = |yaml: &str| {
+            let pipeline = Pipeline::parse(yaml).unwrap();
+            pipeline
+                .check_limits(&limits, "f.yml", yaml)
+                .map_err(|e| e.message)
+        };
+        assert!(check("a: {script: [x]}\nb: {needs: [a], script: [x]}").is_ok());
+        let e = check("a: {script: [x]}\nb: {script: [x]}\nc: {script: [x]}\nd: {script: [x]}");
+        assert!(e.unwrap_err().contains("it has 4 jobs"));
+        let e = check("a: {script: [x]}\nb: {needs: [a, c], script: [x]}\nc: {script: [x]}");
+        assert!(e.unwrap_err().contains("\"b\" has 2 needs"));
+        let e = check("a: {script: [x], parallel: {matrix: [{X: [1, 2, 3], Y: [1, 2]}]}}");
+        assert!(e.unwrap_err().contains("6 parallel:matrix combinations"));
+        assert!(check("a: {script: [x], parallel: {matrix: [{X: [1, 2]}, {Y: [1, 2]}]}}").is_ok());
+        let small = Limits {
+            artifact_yaml_bytes: 10,
+            ..Limits::default()
+        };
+        let yaml = "a: {script: [x]}\n";
+        let e = Pipeline::parse(yaml)
+            .unwrap()
+            .check_limits(&small, "f.yml", yaml);
+        assert!(e.unwrap_err().message.contains("17 bytes"));
     }
 }

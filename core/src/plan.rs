@@ -4,15 +4,14 @@
 //! its field names (`kind`, `terraform`, `instances`, `skipped`) are read by other tools and
 //! stay stable.
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Cause, Error, Result};
 use crate::fleet::{Fleet, Instance, CLUSTER_SETTINGS, CONFIG_FILE, INSTANCES_DIR, SETTINGS_FILE};
+use crate::job::Step;
 use crate::name::InstanceName;
 use crate::preview::Preview;
-use crate::request::{
-    CommitHash, DeploymentId, PlatformRef, PushedRef, Repository, RepositoryKind, Request, Target,
-    Version,
-};
-use crate::webhook::same_repository;
+use crate::request::{Kind, PlatformRef, PushedRef, Request, Target};
+use crate::value::{same_repository, CommitHash, DeploymentId, Repository, RepositoryKind};
+use serde::ser::SerializeStruct;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -71,10 +70,10 @@ pub struct Skipped {
 }
 
 /// What a request will do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
-    /// `none`, `infrastructure`, `create`, `update`, `archive`, `batch-upgrade` or `batch-upgrade-to`.
-    pub kind: &'static str,
+    /// What kind of request it carries out.
+    pub kind: Kind,
     /// Whether Terraform plan and apply run first.
     pub terraform: bool,
     /// The instances acted on: in title order for Create, Update and Archive, by name for batches.
@@ -87,19 +86,64 @@ pub struct Plan {
     pub reason: Option<String>,
     /// Other things worth knowing, one sentence each.
     pub notes: Vec<String>,
-    /// Keys of `PIPELINE_PATCHES` that no template has a patch point for.
-    pub unknown_patches: Vec<String>,
     /// The preview instance a `preview-up` or `preview-down` plan acts on (webhooks only).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<Preview>,
-    /// The shard child pipelines, when the pipeline is too big for GitLab's limits (none
-    /// otherwise); filled in by [`crate::shard::render`].
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub shards: Vec<crate::shard::PlannedShard>,
+}
+
+/// A shard child pipeline, as a report of a sharded pipeline lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedShard {
+    /// Its number, from 1.
+    pub number: usize,
+    /// Its file name in the shard folder.
+    pub file: String,
+    /// The instances whose jobs it holds.
+    pub instances: Vec<InstanceName>,
+    /// How many jobs it holds.
+    pub jobs: usize,
+    /// How many bytes of YAML it is.
+    pub bytes: usize,
+}
+
+/// A plan with what rendering it found: the plan as `grove plan` shows it, in words, in
+/// Markdown, or as JSON (whose fields other tools read, and which stay as they are).
+#[derive(Debug, Clone, Copy)]
+pub struct Report<'a> {
+    /// The plan.
+    pub plan: &'a Plan,
+    /// Keys of `PIPELINE_PATCHES` that no template has a patch point for.
+    pub unknown_patches: &'a [String],
+    /// The shard child pipelines, when the pipeline is too big for GitLab's limits.
+    pub shards: &'a [PlannedShard],
+}
+
+/// The JSON plan: `kind`, `terraform`, `instances`, `skipped`, `base_images`, `reason`,
+/// `notes`, `unknown_patches`, then `preview` and `shards` when there are any.
+impl Serialize for Report<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let plan = self.plan;
+        let fields = 8 + usize::from(plan.preview.is_some()) + usize::from(!self.shards.is_empty());
+        let mut out = serializer.serialize_struct("Plan", fields)?;
+        out.serialize_field("kind", &plan.kind)?;
+        out.serialize_field("terraform", &plan.terraform)?;
+        out.serialize_field("instances", &plan.instances)?;
+        out.serialize_field("skipped", &plan.skipped)?;
+        out.serialize_field("base_images", &plan.base_images)?;
+        out.serialize_field("reason", &plan.reason)?;
+        out.serialize_field("notes", &plan.notes)?;
+        out.serialize_field("unknown_patches", self.unknown_patches)?;
+        if let Some(preview) = &plan.preview {
+            out.serialize_field("preview", preview)?;
+        }
+        if !self.shards.is_empty() {
+            out.serialize_field("shards", self.shards)?;
+        }
+        out.end()
+    }
 }
 
 impl Plan {
-    fn empty(kind: &'static str) -> Plan {
+    fn empty(kind: Kind) -> Plan {
         Plan {
             kind,
             terraform: false,
@@ -108,9 +152,7 @@ impl Plan {
             base_images: Vec::new(),
             reason: None,
             notes: Vec::new(),
-            unknown_patches: Vec::new(),
             preview: None,
-            shards: Vec::new(),
         }
     }
 
@@ -183,38 +225,38 @@ impl Plan {
         Ok(plan)
     }
 
-    /// The first line of [`Plan::describe`]: what the pipeline does, in one sentence.
+    /// The first line of [`Report::describe`]: what the pipeline does, in one sentence.
     fn headline(&self) -> String {
         let count = instances;
         match self.kind {
             _ if self.reason.is_some() => "Nothing to deploy.".to_string(),
-            "infrastructure" => {
+            Kind::Infrastructure => {
                 "Infrastructure: Terraform plan and apply, no instance.".to_string()
             }
-            "create" => format!(
+            Kind::Create => format!(
                 "Create: Terraform plan and apply, then create and deploy {}.",
                 count(self.instances.len())
             ),
-            "update" => format!(
+            Kind::Update => format!(
                 "Update: deploy {}, no Terraform.",
                 count(self.instances.len())
             ),
-            "archive" => format!(
+            Kind::Archive => format!(
                 "Archive: stop the workloads of {}, keeping their data.",
                 count(self.instances.len())
             ),
-            "batch-upgrade" if self.base_images.is_empty() => format!(
+            Kind::BatchUpgrade if self.base_images.is_empty() => format!(
                 "Batch upgrade: rebuild and redeploy {}.",
                 count(self.instances.len())
             ),
-            "batch-upgrade" | "batch-upgrade-to" => format!(
+            Kind::BatchUpgrade | Kind::BatchUpgradeTo => format!(
                 "Batch upgrade: build {} base image{}, then rebuild and redeploy {}.",
                 self.base_images.len(),
                 if self.base_images.len() == 1 { "" } else { "s" },
                 count(self.instances.len())
             ),
-            "preview-up" | "preview-down" => match &self.preview {
-                Some(p) if self.kind == "preview-up" => format!(
+            Kind::PreviewUp | Kind::PreviewDown => match &self.preview {
+                Some(p) if self.kind == Kind::PreviewUp => format!(
                     "Preview up: create or update preview instance {} from {}, with {} {} at {}.",
                     p.name,
                     p.template,
@@ -226,34 +268,42 @@ impl Plan {
                     "Preview down: archive and remove preview instance {}.",
                     p.name
                 ),
-                None => format!("{}.", self.kind),
+                None => format!("{}.", self.kind.as_str()),
             },
-            other => format!("{other}."),
+            Kind::None => "Nothing to deploy.".to_string(),
         }
     }
 
+    /// Whether the pipeline has nothing to do but say so.
+    pub fn is_noop(&self) -> bool {
+        self.reason.is_some()
+    }
+}
+
+impl Report<'_> {
     /// The plan in plain words, one line per fact, for people.
     pub fn describe(&self) -> String {
+        let plan = self.plan;
         let mut out = String::new();
         let count = instances;
-        let headline = self.headline();
+        let headline = plan.headline();
         out.push_str(&headline);
         out.push('\n');
-        if let Some(reason) = &self.reason {
+        if let Some(reason) = &plan.reason {
             out.push_str(&format!("Why: {reason}.\n"));
         }
-        if let Some(p) = &self.preview {
+        if let Some(p) = &plan.preview {
             out.push_str(&format!("  environment {} at {}", p.environment, p.url));
             if let Some(stop) = p
                 .auto_stop_in
                 .as_ref()
-                .filter(|_| self.kind == "preview-up")
+                .filter(|_| plan.kind == Kind::PreviewUp)
             {
                 out.push_str(&format!(", stopped automatically after {stop}"));
             }
             out.push('\n');
         }
-        for (i, image) in self.base_images.iter().enumerate() {
+        for (i, image) in plan.base_images.iter().enumerate() {
             out.push_str(&format!(
                 "  base image {}: {} at {} (for {})\n",
                 i + 1,
@@ -262,7 +312,7 @@ impl Plan {
                 count(image.instances)
             ));
         }
-        for instance in &self.instances {
+        for instance in &plan.instances {
             let mut line = format!("  {}", instance.name);
             if let Some(id) = &instance.deployment_id {
                 line.push_str(&format!(" (deployment {id})"));
@@ -274,14 +324,14 @@ impl Plan {
             out.push_str(&line);
             out.push('\n');
         }
-        if !self.skipped.is_empty() {
+        if !plan.skipped.is_empty() {
             out.push_str("Left out:\n");
-            for skipped in &self.skipped {
+            for skipped in &plan.skipped {
                 out.push_str(&format!("  {}: {}\n", skipped.name, skipped.reason));
             }
         }
-        crate::shard::describe(&self.shards, &mut out);
-        for note in &self.notes {
+        describe_shards(self.shards, &mut out);
+        for note in &plan.notes {
             out.push_str(&format!("Note: {note}.\n"));
         }
         if !self.unknown_patches.is_empty() {
@@ -293,11 +343,6 @@ impl Plan {
         out
     }
 
-    /// Whether the pipeline has nothing to do but say so.
-    pub fn is_noop(&self) -> bool {
-        self.reason.is_some()
-    }
-
     /// The plan in Markdown (GitLab Flavored), for a merge request note: what the pipeline does,
     /// each instance and its steps, the base images, what is left out and why, the shards.
     ///
@@ -306,9 +351,10 @@ impl Plan {
     /// instance is left out, notes) the characters Markdown and GitLab's references use are
     /// escaped.
     pub fn markdown(&self) -> String {
+        let plan = self.plan;
         let mut out = String::new();
-        let headline = match (&self.preview, self.reason.is_some()) {
-            (Some(p), false) if self.kind == "preview-up" => format!(
+        let headline = match (&plan.preview, plan.reason.is_some()) {
+            (Some(p), false) if plan.kind == Kind::PreviewUp => format!(
                 "Preview up: create or update preview instance {} from {}, with {} {} at {}.",
                 code(p.name.as_str()),
                 code(p.template.as_str()),
@@ -321,13 +367,13 @@ impl Plan {
                 code(p.name.as_str())
             ),
             // The other headlines hold no value from outside (a kind, counts).
-            _ => self.headline(),
+            _ => plan.headline(),
         };
         out.push_str(&format!("**{headline}**\n"));
-        if let Some(reason) = &self.reason {
+        if let Some(reason) = &plan.reason {
             out.push_str(&format!("\nWhy: {}.\n", text(reason)));
         }
-        if let Some(p) = &self.preview {
+        if let Some(p) = &plan.preview {
             out.push_str(&format!(
                 "\nEnvironment {} at {}",
                 code(&p.environment),
@@ -336,18 +382,18 @@ impl Plan {
             if let Some(stop) = p
                 .auto_stop_in
                 .as_ref()
-                .filter(|_| self.kind == "preview-up")
+                .filter(|_| plan.kind == Kind::PreviewUp)
             {
                 out.push_str(&format!(", stopped automatically after {}", code(stop)));
             }
             out.push_str(".\n");
         }
-        if self.terraform {
+        if plan.terraform {
             out.push_str("\nTerraform: plan, then apply, before anything else.\n");
         }
-        if !self.base_images.is_empty() {
+        if !plan.base_images.is_empty() {
             out.push_str("\nBase images, built first:\n\n| # | Repository | Version | For |\n|---|---|---|---|\n");
-            for (i, image) in self.base_images.iter().enumerate() {
+            for (i, image) in plan.base_images.iter().enumerate() {
                 out.push_str(&format!(
                     "| {} | {} | {} | {} |\n",
                     i + 1,
@@ -357,19 +403,19 @@ impl Plan {
                 ));
             }
         }
-        if !self.instances.is_empty() {
+        if !plan.instances.is_empty() {
             // The deployment column only when a title gave deployment ids.
-            let ids = self.instances.iter().any(|i| i.deployment_id.is_some());
+            let ids = plan.instances.iter().any(|i| i.deployment_id.is_some());
             out.push_str(&format!(
                 "\n{}:\n\n{}\n",
-                capitalized(&instances(self.instances.len())),
+                capitalized(&instances(plan.instances.len())),
                 if ids {
                     "| Instance | Deployment | Steps |\n|---|---|---|"
                 } else {
                     "| Instance | Steps |\n|---|---|"
                 }
             ));
-            for instance in &self.instances {
+            for instance in &plan.instances {
                 let mut steps = steps(instance).replace("defaults/", "`defaults/`");
                 if let Some(version) = &instance.edx_platform_version {
                     steps.push_str(&format!(
@@ -388,12 +434,12 @@ impl Plan {
                 ));
             }
         }
-        if !self.skipped.is_empty() {
+        if !plan.skipped.is_empty() {
             out.push_str(&format!(
                 "\nLeft out ({}):\n\n| Instance | Why |\n|---|---|\n",
-                self.skipped.len()
+                plan.skipped.len()
             ));
-            for skipped in &self.skipped {
+            for skipped in &plan.skipped {
                 out.push_str(&format!(
                     "| {} | {} |\n",
                     code(&skipped.name),
@@ -407,7 +453,7 @@ impl Plan {
                 self.shards.len(),
                 if self.shards.len() == 1 { "" } else { "s" }
             ));
-            for shard in &self.shards {
+            for shard in self.shards {
                 let span = match (shard.instances.first(), shard.instances.last()) {
                     (Some(first), Some(last)) if shard.instances.len() > 1 => {
                         format!(": {} … {}", code(first.as_str()), code(last.as_str()))
@@ -425,10 +471,10 @@ impl Plan {
                 ));
             }
         }
-        if !self.notes.is_empty() || !self.unknown_patches.is_empty() {
+        if !plan.notes.is_empty() || !self.unknown_patches.is_empty() {
             out.push('\n');
         }
-        for note in &self.notes {
+        for note in &plan.notes {
             out.push_str(&format!("> Note: {}.\n", text(note)));
         }
         if !self.unknown_patches.is_empty() {
@@ -464,7 +510,35 @@ fn capitalized(text: &str) -> String {
 fn steps(instance: &PlannedInstance) -> String {
     match instance.action {
         Action::Archive => "archive".to_string(),
-        _ => "venv → prepare → image → predeploy → deploy → postdeploy".to_string(),
+        _ => Step::ALL.map(Step::as_str).join(" → "),
+    }
+}
+
+/// The shards in plain words, for [`Report::describe`]; nothing when there are none.
+fn describe_shards(shards: &[PlannedShard], out: &mut String) {
+    if shards.is_empty() {
+        return;
+    }
+    out.push_str(&format!(
+        "Sharded: too big for one pipeline file (LIMITS in grove.yml), so the pipeline triggers {} shard pipeline{}:\n",
+        shards.len(),
+        if shards.len() == 1 { "" } else { "s" }
+    ));
+    for shard in shards {
+        let span = match (shard.instances.first(), shard.instances.last()) {
+            (Some(first), Some(last)) if shard.instances.len() > 1 => format!(": {first} … {last}"),
+            (Some(only), _) => format!(": {only}"),
+            _ => String::new(),
+        };
+        out.push_str(&format!(
+            "  shard {} ({}): {} instance{}, {} jobs, {} bytes{span}\n",
+            shard.number,
+            shard.file,
+            shard.instances.len(),
+            if shard.instances.len() == 1 { "" } else { "s" },
+            shard.jobs,
+            shard.bytes
+        ));
     }
 }
 
@@ -547,7 +621,7 @@ fn check_store(fleet: &Fleet) -> Result<()> {
             fleet.key_diagnostic(CLUSTER_SETTINGS, "ENV_STORE", &message)
         } else {
             Error::new(
-                ErrorKind::InvalidInput,
+                Cause::setting(CLUSTER_SETTINGS, "ENV_STORE"),
                 format!("{CLUSTER_SETTINGS}: {message}"),
             )
         },
@@ -563,7 +637,7 @@ fn require_committed<'a>(
     match names.into_iter().find(|name| !fleet.contains(name)) {
         None => Ok(()),
         Some(name) => Err(Error::new(
-            ErrorKind::NoSuchInstance,
+            Cause::NoSuchInstance,
             format!(
                 "instance \"{name}\" is not in this commit ({INSTANCES_DIR}/{name}/{CONFIG_FILE} does not exist): \
                  run `grove new {name}`, set its config, commit and push, then create it; a folder made inside a CI job \
@@ -587,7 +661,7 @@ fn require_all<'a>(fleet: &Fleet, names: impl Iterator<Item = &'a InstanceName>)
         _ => ("instances", missing.join(", ")),
     };
     Err(Error::new(
-        ErrorKind::NoSuchInstance,
+        Cause::NoSuchInstance,
         format!("no such {noun} {list} in {INSTANCES_DIR}/ (each needs {INSTANCES_DIR}/NAME/{CONFIG_FILE})"),
     ))
 }
@@ -633,42 +707,37 @@ fn batch(plan: &mut Plan, fleet: &Fleet, batch: Batch<'_>) -> Result<()> {
     let mut images: BTreeMap<(String, String), usize> = BTreeMap::new();
     for name in fleet.names() {
         let instance = fleet.instance(name)?;
-        let repository = instance.config.edx_platform_repository.as_deref();
-        let version = instance.config.edx_platform_version.as_deref();
+        let repository = instance.config.edx_platform_repository.as_ref();
+        let version = instance.config.edx_platform_version.as_ref();
         let (image_repository, image_version) = match batch {
             Batch::Pairs(refs) => {
-                let matched = refs.iter().any(|r| {
-                    Some(r.repository.as_str()) == repository && Some(r.version.as_str()) == version
-                });
+                let matched = refs
+                    .iter()
+                    .any(|r| Some(&r.repository) == repository && Some(&r.version) == version);
                 if !matched {
                     continue;
                 }
-                (
-                    repository.unwrap_or_default(),
-                    version.unwrap_or_default().to_string(),
-                )
+                (repository, version.map(|v| v.to_string()))
             }
             Batch::Pushed(pushed) => {
                 let built_from = match pushed.kind {
                     RepositoryKind::EdxPlatform => {
-                        repository.is_some_and(|r| same_repository(r, pushed.repository.as_str()))
-                            && version == Some(pushed.branch.as_str())
+                        repository.is_some_and(|r| {
+                            same_repository(r.as_str(), pushed.repository.as_str())
+                        }) && version == Some(&pushed.branch)
                     }
                     RepositoryKind::Theme => instance.settings.themes.iter().any(|t| {
-                        same_repository(&t.repository, pushed.repository.as_str())
-                            && t.version == pushed.branch.as_str()
+                        same_repository(t.repository.as_str(), pushed.repository.as_str())
+                            && t.version == pushed.branch
                     }),
                 };
                 if !built_from {
                     continue;
                 }
-                (
-                    repository.unwrap_or_default(),
-                    version.unwrap_or_default().to_string(),
-                )
+                (repository, version.map(|v| v.to_string()))
             }
             Batch::To(commit) => match repository {
-                Some(repository) => (repository, commit.to_string()),
+                Some(repository) => (Some(repository), Some(commit.to_string())),
                 None => {
                     plan.skipped.push(Skipped {
                         name: name.to_string(),
@@ -699,19 +768,17 @@ fn batch(plan: &mut Plan, fleet: &Fleet, batch: Batch<'_>) -> Result<()> {
                 .push(upgraded(fleet, &instance, None, &batch));
             continue;
         }
+        // A batch matches only instances that name both (their config was read typed).
+        let (Some(image_repository), Some(image_version)) = (image_repository, image_version)
+        else {
+            continue;
+        };
         let key = (image_repository.to_string(), image_version.clone());
         let index = match images.get(&key) {
             Some(&index) => index,
             None => {
-                let path = format!("{INSTANCES_DIR}/{name}/{CONFIG_FILE}");
-                let repository = Repository::parse(image_repository).map_err(|invalid| {
-                    fleet.key_diagnostic(&path, "EDX_PLATFORM_REPOSITORY", &invalid.message)
-                })?;
-                Version::parse(&image_version).map_err(|invalid| {
-                    fleet.key_diagnostic(&path, "EDX_PLATFORM_VERSION", &invalid.message)
-                })?;
                 plan.base_images.push(BaseImage {
-                    repository,
+                    repository: image_repository.clone(),
                     version: image_version,
                     instances: 0,
                 });

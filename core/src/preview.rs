@@ -8,23 +8,20 @@
 //! Everything here is pure; the CLI does the reading and writing.
 
 use crate::diagnostic::floor_char_boundary;
-use crate::error::{Error, ErrorKind, Result};
-use crate::fleet::{short_hash, InstanceSettings, Theme};
+use crate::error::{Cause, Error, Result};
+use crate::hash::short_hash;
 use crate::name::{InstanceName, MAX_NAME_LEN};
-use crate::request::{Repository, RepositoryKind, Version};
+use crate::settings::{InstanceSettings, PreviewPrefix, Theme};
+use crate::value::{Repository, RepositoryKind, Version};
 use crate::yaml;
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// The GitLab environment folder previews live in: `review/<name>`.
 pub const ENVIRONMENT_PREFIX: &str = "review/";
 /// The file `grove preview up` leaves in a preview's folder, so that `grove preview down`
 /// never removes an instance that is not a preview.
 pub const MARKER_FILE: &str = ".grove-preview";
-/// The Kubernetes namespace label `grove preview up` sets, checked before a namespace is deleted.
-pub const NAMESPACE_LABEL: &str = "grove.opencraft.com/preview";
-/// The stage preview jobs run in.
-pub const STAGE: &str = "preview";
 
 /// How many hex digits of the hash a shortened or rewritten branch adds to a name.
 const HASH_LEN: usize = 8;
@@ -75,10 +72,14 @@ pub fn slug(branch: &str) -> String {
 /// When the slug is not the branch itself (uppercase, `/`, `_`, ...) or the name would be
 /// longer than an instance name may be, the slug is cut to fit and the first 8 hex digits of
 /// the hash of `repository_key`, the number and the branch are added, so two branches (or two
-/// repositories) never share a preview. `prefix` must be a checked prefix (see
-/// [`check_prefix`]).
-pub fn name(prefix: &str, number: u64, branch: &str, repository_key: &str) -> InstanceName {
-    let head = format!("{prefix}-{number}");
+/// repositories) never share a preview.
+pub fn name(
+    prefix: &PreviewPrefix,
+    number: u64,
+    branch: &str,
+    repository_key: &str,
+) -> InstanceName {
+    let head = format!("{}-{number}", prefix.as_str());
     let slug = slug(branch);
     let whole = if slug.is_empty() {
         head.clone()
@@ -98,114 +99,6 @@ pub fn name(prefix: &str, number: u64, branch: &str, repository_key: &str) -> In
         format!("{head}-{cut}-{hash}")
     };
     InstanceName::parse(&text).expect("a checked prefix, digits, a slug and hex digits")
-}
-
-/// Checks a preview name prefix: a lowercase letter, then up to 9 lowercase letters or digits.
-pub fn check_prefix(prefix: &str) -> std::result::Result<(), String> {
-    let ok = prefix.len() <= 10
-        && prefix.starts_with(|c: char| c.is_ascii_lowercase())
-        && prefix
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "preview_prefix {prefix:?} must be a lowercase letter followed by up to 9 lowercase letters or digits"
-        ))
-    }
-}
-
-/// The preview's URL and host from grove.yml's `url_pattern`, such as
-/// `https://{name}.preview.example.org`.
-///
-/// The pattern must be `http://` or `https://`, hold `{name}` once, in the host, and otherwise
-/// only lowercase letters, digits, `.`, `-`, `/` and `:`; so the URL is made of checked parts
-/// only.
-pub fn url(pattern: &str, name: &InstanceName) -> std::result::Result<(String, String), String> {
-    let rest = pattern
-        .strip_prefix("https://")
-        .or_else(|| pattern.strip_prefix("http://"))
-        .ok_or_else(|| format!("url_pattern {pattern:?} must start with https:// or http://"))?;
-    if pattern.matches("{name}").count() != 1 {
-        return Err(format!(
-            "url_pattern {pattern:?} must hold {{name}} exactly once"
-        ));
-    }
-    let outside = pattern.replace("{name}", "");
-    if let Some(c) = outside.chars().find(|&c| {
-        !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '/' | ':'))
-    }) {
-        return Err(format!(
-            "url_pattern {pattern:?} holds {c:?}; use lowercase letters, digits, '.', '-', '/' and ':'"
-        ));
-    }
-    let authority = rest.split('/').next().unwrap_or_default();
-    if !authority.contains("{name}") {
-        return Err(format!(
-            "url_pattern {pattern:?} must hold {{name}} in its host"
-        ));
-    }
-    let host_pattern = authority.split(':').next().unwrap_or_default();
-    let host = host_pattern.replace("{name}", name.as_str());
-    if host.starts_with(['.', '-']) || host.ends_with(['.', '-']) || host.contains("..") {
-        return Err(format!(
-            "url_pattern {pattern:?} does not give a valid host name"
-        ));
-    }
-    Ok((pattern.replace("{name}", name.as_str()), host))
-}
-
-/// Checks GitLab's `auto_stop_in`, such as `1 week` or `3 days 12 hours` or `never`.
-pub fn check_auto_stop_in(text: &str) -> std::result::Result<(), String> {
-    let words: Vec<&str> = text.split(' ').collect();
-    let unit = |w: &str| {
-        let w = w.strip_suffix('s').unwrap_or(w);
-        matches!(
-            w,
-            "second" | "minute" | "min" | "hour" | "day" | "week" | "month" | "year"
-        )
-    };
-    let pairs = words.chunks_exact(2);
-    let pairs_ok = pairs.remainder().is_empty()
-        && pairs.clone().all(|pair| {
-            !pair[0].is_empty() && pair[0].chars().all(|c| c.is_ascii_digit()) && unit(pair[1])
-        });
-    if text == "never" || (!words.is_empty() && pairs_ok && text.len() <= 64) {
-        Ok(())
-    } else {
-        Err(format!(
-            "auto_stop_in {text:?} is not a duration such as \"1 week\" or \"3 days 12 hours\", or \"never\""
-        ))
-    }
-}
-
-/// The data the preview templates render: the job names, the environment, and the variables.
-pub fn context(preview: &Preview, up: bool) -> Value {
-    let name = preview.name.as_str();
-    let variable = |name: &str, value: &str| json!({"name": name, "value": value});
-    let variables = vec![
-        variable("INSTANCE_NAME", name),
-        variable("PREVIEW_TEMPLATE", preview.template.as_str()),
-        variable("PREVIEW_KIND", preview.kind.as_str()),
-        variable(
-            "PREVIEW_REPOSITORY",
-            preview.repository.as_ref().map_or("", Repository::as_str),
-        ),
-        variable("PREVIEW_VERSION", preview.branch.as_str()),
-        variable("PREVIEW_HOST", &preview.host),
-    ];
-    json!({
-        "up": up,
-        "name": name,
-        "up_job": format!("preview-up:{name}"),
-        "down_job": format!("preview-down:{name}"),
-        "environment": preview.environment,
-        "url": preview.url,
-        "auto_stop_in": preview.auto_stop_in,
-        "resource_group": format!("instance-{name}"),
-        "variables": variables,
-    })
 }
 
 /// What `grove preview up` builds a preview from: its name, host and source.
@@ -277,12 +170,7 @@ pub fn config_yml(template_path: &str, template: &str, source: &Source) -> Resul
 /// preview) with its first theme moved to the source; a template with no theme gets one,
 /// named after the repository.
 pub fn settings_yml(template_path: &str, template: &str, source: &Source) -> Result<String> {
-    let settings: InstanceSettings = yaml::from_settings(template).map_err(|e| {
-        Error::new(
-            ErrorKind::InvalidInput,
-            format!("{template_path}: {}", e.message),
-        )
-    })?;
+    let settings: InstanceSettings = crate::settings::parse(template_path, template)?;
     let mut set = vec![("BATCH_UPGRADE_DISABLED", "true".to_string())];
     if source.kind == RepositoryKind::Theme {
         let mut themes = settings.themes.clone();
@@ -291,8 +179,8 @@ pub fn settings_yml(template_path: &str, template: &str, source: &Source) -> Res
                 .first()
                 .map(|t| t.name.clone())
                 .unwrap_or_else(|| theme_name(source.repository.as_str())),
-            repository: source.repository.to_string(),
-            version: source.version.to_string(),
+            repository: source.repository.clone(),
+            version: source.version.clone(),
         };
         match themes.first_mut() {
             Some(first) => *first = theme,
@@ -304,8 +192,8 @@ pub fn settings_yml(template_path: &str, template: &str, source: &Source) -> Res
                 format!(
                     "{{name: {}, repository: {}, version: {}}}",
                     yaml::quote(&t.name),
-                    yaml::quote(&t.repository),
-                    yaml::quote(&t.version)
+                    yaml::quote(t.repository.as_str()),
+                    yaml::quote(t.version.as_str())
                 )
             })
             .collect();
@@ -314,7 +202,7 @@ pub fn settings_yml(template_path: &str, template: &str, source: &Source) -> Res
     let text = rewrite_raw(template, &set, |_| false);
     let back: InstanceSettings = yaml::from_settings(&text).map_err(|e| {
         Error::new(
-            ErrorKind::InvalidInput,
+            Cause::file(template_path),
             format!(
                 "{template_path}: cannot be rewritten for a preview: {}",
                 e.message
@@ -323,7 +211,7 @@ pub fn settings_yml(template_path: &str, template: &str, source: &Source) -> Res
     })?;
     if !back.batch_upgrade_disabled || back.theme_scss_overrides != settings.theme_scss_overrides {
         return Err(Error::new(
-            ErrorKind::InvalidInput,
+            Cause::file(template_path),
             format!("{template_path}: cannot be rewritten for a preview safely"),
         ));
     }
@@ -364,11 +252,11 @@ fn rewrite(
             Ok(Value::Object(map)) => Ok(map),
             Ok(Value::Null) => Ok(Map::new()),
             Ok(_) => Err(Error::new(
-                ErrorKind::InvalidInput,
+                Cause::file(path),
                 format!("{path}: not a mapping of keys to values"),
             )),
             Err(e) => Err(Error::new(
-                ErrorKind::InvalidInput,
+                Cause::file(path),
                 format!("{path}: {}", e.message),
             )),
         }
@@ -380,7 +268,7 @@ fn rewrite(
     }
     if read(&out)? != expected {
         return Err(Error::new(
-            ErrorKind::InvalidInput,
+            Cause::file(path),
             format!("{path}: cannot be rewritten for a preview safely (a key is written in a form Grove does not rewrite)"),
         ));
     }
@@ -429,7 +317,9 @@ mod tests {
 
     #[test]
     fn names_are_valid_stable_and_distinct() {
-        let n = |number, branch: &str| name("pr", number, branch, "github.com/o/r").to_string();
+        let n = |number, branch: &str| {
+            name(&PreviewPrefix::default(), number, branch, "github.com/o/r").to_string()
+        };
         assert_eq!(n(12, "feature-x"), "pr-12-feature-x");
         assert_eq!(n(12, "feature-x"), n(12, "feature-x"));
         let slash = n(12, "feature/x");
@@ -445,36 +335,16 @@ mod tests {
         assert_ne!(long_a, long_c);
         assert_ne!(long_a, long_b);
         assert_eq!(n(3, "___").len(), "pr-3-".len() + HASH_LEN);
-        let other_repo = name("pr", 12, "feature/x", "github.com/o/other").to_string();
+        let other_repo = name(
+            &PreviewPrefix::default(),
+            12,
+            "feature/x",
+            "github.com/o/other",
+        )
+        .to_string();
         assert_ne!(other_repo, slash);
-        let huge = name("pr", u64::MAX, &"x".repeat(300), "k").to_string();
+        let huge = name(&PreviewPrefix::default(), u64::MAX, &"x".repeat(300), "k").to_string();
         assert!(huge.len() <= MAX_NAME_LEN, "{huge}");
-    }
-
-    #[test]
-    fn urls_come_from_checked_parts_only() {
-        let name = InstanceName::parse("pr-1-a").unwrap();
-        assert_eq!(
-            url("https://{name}.preview.example.org", &name).unwrap(),
-            (
-                "https://pr-1-a.preview.example.org".to_string(),
-                "pr-1-a.preview.example.org".to_string()
-            )
-        );
-        assert!(url("ftp://{name}.x", &name).is_err());
-        assert!(url("https://x.org/{name}", &name).is_err());
-        assert!(url("https://{name}.x.org/$X", &name).is_err());
-        assert!(url("https://{name}{name}.x", &name).is_err());
-    }
-
-    #[test]
-    fn auto_stop_in_is_a_duration() {
-        for ok in ["1 week", "3 days 12 hours", "never", "30 minutes"] {
-            assert!(check_auto_stop_in(ok).is_ok(), "{ok}");
-        }
-        for bad in ["", "week", "1", "1 fortnight", "$X", "1  week"] {
-            assert!(check_auto_stop_in(bad).is_err(), "{bad}");
-        }
     }
 
     fn source(kind: RepositoryKind) -> Source {

@@ -1,14 +1,11 @@
 //! Requests: what a commit title or a webhook payload asks Grove to do.
 //!
-//! A request holds only checked values. Each value type here refuses what could be read as
-//! something else downstream: a leading `-` (an option to git or tutor), whitespace, quotes,
-//! `$` and control characters.
+//! A request holds only checked values ([`crate::value`], [`InstanceName`]).
 
-use crate::diagnostic::Invalid;
 use crate::name::InstanceName;
 use crate::preview::Preview;
-use serde::{Deserialize, Serialize};
-use std::fmt;
+use crate::value::{CommitHash, DeploymentId, Repository, RepositoryKind, Version};
+use serde::Serialize;
 
 /// What a commit title asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,24 +41,58 @@ pub enum Request {
     },
 }
 
-/// What a trusted repository holds, as `kind` in `WEBHOOKS.trusted_repositories` of grove.yml.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+/// The kind of a plan, as `grove plan --format json` names it in `kind` (other tools read it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum RepositoryKind {
-    /// An edx-platform fork: instances name it in `EDX_PLATFORM_REPOSITORY`.
-    EdxPlatform,
-    /// A comprehensive theme: instances name it in `THEMES` of their grove.yml.
-    Theme,
+pub enum Kind {
+    /// Nothing to deploy.
+    None,
+    /// Terraform only.
+    Infrastructure,
+    /// Terraform, then create and deploy instances.
+    Create,
+    /// Deploy instances.
+    Update,
+    /// Stop instances' workloads, keeping their data.
+    Archive,
+    /// Rebuild and redeploy the instances built from some repositories and versions.
+    BatchUpgrade,
+    /// Move every batch-enabled instance to one edx-platform commit.
+    BatchUpgradeTo,
+    /// Create or update a pull request's preview instance.
+    PreviewUp,
+    /// Archive and remove a pull request's preview instance.
+    PreviewDown,
 }
 
-impl RepositoryKind {
-    /// The name used in grove.yml and on the command line: `edx-platform` or `theme`.
+impl Kind {
+    /// The kind's name in the JSON plan: `none`, `batch-upgrade`, ...
     pub fn as_str(self) -> &'static str {
         match self {
-            RepositoryKind::EdxPlatform => "edx-platform",
-            RepositoryKind::Theme => "theme",
+            Kind::None => "none",
+            Kind::Infrastructure => "infrastructure",
+            Kind::Create => "create",
+            Kind::Update => "update",
+            Kind::Archive => "archive",
+            Kind::BatchUpgrade => "batch-upgrade",
+            Kind::BatchUpgradeTo => "batch-upgrade-to",
+            Kind::PreviewUp => "preview-up",
+            Kind::PreviewDown => "preview-down",
         }
     }
+}
+
+/// What of the cluster repository a request's plan reads (besides `grove.yml`, the templates
+/// and `defaults/grove-requirements.txt`, which every plan reads).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Need<'a> {
+    /// Nothing of `instances/`: enough to decide what a webhook payload asks.
+    Settings,
+    /// Every file Grove reads of every instance (batch upgrades decide by reading them all).
+    All,
+    /// The `config.yml` of every instance (so that two instances that would share a namespace
+    /// or a host are refused, whichever is named), and every file of these instances.
+    Only(Vec<&'a InstanceName>),
 }
 
 /// A branch of a trusted repository that was pushed to.
@@ -94,153 +125,36 @@ pub struct PlatformRef {
     pub version: Version,
 }
 
-/// Defines a checked string type: its doc, its name, the limit, what it allows, and a hint.
-macro_rules! checked_string {
-    ($(#[$doc:meta])* $ty:ident, $what:literal, $max:expr, $min:expr, $allowed:expr, $hint:literal) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-        #[serde(transparent)]
-        pub struct $ty(String);
-
-        impl $ty {
-            /// Checks `text` and returns it as this type.
-            pub fn parse(text: &str) -> Result<Self, Invalid> {
-                check(text, $what, $min, $max, $allowed, $hint).map(|()| $ty(text.to_string()))
-            }
-
-            /// The value as text.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-    };
-}
-
-checked_string!(
-    /// A client-provided deployment id: letters, digits, `.`, `_` and `-`, at most 64.
-    DeploymentId,
-    "deployment id",
-    64,
-    1,
-    |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'),
-    "deployment ids use letters, digits, '.', '_' and '-'"
-);
-
-checked_string!(
-    /// A git repository URL or path, as in `EDX_PLATFORM_REPOSITORY`.
-    Repository,
-    "repository",
-    512,
-    1,
-    |c: char| c.is_ascii_alphanumeric() || matches!(c, ':' | '/' | '.' | '_' | '-' | '@' | '~' | '+' | '%'),
-    "a repository is a URL such as https://github.com/openedx/edx-platform.git"
-);
-
-checked_string!(
-    /// A git branch, tag or commit, as in `EDX_PLATFORM_VERSION`.
-    Version,
-    "version",
-    255,
-    1,
-    |c: char| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | '+'),
-    "a version is a git branch, tag or commit such as open-release/sumac.1"
-);
-
-checked_string!(
-    /// A git commit hash: 7 to 64 hexadecimal digits.
-    CommitHash,
-    "commit hash",
-    64,
-    7,
-    |c: char| c.is_ascii_hexdigit(),
-    "a commit hash is 7 to 64 hexadecimal digits"
-);
-
-/// Checks a value against its length limits and allowed characters.
-fn check(
-    text: &str,
-    what: &str,
-    min: usize,
-    max: usize,
-    allowed: impl Fn(char) -> bool,
-    hint: &str,
-) -> Result<(), Invalid> {
-    if text.is_empty() {
-        return Err(Invalid::new(0..0, format!("the {what} is empty"), hint));
-    }
-    if text.starts_with('-') {
-        return Err(Invalid::new(
-            0..1,
-            format!("a {what} must not start with '-'"),
-            hint,
-        ));
-    }
-    if let Some((at, c)) = text.char_indices().find(|&(_, c)| !allowed(c)) {
-        return Err(Invalid::new(
-            at..at + c.len_utf8(),
-            format!("character {c:?} is not allowed in a {what}"),
-            hint,
-        ));
-    }
-    if text.len() < min || text.len() > max {
-        return Err(Invalid::new(
-            0..text.len(),
-            format!(
-                "the {what} is {} characters long; it must be {min} to {max}",
-                text.len()
-            ),
-            hint,
-        ));
-    }
-    if text.contains("..") {
-        let at = text.find("..").unwrap_or(0);
-        return Err(Invalid::new(
-            at..at + 2,
-            format!("a {what} must not contain '..'"),
-            hint,
-        ));
-    }
-    Ok(())
-}
-
 impl Request {
-    /// The plan kind this request produces: `none`, `create`, `batch-upgrade`, ...
-    pub fn kind(&self) -> &'static str {
+    /// The kind of plan this request makes.
+    pub fn kind(&self) -> Kind {
         match self {
-            Request::Nothing => "none",
-            Request::Infrastructure { .. } => "infrastructure",
-            Request::Create(_) => "create",
-            Request::Update(_) => "update",
-            Request::Archive(_) => "archive",
-            Request::BatchUpgrade(_) => "batch-upgrade",
-            Request::BatchUpgradeTo(_) => "batch-upgrade-to",
-            Request::Pushed(_) => "batch-upgrade",
-            Request::PreviewUp(_) => "preview-up",
-            Request::PreviewDown(_) => "preview-down",
-            Request::Ignored { .. } => "none",
+            Request::Nothing | Request::Ignored { .. } => Kind::None,
+            Request::Infrastructure { .. } => Kind::Infrastructure,
+            Request::Create(_) => Kind::Create,
+            Request::Update(_) => Kind::Update,
+            Request::Archive(_) => Kind::Archive,
+            Request::BatchUpgrade(_) | Request::Pushed(_) => Kind::BatchUpgrade,
+            Request::BatchUpgradeTo(_) => Kind::BatchUpgradeTo,
+            Request::PreviewUp(_) => Kind::PreviewUp,
+            Request::PreviewDown(_) => Kind::PreviewDown,
         }
     }
 
-    /// The instances a request names, or `None` when it concerns the whole fleet (batches).
-    pub fn named_instances(&self) -> Option<Vec<&InstanceName>> {
+    /// What of the cluster repository planning this request reads.
+    pub fn need(&self) -> Need<'_> {
         match self {
-            Request::Nothing | Request::Infrastructure { .. } | Request::Ignored { .. } => {
-                Some(Vec::new())
-            }
+            Request::Nothing
+            | Request::Infrastructure { .. }
+            | Request::Ignored { .. }
+            | Request::PreviewDown(_) => Need::Only(Vec::new()),
             // The template it is built from.
-            Request::PreviewUp(preview) => Some(vec![&preview.template]),
-            Request::PreviewDown(_) => Some(Vec::new()),
+            Request::PreviewUp(preview) => Need::Only(vec![&preview.template]),
             Request::Create(targets) | Request::Update(targets) => {
-                Some(targets.iter().map(|t| &t.name).collect())
+                Need::Only(targets.iter().map(|t| &t.name).collect())
             }
-            Request::Archive(names) => Some(names.iter().collect()),
-            Request::BatchUpgrade(_) | Request::BatchUpgradeTo(_) | Request::Pushed(_) => None,
+            Request::Archive(names) => Need::Only(names.iter().collect()),
+            Request::BatchUpgrade(_) | Request::BatchUpgradeTo(_) | Request::Pushed(_) => Need::All,
         }
     }
 
@@ -287,27 +201,5 @@ impl Request {
             | Request::PreviewDown(_)
             | Request::Ignored { .. } => String::new(),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn values_refuse_what_could_be_read_as_something_else() {
-        assert!(DeploymentId::parse("42").is_ok());
-        assert!(DeploymentId::parse("-rf").is_err());
-        assert!(DeploymentId::parse("4 2").is_err());
-        assert!(Repository::parse("https://github.com/openedx/edx-platform.git").is_ok());
-        assert!(Repository::parse("git@github.com:openedx/edx-platform.git").is_ok());
-        assert!(Repository::parse("--upload-pack=touch").is_err());
-        assert!(Repository::parse("https://x/$CI_JOB_TOKEN").is_err());
-        assert!(Version::parse("open-release/sumac.1").is_ok());
-        assert!(Version::parse("a..b").is_err());
-        assert!(Version::parse("v1\"").is_err());
-        assert!(CommitHash::parse("0123abc").is_ok());
-        assert!(CommitHash::parse("0123ab").is_err());
-        assert!(CommitHash::parse("0123abg").is_err());
     }
 }

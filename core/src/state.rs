@@ -19,7 +19,7 @@
 //! another form, so Tutor reads each value as it reads it in its own file. Every cut and every
 //! composition is read back and compared with its sources before it is used.
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Cause, Error, Result};
 use crate::name::InstanceName;
 use crate::yaml::{self, Limits, Node};
 use std::collections::BTreeSet;
@@ -81,10 +81,11 @@ impl Config {
             let (line, column) = crate::diagnostic::line_column(text, at);
             let message = format!("{path}:{line}:{column}: {message}");
             if secret {
-                Error::new(ErrorKind::InvalidInput, message)
+                Error::new(Cause::file(path), message)
             } else {
                 let end = crate::diagnostic::floor_char_boundary(text, at + 1);
-                Error::invalid(
+                Error::located(
+                    Cause::file(path),
                     message.clone(),
                     path,
                     text,
@@ -317,7 +318,7 @@ pub fn compose(
     }
     let composed = Config::parse(git_path, &text, true).map_err(|e| {
         Error::new(
-            ErrorKind::InvalidInput,
+            Cause::file(git_path),
             format!(
                 "{git_path}: the values the store keeps cannot be added to it: {}",
                 e.message
@@ -334,7 +335,7 @@ pub fn compose(
             });
     if !same {
         return Err(Error::new(
-            ErrorKind::InvalidInput,
+            Cause::file(git_path),
             format!("{git_path}: adding the values the store keeps would change what it says; end it with its last KEY: value entry"),
         ));
     }

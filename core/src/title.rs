@@ -18,8 +18,10 @@
 //! at once.
 
 use crate::diagnostic::{Diagnostic, Invalid, Parsed};
+use crate::error::{Cause, Error, Result};
 use crate::name::InstanceName;
-use crate::request::{CommitHash, DeploymentId, PlatformRef, Repository, Request, Target, Version};
+use crate::request::{PlatformRef, Request, Target};
+use crate::value::{CommitHash, DeploymentId, Repository, Version};
 use std::collections::BTreeSet;
 use std::ops::Range;
 use winnow::combinator::{delimited, opt, preceded, separated};
@@ -155,7 +157,31 @@ impl<A: Shift, B: Shift> Shift for (A, B) {
     }
 }
 
-/// Parses a commit title into a request, with every problem found.
+/// Reads a commit title into its request, failing (with [`Cause::Title`], exit 5) with its
+/// diagnostics if it is malformed. The warnings of a title that parsed come beside it.
+pub fn request(title: &str) -> Result<(Request, Vec<Diagnostic>)> {
+    let parsed = parse_title(title);
+    match parsed.value {
+        Some(request) => Ok((request, parsed.diagnostics)),
+        None => {
+            let first = parsed
+                .diagnostics
+                .iter()
+                .find(|d| d.is_error())
+                .map(|d| d.message.clone())
+                .unwrap_or_default();
+            Err(Error::located(
+                Cause::Title,
+                format!("invalid commit title: {first}"),
+                "commit title",
+                title,
+                parsed.diagnostics,
+            ))
+        }
+    }
+}
+
+/// Reads a commit title: the request if it has no error, and every problem found.
 pub fn parse_title(title: &str) -> Parsed<Request> {
     if title.len() > MAX_TITLE_LEN {
         return Parsed::failed(vec![Diagnostic::error(

@@ -13,65 +13,15 @@
 //! that is not JSON, or lacks a field the event needs, or has one of the wrong type, fails with
 //! exit 5 and names the field.
 
-use crate::error::{Error, ErrorKind, Result};
-use crate::fleet::{Fleet, CLUSTER_SETTINGS};
-use crate::name::InstanceName;
+use crate::error::{Cause, Error, Result};
 use crate::preview::{self, Preview};
-use crate::request::{PushedRef, Repository, RepositoryKind, Request, Version};
-use serde::Deserialize;
+use crate::request::{PushedRef, Request};
+use crate::settings::{TrustedRepository, WebhookSettings};
+use crate::value::{repository_key, same_repository, Repository, Version};
 use serde_json::Value;
 
 /// The largest payload Grove reads, in bytes (GitLab caps webhook bodies at 25 MB).
 pub const MAX_PAYLOAD: usize = 25 * 1024 * 1024;
-
-/// What the `WEBHOOKS` key of grove.yml says. Every key is optional; without any, every
-/// webhook is a no-op.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct WebhookSettings {
-    /// The cluster repository itself: a push to it is read as its head commit's title.
-    pub cluster_repository: Option<String>,
-    /// The branch of the cluster repository whose pushes deploy (else the project's default
-    /// branch, as the payload gives it).
-    pub cluster_branch: Option<String>,
-    /// The edx-platform forks and theme repositories whose pushes and pull requests deploy.
-    pub trusted_repositories: Vec<TrustedRepository>,
-    /// How pull requests get preview instances; without it, pull requests deploy nothing.
-    pub preview: Option<PreviewSettings>,
-}
-
-/// A repository whose pushes and pull requests may deploy.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrustedRepository {
-    /// Its URL, in any spelling git accepts (`https://`, `git@host:path`, with or without `.git`).
-    pub url: String,
-    /// `edx-platform` or `theme`.
-    pub kind: RepositoryKind,
-    /// Only pushes to these branches (and pull requests into them) deploy; all when absent.
-    #[serde(default)]
-    pub branches: Option<Vec<String>>,
-    /// The first part of its previews' names (`pr` unless set); give each trusted repository
-    /// that takes pull requests its own, so their request numbers never meet.
-    #[serde(default)]
-    pub preview_prefix: Option<String>,
-}
-
-/// How pull requests on trusted repositories get preview instances.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PreviewSettings {
-    /// The instance each preview is copied from.
-    pub template_instance: String,
-    /// Where a preview is reached: `{name}` is replaced by the preview's name.
-    pub url_pattern: String,
-    /// GitLab's `auto_stop_in` for the preview environments, such as `1 week`.
-    #[serde(default)]
-    pub auto_stop_in: Option<String>,
-    /// Whether pull requests from forks (source repository ≠ target) get previews.
-    #[serde(default)]
-    pub allow_forks: bool,
-}
 
 /// Who sent a payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,7 +106,7 @@ pub enum Event {
 /// An invalid payload (exit 5).
 fn invalid(message: impl std::fmt::Display) -> Error {
     Error::new(
-        ErrorKind::InvalidInput,
+        Cause::Payload,
         format!("invalid webhook payload: {message}"),
     )
 }
@@ -467,42 +417,6 @@ fn truncated(text: &str) -> String {
     }
 }
 
-/// The same repository whatever the spelling: host and path, lowercase, without scheme, user,
-/// port, trailing `/` or `.git`. `git@host:path`, `ssh://git@host/path` and
-/// `https://host/path.git` are one repository.
-pub fn repository_key(url: &str) -> String {
-    let url = url.trim().to_ascii_lowercase();
-    let (rest, scp) = match url.split_once("://") {
-        Some((_, rest)) => (rest.to_string(), false),
-        None => (url.clone(), true),
-    };
-    let (authority, path) = match (scp, rest.split_once('/')) {
-        // `git@host:path` (scp-like): the first ':' separates host and path.
-        (true, _) if rest.contains(':') => {
-            let (host, path) = rest.split_once(':').unwrap_or((&rest, ""));
-            (host.to_string(), path.to_string())
-        }
-        (_, Some((authority, path))) => (authority.to_string(), path.to_string()),
-        (_, None) => (rest.clone(), String::new()),
-    };
-    let host = authority.rsplit('@').next().unwrap_or_default();
-    let host = match host.split_once(':') {
-        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
-        _ => host,
-    };
-    let path = path.trim_end_matches('/');
-    let path = path
-        .strip_suffix(".git")
-        .unwrap_or(path)
-        .trim_end_matches('/');
-    format!("{host}/{path}")
-}
-
-/// Whether two URLs name the same repository (see [`repository_key`]).
-pub fn same_repository(a: &str, b: &str) -> bool {
-    repository_key(a) == repository_key(b)
-}
-
 /// Whether any URL of a payload's repository is `url`.
 fn names(info: &RepositoryInfo, url: &str) -> bool {
     info.urls.iter().any(|u| same_repository(u, url))
@@ -513,29 +427,17 @@ fn branch_of(git_ref: &str) -> Option<&str> {
     git_ref.strip_prefix("refs/heads/")
 }
 
-/// Reads a payload and decides what it asks of the fleet (see [`decide`]).
-///
-/// `fleet` needs only grove.yml: the request says which instances its plan reads.
-pub fn request_from_webhook(payload: &str, fleet: &Fleet) -> Result<Request> {
-    decide(&parse(payload)?, fleet)
+/// Reads a payload and decides what it asks, by the `WEBHOOKS` settings of grove.yml (see
+/// [`decide`]).
+pub fn request(payload: &str, settings: &WebhookSettings) -> Result<Request> {
+    decide(&parse(payload)?, settings)
 }
 
-/// An error in the `WEBHOOKS` settings of grove.yml, pointing at the key.
-fn settings_error(fleet: &Fleet, message: &str) -> Error {
-    fleet.key_diagnostic(
-        CLUSTER_SETTINGS,
-        "WEBHOOKS",
-        &format!("WEBHOOKS: {message}"),
-    )
-}
-
-/// Decides what an event asks of the fleet, by the `WEBHOOKS` settings of its grove.yml.
+/// Decides what an event asks, by the `WEBHOOKS` settings of grove.yml.
 ///
-/// Fails with exit 5 when a value the request would use is not a valid repository or branch
-/// (or the settings are wrong), and as titles do for a cluster push whose head commit title is
-/// malformed.
-pub fn decide(event: &Event, fleet: &Fleet) -> Result<Request> {
-    let settings = &fleet.settings.webhooks;
+/// Fails with exit 5 when a value the request would use is not a valid repository or branch,
+/// and as titles do for a cluster push whose head commit title is malformed.
+pub fn decide(event: &Event, settings: &WebhookSettings) -> Result<Request> {
     let ignored = |reason: String| Ok(Request::Ignored { reason });
     match event {
         Event::Other(what) => ignored(what.clone()),
@@ -548,14 +450,14 @@ pub fn decide(event: &Event, fleet: &Fleet) -> Result<Request> {
                 ));
             };
             if let Some(cluster) = &settings.cluster_repository {
-                if names(&push.repository, cluster) {
+                if names(&push.repository, cluster.as_str()) {
                     return cluster_push(push, branch, settings);
                 }
             }
             let Some(trusted) = settings
                 .trusted_repositories
                 .iter()
-                .find(|t| names(&push.repository, &t.url))
+                .find(|t| names(&push.repository, t.url.as_str()))
             else {
                 return ignored(format!(
                     "{shown} is not listed in WEBHOOKS of grove.yml, so its pushes deploy nothing"
@@ -573,9 +475,7 @@ pub fn decide(event: &Event, fleet: &Fleet) -> Result<Request> {
                     truncated(branch)
                 ));
             }
-            let repository = Repository::parse(&trusted.url).map_err(|e| {
-                settings_error(fleet, &format!("url {:?}: {}", trusted.url, e.message))
-            })?;
+            let repository = trusted.url.clone();
             let branch = Version::parse(branch).map_err(|e| {
                 invalid(format!(
                     "the pushed branch {:?}: {}",
@@ -589,7 +489,7 @@ pub fn decide(event: &Event, fleet: &Fleet) -> Result<Request> {
                 branch,
             }))
         }
-        Event::Review(review) => decide_review(review, fleet),
+        Event::Review(review) => decide_review(review, settings),
     }
 }
 
@@ -621,12 +521,11 @@ fn cluster_push(push: &Push, branch: &str, settings: &WebhookSettings) -> Result
     let Some(title) = &push.head_title else {
         return ignored("the push to the cluster repository carries no head commit".into());
     };
-    let (request, _warnings) = crate::request_from_title(title)?;
+    let (request, _warnings) = crate::title::request(title)?;
     Ok(request)
 }
 
-fn decide_review(review: &Review, fleet: &Fleet) -> Result<Request> {
-    let settings = &fleet.settings.webhooks;
+fn decide_review(review: &Review, settings: &WebhookSettings) -> Result<Request> {
     let noun = match review.forge {
         Forge::GitLab => format!("merge request !{}", review.number),
         Forge::GitHub => format!("pull request #{}", review.number),
@@ -636,7 +535,7 @@ fn decide_review(review: &Review, fleet: &Fleet) -> Result<Request> {
     let Some(trusted) = settings
         .trusted_repositories
         .iter()
-        .find(|t| names(&review.target, &t.url))
+        .find(|t| names(&review.target, t.url.as_str()))
     else {
         return ignored(format!(
             "{shown} is not listed in WEBHOOKS of grove.yml, so its {noun} deploys nothing"
@@ -677,13 +576,6 @@ fn decide_review(review: &Review, fleet: &Fleet) -> Result<Request> {
             "{noun} of {shown} comes from a fork ({from}) and WEBHOOKS.preview.allow_forks is not true"
         ));
     }
-    let prefix = trusted.preview_prefix.as_deref().unwrap_or("pr");
-    preview::check_prefix(prefix).map_err(|m| settings_error(fleet, &m))?;
-    let template = InstanceName::parse(&preview_settings.template_instance)
-        .map_err(|e| settings_error(fleet, &format!("preview.template_instance: {}", e.message)))?;
-    if let Some(stop) = &preview_settings.auto_stop_in {
-        preview::check_auto_stop_in(stop).map_err(|m| settings_error(fleet, &m))?;
-    }
     let branch = Version::parse(&review.source_branch).map_err(|e| {
         invalid(format!(
             "the source branch {:?} of {noun}: {}",
@@ -706,21 +598,28 @@ fn decide_review(review: &Review, fleet: &Fleet) -> Result<Request> {
             "the source repository of {noun} of {shown} is gone or gives no clone URL"
         ));
     }
-    let key = repository_key(&trusted.url);
-    let name = preview::name(prefix, review.number, branch.as_str(), &key);
-    let (url, host) = preview::url(&preview_settings.url_pattern, &name)
-        .map_err(|m| settings_error(fleet, &m))?;
+    let key = repository_key(trusted.url.as_str());
+    let name = preview::name(
+        &trusted.preview_prefix,
+        review.number,
+        branch.as_str(),
+        &key,
+    );
+    let (url, host) = preview_settings.url_pattern.url(&name);
     let preview = Box::new(Preview {
         environment: format!("{}{name}", preview::ENVIRONMENT_PREFIX),
         name,
         number: review.number,
         url,
         host,
-        template,
+        template: preview_settings.template_instance.clone(),
         kind: trusted.kind,
         repository,
         branch,
-        auto_stop_in: preview_settings.auto_stop_in.clone(),
+        auto_stop_in: preview_settings
+            .auto_stop_in
+            .as_ref()
+            .map(|a| a.as_str().to_string()),
     });
     Ok(match action {
         ReviewAction::Up => Request::PreviewUp(preview),
@@ -731,30 +630,6 @@ fn decide_review(review: &Review, fleet: &Fleet) -> Result<Request> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn repository_spellings_are_one_repository() {
-        let key = "github.com/open-craft/edx-platform";
-        for url in [
-            "https://github.com/open-craft/edx-platform.git",
-            "https://github.com/open-craft/edx-platform",
-            "https://github.com/Open-Craft/edx-platform/",
-            "git@github.com:open-craft/edx-platform.git",
-            "ssh://git@github.com:22/open-craft/edx-platform.git",
-            "git://github.com/open-craft/edx-platform.git",
-            "http://user@github.com/open-craft/edx-platform",
-        ] {
-            assert_eq!(repository_key(url), key, "{url}");
-        }
-        assert_ne!(
-            repository_key("https://github.com/open-craft/edx-platform-x"),
-            key
-        );
-        assert_ne!(
-            repository_key("https://evil.org/github.com/open-craft/edx-platform"),
-            key
-        );
-    }
 
     #[test]
     fn not_json_and_wrong_shapes_are_exit_5() {

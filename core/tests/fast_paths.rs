@@ -8,8 +8,8 @@ mod common;
 mod fleet_gen;
 
 use grove_core::plan::Plan;
-use grove_core::template::Templates;
-use grove_core::{pipeline, request_from_title, Fleet};
+use grove_core::render::template::{Templates, ROOT};
+use grove_core::{render, Fleet, Options};
 
 /// Instance chains rendered shape by shape give what handlebars gives for the whole pipeline,
 /// and the shape-by-shape way is really taken (it does not fall back).
@@ -27,16 +27,23 @@ fn chains_rendered_by_shape_are_what_handlebars_renders() {
         .chain([(fleet_gen::fleet(60), fleet_gen::batch_title())])
     {
         let fleet = Fleet::new(files).unwrap();
-        let templates = Templates::new(&fleet).unwrap();
-        let plan = Plan::new(&request_from_title(&title).unwrap().0, &fleet).unwrap();
-        let context = pipeline::context(&plan, &fleet);
-        let by_shape =
-            grove_core::chain::render(&context, |name, data| templates.render_template(name, data))
-                .unwrap();
-        let whole = templates
-            .render_template(grove_core::template::ROOT, &context)
-            .unwrap();
+        let options = Options::default();
+        let templates = Templates::new(&fleet, options.patches(&fleet)).unwrap();
+        let plan = Plan::new(&common::request(&title), &fleet).unwrap();
+        let context = serde_json::to_value(render::context(&plan, &fleet, &options)).unwrap();
+        let by_shape = render::chain::render(ROOT, &context, |name, data| {
+            templates.render_template(name, data)
+        })
+        .unwrap();
+        let whole = templates.render_template(ROOT, &context).unwrap();
         assert_eq!(by_shape.as_deref(), Some(whole.as_str()), "{title}");
-        assert_eq!(templates.render(&context).unwrap(), whole, "{title}");
+        assert!(templates.chains_by_shape());
+        let rendered = render::render(&templates, ROOT, &render::context(&plan, &fleet, &options));
+        // (Rendering ends the file with one newline.)
+        assert_eq!(
+            rendered.unwrap(),
+            format!("{}\n", whole.trim_end()),
+            "{title}"
+        );
     }
 }

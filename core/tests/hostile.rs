@@ -3,13 +3,14 @@
 
 use grove_core::fleet::Fleet;
 use grove_core::plan::{BaseImage, Plan};
-use grove_core::request::Repository;
-use grove_core::template::{Templates, EMBEDDED};
-use grove_core::{generate, pipeline, request_from_title, ErrorKind, Files, Pipeline};
+use grove_core::render::template::{Templates, EMBEDDED};
+use grove_core::value::Repository;
+use grove_core::{Cause, Files, Pipeline};
 use std::collections::BTreeSet;
 use std::path::Path;
 
 mod common;
+use common::{generate, render, request};
 
 /// Values crafted to break out of a YAML string, start a job, or be expanded by GitLab.
 const HOSTILE: &[&str] = &[
@@ -41,7 +42,7 @@ fn template_script_lines() -> BTreeSet<String> {
 /// Asserts the pipeline's jobs, scripts and variables are the template's, with `values` only as
 /// unexpanded variable values.
 fn assert_contained(pipeline: &Pipeline, expected_jobs: &[&str], values: &[&str]) {
-    let names: Vec<&str> = pipeline.jobs.iter().map(|j| j.name.as_str()).collect();
+    let names: Vec<&str> = pipeline.job_names().collect();
     assert_eq!(names, expected_jobs);
     let allowed = template_script_lines();
     for job in &pipeline.jobs {
@@ -76,28 +77,21 @@ fn assert_contained(pipeline: &Pipeline, expected_jobs: &[&str], values: &[&str]
 #[test]
 fn hostile_values_stay_inside_unexpanded_variables() {
     let fleet = Fleet::new(example_files()).unwrap();
-    let templates = Templates::new(&fleet).unwrap();
     for hostile in HOSTILE {
         // A plan is built only from checked values; build one by hand to test the renderer alone.
-        let mut plan = Plan::new(&request_from_title("no tag").unwrap().0, &fleet).unwrap();
+        let mut plan = Plan::new(&request("no tag"), &fleet).unwrap();
         plan.reason = Some(hostile.to_string());
-        let (_, pipeline) = pipeline::render(&plan, &fleet, &templates).unwrap();
+        let pipeline = render(&plan, &fleet).unwrap();
         assert_contained(&pipeline, &["noop"], &[hostile]);
 
-        let mut plan = Plan::new(
-            &request_from_title("[AutoDeploy][Infrastructure] x")
-                .unwrap()
-                .0,
-            &fleet,
-        )
-        .unwrap();
+        let mut plan = Plan::new(&request("[AutoDeploy][Infrastructure] x"), &fleet).unwrap();
         plan.terraform = false;
         plan.base_images.push(BaseImage {
             repository: Repository::parse("https://x.org/a.git").unwrap(),
             version: hostile.to_string(),
             instances: 0,
         });
-        let (_, pipeline) = pipeline::render(&plan, &fleet, &templates).unwrap();
+        let pipeline = render(&plan, &fleet).unwrap();
         assert_contained(
             &pipeline,
             &["base-image:1"],
@@ -108,22 +102,15 @@ fn hostile_values_stay_inside_unexpanded_variables() {
 
 #[test]
 fn every_generated_pipeline_runs_only_template_scripts_and_expands_nothing() {
-    let fleet = Fleet::new(example_files()).unwrap();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/titles");
     let mut checked = 0;
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "title") {
             let title = std::fs::read_to_string(&path).unwrap();
-            let (request, _) = request_from_title(title.trim_end()).unwrap();
-            let generated = generate(&request, &fleet).unwrap();
-            let names: Vec<&str> = generated
-                .pipeline
-                .jobs
-                .iter()
-                .map(|j| j.name.as_str())
-                .collect();
-            assert_contained(&generated.pipeline, &names, &[]);
+            let generated = generate(example_files(), title.trim_end()).unwrap();
+            let names: Vec<&str> = generated.main.pipeline.job_names().collect();
+            assert_contained(&generated.main.pipeline, &names, &[]);
             checked += 1;
         }
     }
@@ -142,35 +129,32 @@ fn hostile_config_values_are_refused_naming_the_file() {
             "instances/campus/config.yml".into(),
             format!("LMS_HOST: campus.example.org\nEDX_PLATFORM_REPOSITORY: {hostile:?}\n"),
         );
-        let fleet = Fleet::new(files).unwrap();
-        let (request, _) = request_from_title("[AutoDeploy][Batch][UpgradeTo] abcdef1").unwrap();
-        let error = generate(&request, &fleet).unwrap_err();
-        assert_eq!(error.kind, ErrorKind::InvalidInput, "{hostile}");
-        assert!(
-            error.message.starts_with("instances/campus/config.yml: "),
-            "{}",
-            error.message
-        );
+        let error = generate(files, "[AutoDeploy][Batch][UpgradeTo] abcdef1").unwrap_err();
         assert_eq!(
-            error.diagnostics[0].start, 29,
-            "points at EDX_PLATFORM_REPOSITORY"
+            error.cause,
+            Cause::setting("instances/campus/config.yml", "EDX_PLATFORM_REPOSITORY"),
+            "{hostile}"
         );
+        assert_eq!(error.line_column(), Some((2, 26)), "points at the value");
     }
 }
 
 #[test]
-fn a_hostile_value_in_a_config_cannot_match_a_batch() {
-    // Titles refuse such values, so a config carrying one is never picked by [Batch][Upgrade].
+fn a_hostile_value_in_a_config_is_refused_where_it_is() {
+    // Titles refuse such values, and so does the config's reader: a batch, which reads every
+    // instance, stops at it.
     let mut files = example_files();
     files.insert(
         "instances/campus/config.yml".into(),
         "EDX_PLATFORM_REPOSITORY: https://github.com/openedx/edx-platform.git\nEDX_PLATFORM_VERSION: \"main\\n  script: [evil]\"\n".into(),
     );
-    let fleet = Fleet::new(files).unwrap();
     let title = "[AutoDeploy][Batch][Upgrade] https://github.com/openedx/edx-platform.git|main";
-    let generated = generate(&request_from_title(title).unwrap().0, &fleet).unwrap();
-    assert!(generated.plan.instances.is_empty());
-    assert_eq!(generated.pipeline.jobs.len(), 1);
+    let error = generate(files, title).unwrap_err();
+    assert_eq!(
+        error.cause,
+        Cause::setting("instances/campus/config.yml", "EDX_PLATFORM_VERSION")
+    );
+    assert_eq!(error.line_column(), Some((2, 23)));
 }
 
 #[test]
@@ -181,10 +165,15 @@ fn template_overrides_cannot_write_raw_values() {
             "templates/pipelines/archive.yml.hbs".into(),
             format!("{{{{plain job}}}}:\n  script:\n    - grove archive {raw}\n"),
         );
-        let error = Templates::new(&Fleet::new(files).unwrap())
+        let error = Templates::new(&Fleet::new(files).unwrap(), Default::default())
             .err()
             .expect(raw);
-        assert_eq!(error.kind, ErrorKind::InvalidInput);
+        assert_eq!(
+            error.cause,
+            Cause::Template {
+                origin: "templates/pipelines/archive.yml.hbs".into()
+            }
+        );
         assert!(
             error
                 .message
@@ -202,13 +191,12 @@ fn an_override_that_breaks_the_pipeline_is_caught_before_it_is_written() {
         "templates/pipelines/archive.yml.hbs".into(),
         "{{plain job}}:\n  stage: archive\n  needs: [somewhere]\n  script:\n    - grove archive \"$INSTANCE_NAME\"\n".into(),
     );
-    let fleet = Fleet::new(files).unwrap();
-    let error = generate(
-        &request_from_title("[AutoDeploy][Archive] labs").unwrap().0,
-        &fleet,
-    )
-    .unwrap_err();
-    assert_eq!(error.kind, ErrorKind::InvalidInput);
+    let error = generate(files, "[AutoDeploy][Archive] labs").unwrap_err();
+    assert!(
+        matches!(error.cause, Cause::Template { .. }),
+        "an override is to blame, not Grove: {:?}",
+        error.cause
+    );
     assert!(
         error
             .message
@@ -225,17 +213,12 @@ fn unknown_patches_are_listed_not_dropped() {
         "grove.yml".into(),
         "ENV_STORE: s3://grove-state/fleet\nPIPELINE_PATCHES:\n  deploy-job: \"retry: 1\\n\"\n  deploy-jobs: \"retry: 2\\n\"\n".into(),
     );
-    let fleet = Fleet::new(files).unwrap();
-    let generated = generate(
-        &request_from_title("[AutoDeploy][Update] campus").unwrap().0,
-        &fleet,
-    )
-    .unwrap();
-    assert_eq!(generated.plan.unknown_patches, ["deploy-jobs"]);
-    assert!(generated.yaml.contains("  retry: 1\n"));
-    assert!(!generated.yaml.contains("retry: 2"));
+    let generated = generate(files, "[AutoDeploy][Update] campus").unwrap();
+    assert_eq!(generated.unknown_patches, ["deploy-jobs"]);
+    assert!(generated.main.yaml.contains("  retry: 1\n"));
+    assert!(!generated.main.yaml.contains("retry: 2"));
     assert!(generated
-        .plan
+        .report()
         .describe()
         .contains("Unknown patches: PIPELINE_PATCHES in grove.yml names deploy-jobs"));
 }

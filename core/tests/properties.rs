@@ -2,12 +2,12 @@
 //! structural checks; printing a request as a title and parsing it back gives it again; and no
 //! value from the request appears anywhere but in an unexpanded variable.
 
+use grove_core::generate::plan_and_render;
 use grove_core::name::InstanceName;
-use grove_core::request::{
-    CommitHash, DeploymentId, PlatformRef, Repository, Request, Target, Version,
-};
+use grove_core::request::{PlatformRef, Request, Target};
 use grove_core::title::parse_title;
-use grove_core::{generate, Files, Fleet};
+use grove_core::value::{CommitHash, DeploymentId, Repository, Version};
+use grove_core::{Files, Generated, Options, Prepared};
 use proptest::prelude::*;
 
 fn name() -> impl Strategy<Value = InstanceName> {
@@ -70,7 +70,7 @@ fn request() -> impl Strategy<Value = Request> {
 
 /// A fleet that holds every instance the request names, built from the request's own pairs
 /// (so that batch upgrades match something), plus one instance with batch upgrades disabled.
-fn fleet_for(request: &Request) -> Fleet {
+fn fleet_for(request: &Request) -> Files {
     let mut files = Files::new();
     files.insert("defaults/grove-requirements.txt".into(), "tutor\n".into());
     files.insert(
@@ -116,7 +116,14 @@ fn fleet_for(request: &Request) -> Fleet {
         }
         _ => add("campus", "https://x.org/a.git", "main", false),
     }
-    Fleet::new(files).unwrap()
+    files
+}
+
+/// What core makes of `request` against the fleet made for it.
+fn generate(request: &Request) -> Generated {
+    let options = Options::default();
+    let prepared = Prepared::new(fleet_for(request), &options).unwrap();
+    plan_and_render(request.clone(), Vec::new(), &prepared, &options).unwrap()
 }
 
 /// The values of a request that must never leave unexpanded variables.
@@ -140,10 +147,9 @@ proptest! {
 
     #[test]
     fn any_valid_request_renders_a_pipeline_that_passes_the_checks(request in request()) {
-        let fleet = fleet_for(&request);
-        let generated = generate(&request, &fleet).unwrap();
-        generated.pipeline.check().unwrap();
-        prop_assert!(!generated.pipeline.jobs.is_empty());
+        let generated = generate(&request);
+        generated.main.pipeline.check().unwrap();
+        prop_assert!(!generated.main.pipeline.jobs.is_empty());
     }
 
     #[test]
@@ -155,15 +161,15 @@ proptest! {
 
     #[test]
     fn request_values_appear_only_in_unexpanded_variables(request in request()) {
-        let generated = generate(&request, &fleet_for(&request)).unwrap();
+        let generated = generate(&request);
         for value in free_values(&request) {
-            for line in generated.yaml.lines().filter(|l| l.contains(value.as_str())) {
+            for line in generated.main.yaml.lines().filter(|l| l.contains(value.as_str())) {
                 let line = line.trim_start();
                 let is_variable = line.contains(": {value: \"") && line.ends_with("\", expand: false}");
                 prop_assert!(is_variable, "{:?} appears outside a variable: {:?}", value, line);
             }
         }
-        for job in &generated.pipeline.jobs {
+        for job in &generated.main.pipeline.jobs {
             for variable in &job.variables {
                 prop_assert!(!variable.expand, "{} in {} expands", variable.name, job.name);
             }

@@ -1,17 +1,22 @@
 //! Sharding against GitLab's limits: a pipeline just under the limits is one file, exactly as
 //! before; one just over is split into shards that each fit, with no `needs` across files.
 
-use grove_core::limits::Limits;
-use grove_core::shard::{PARENT_JOB, PUBLISH_JOB};
-use grove_core::{generate, request_from_title, Files, Fleet, Generated, Pipeline};
+use grove_core::render::PARENT_JOB;
+use grove_core::settings::Limits;
+use grove_core::{Cause, Files, Generated, Pipeline};
 use std::collections::BTreeSet;
+
+mod common;
+
+/// The publish job of a sharded pipeline.
+const PUBLISH_JOB: &str = "grove-shards";
 
 const REPO: &str = "https://github.com/openedx/edx-platform.git";
 const TITLE: &str =
     "[AutoDeploy][Batch][Upgrade] https://github.com/openedx/edx-platform.git|open-release/sumac.1";
 
 /// A fleet of `n` instances, all built from the batch title's pair, with `grove.yml` as given.
-fn fleet(n: usize, settings: &str) -> grove_core::Result<Fleet> {
+fn fleet(n: usize, settings: &str) -> Files {
     let mut files = Files::new();
     files.insert(
         "grove.yml".into(),
@@ -25,31 +30,26 @@ fn fleet(n: usize, settings: &str) -> grove_core::Result<Fleet> {
             ),
         );
     }
-    Fleet::new(files)
+    files
 }
 
 fn run(n: usize, settings: &str, title: &str) -> grove_core::Result<Generated> {
-    generate(&request_from_title(title).unwrap().0, &fleet(n, settings)?)
+    common::generate(fleet(n, settings), title)
 }
 
 /// Every file passes the structural checks and the limits, and no `needs` leaves its file.
 fn assert_every_file_fits(generated: &Generated, limits: &Limits) {
-    let files = std::iter::once((
-        "generated.yml".to_string(),
-        &generated.yaml,
-        &generated.pipeline,
-    ))
-    .chain(
+    let files = std::iter::once(("generated.yml".to_string(), &generated.main)).chain(
         generated
             .shards
             .iter()
-            .map(|s| (s.file.clone(), &s.yaml, &s.pipeline)),
+            .map(|s| (s.file.clone(), &s.content)),
     );
-    for (name, yaml, pipeline) in files {
-        let reread = Pipeline::parse(yaml).unwrap();
-        assert_eq!(&reread, pipeline, "{name}");
+    for (name, file) in files {
+        let reread = Pipeline::parse(&file.yaml).unwrap();
+        assert_eq!(reread, file.pipeline, "{name}");
         reread.check().unwrap();
-        limits.check(&name, yaml, &reread).unwrap();
+        reread.check_limits(limits, &name, &file.yaml).unwrap();
     }
 }
 
@@ -58,16 +58,16 @@ fn just_under_the_job_limit_is_one_file_and_just_over_is_sharded() {
     // One base image and six jobs per instance: 83 instances are 499 jobs, 84 are 505.
     let under = run(83, "", TITLE).unwrap();
     assert!(under.shards.is_empty());
-    assert!(under.plan.shards.is_empty());
-    assert_eq!(under.pipeline.jobs.len(), 499);
-    assert!(!under.yaml.contains(PUBLISH_JOB));
-    let json = serde_json::to_string(&under.plan).unwrap();
+    assert!(under.planned_shards.is_empty());
+    assert_eq!(under.main.pipeline.jobs.len(), 499);
+    assert!(!under.main.yaml.contains(PUBLISH_JOB));
+    let json = serde_json::to_string(&under.report()).unwrap();
     assert!(!json.contains("\"shards\""), "{json}");
 
     let over = run(84, "", TITLE).unwrap();
     assert_eq!(over.shards.len(), 2);
     assert_every_file_fits(&over, &Limits::default());
-    let jobs: BTreeSet<&str> = over.pipeline.jobs.iter().map(|j| j.name.as_str()).collect();
+    let jobs: BTreeSet<&str> = over.main.pipeline.job_names().collect();
     assert_eq!(
         jobs,
         BTreeSet::from([
@@ -78,37 +78,38 @@ fn just_under_the_job_limit_is_one_file_and_just_over_is_sharded() {
         ])
     );
     let trigger = over
+        .main
         .pipeline
         .jobs
         .iter()
         .find(|j| j.name == "grove-shard:1")
         .unwrap();
     assert_eq!(trigger.needs, ["grove-shards", "base-image:1"]);
-    assert!(over.yaml.contains(&format!(
+    assert!(over.main.yaml.contains(&format!(
         "    - pipeline: $PARENT_PIPELINE_ID\n      job: {PARENT_JOB}\n"
     )));
-    assert!(over.yaml.contains(
+    assert!(over.main.yaml.contains(
         "      - artifact: \"generated-shards/shard-2.yml\"\n        job: grove-shards\n"
     ));
     // Whole chains, 83 instances in the first shard, and every instance exactly once.
-    assert_eq!(over.plan.shards[0].instances.len(), 83);
-    assert_eq!(over.plan.shards[0].jobs, 498);
-    assert_eq!(over.plan.shards[1].instances.len(), 1);
+    assert_eq!(over.planned_shards[0].instances.len(), 83);
+    assert_eq!(over.planned_shards[0].jobs, 498);
+    assert_eq!(over.planned_shards[1].instances.len(), 1);
     let mut all = BTreeSet::new();
     for shard in &over.shards {
-        for job in &shard.pipeline.jobs {
+        for job in &shard.content.pipeline.jobs {
             assert!(all.insert(job.name.clone()), "{} twice", job.name);
             assert!(!job.name.starts_with("base-image"), "{}", job.name);
         }
     }
     assert_eq!(all.len(), 84 * 6);
-    let text = over.plan.describe();
+    let text = over.report().describe();
     assert!(text.contains("triggers 2 shard pipelines"), "{text}");
     assert!(
         text.contains("  shard 2 (shard-2.yml): 1 instance, 6 jobs"),
         "{text}"
     );
-    let json = serde_json::to_value(&over.plan).unwrap();
+    let json = serde_json::to_value(over.report()).unwrap();
     assert_eq!(json["shards"][1]["instances"][0], "i0083");
     assert_eq!(json["shards"][0]["jobs"], 498);
 }
@@ -127,18 +128,30 @@ fn the_limits_are_settings() {
         ..Limits::default()
     };
     assert_every_file_fits(&small, &limits);
-    // GitLab allows at most 2000 jobs and 2 levels; more is refused with exit 5.
-    for bad in [
-        "LIMITS:\n  jobs_per_pipeline: 2001\n",
-        "LIMITS:\n  child_pipeline_depth: 3\n",
-        "LIMITS:\n  needs_per_jobs: 3\n",
+    // GitLab allows at most 2000 jobs and 2 levels; more is refused with exit 5, at the key.
+    for (bad, key) in [
+        (
+            "LIMITS:\n  jobs_per_pipeline: 2001\n",
+            "LIMITS.jobs_per_pipeline",
+        ),
+        (
+            "LIMITS:\n  child_pipeline_depth: 3\n",
+            "LIMITS.child_pipeline_depth",
+        ),
+        ("LIMITS:\n  needs_per_jobs: 3\n", "LIMITS.needs_per_jobs"),
     ] {
         let e = run(1, bad, TITLE).unwrap_err();
-        assert_eq!(e.exit_code(), 5, "{bad}: {}", e.message);
+        assert_eq!(
+            e.cause,
+            Cause::setting("grove.yml", key),
+            "{bad}: {}",
+            e.message
+        );
+        assert_eq!(e.exit_code(), 5);
     }
     // Sharding needs a second level of child pipelines.
     let e = run(84, "LIMITS:\n  child_pipeline_depth: 1\n", TITLE).unwrap_err();
-    assert_eq!(e.exit_code(), 5);
+    assert_eq!(e.cause, Cause::Limits);
     assert!(
         e.message.contains("child_pipeline_depth is 1"),
         "{}",
@@ -164,22 +177,19 @@ fn shards_group_instances_by_base_image_within_the_needs_limit() {
             ),
         );
     }
-    let fleet = Fleet::new(files).unwrap();
-    let request = request_from_title("[AutoDeploy][Batch][UpgradeTo] 4f2c9e1d")
-        .unwrap()
-        .0;
-    let generated = generate(&request, &fleet).unwrap();
+    let title = "[AutoDeploy][Batch][UpgradeTo] 4f2c9e1d";
+    let generated = common::generate(files.clone(), title).unwrap();
     let limits = Limits {
         needs_per_job: 3,
         jobs_per_pipeline: 60,
         ..Limits::default()
     };
     assert_every_file_fits(&generated, &limits);
-    for job in &generated.pipeline.jobs {
+    for job in &generated.main.pipeline.jobs {
         assert!(job.needs.len() <= 3, "{job:?}");
     }
     // The same input gives the same files.
-    let again = generate(&request, &fleet).unwrap();
-    assert_eq!(again.yaml, generated.yaml);
+    let again = common::generate(files, title).unwrap();
+    assert_eq!(again.main.yaml, generated.main.yaml);
     assert_eq!(again.shards, generated.shards);
 }

@@ -1,9 +1,11 @@
 //! Deciding webhooks in core: the same request as a title for a cluster push, trust, forks,
 //! settings errors, and payload values kept out of scripts.
 
-use grove_core::request::{Repository, RepositoryKind, Version};
+use grove_core::generate::InMemory;
+use grove_core::request::Kind;
+use grove_core::value::{Repository, RepositoryKind, Version};
 use grove_core::webhook::{decide, parse, Event};
-use grove_core::{generate, request_from_title, request_from_webhook, Files, Fleet, Request};
+use grove_core::{Cause, Files, Fleet, Generated, Input, Options, Request};
 
 mod common;
 
@@ -11,7 +13,7 @@ use std::path::Path;
 
 /// The example cluster with the webhook fixtures' instances laid over it, and `grove.yml`
 /// replaced when `settings` is given (with a store that outlives CI jobs).
-fn fleet(settings: Option<&str>) -> Fleet {
+fn files(settings: Option<&str>) -> Files {
     let mut files = common::project_files(&["examples/cluster", "tests/webhooks/cluster"]);
     if let Some(text) = settings {
         files.insert(
@@ -19,7 +21,23 @@ fn fleet(settings: Option<&str>) -> Fleet {
             format!("ENV_STORE: s3://grove-state/fleet\n{text}"),
         );
     }
-    Fleet::new(files).unwrap()
+    files
+}
+
+/// The cluster of [`files`], prepared once.
+fn cluster(settings: Option<&str>) -> InMemory {
+    InMemory::new(files(settings), Options::default())
+}
+
+/// What core makes of `input` against `cluster`.
+fn generate(cluster: &InMemory, input: Input<'_>) -> grove_core::Result<Generated> {
+    grove_core::generate(cluster, input, &Options::default())
+}
+
+/// The request a payload makes against `cluster`'s settings.
+fn request(cluster: &InMemory, payload: &str) -> grove_core::Result<Request> {
+    let settings = &cluster.prepared().unwrap().fleet.settings;
+    grove_core::webhook::request(payload, &settings.webhooks)
 }
 
 fn payload(name: &str) -> String {
@@ -29,22 +47,22 @@ fn payload(name: &str) -> String {
 
 #[test]
 fn a_cluster_push_is_its_head_commit_title() {
-    let fleet = fleet(None);
-    let request = request_from_webhook(&payload("gitlab-push-cluster"), &fleet).unwrap();
-    let (title, _) = request_from_title("[AutoDeploy][Update] campus|42").unwrap();
-    assert_eq!(request, title);
-    let by_hook = generate(&request, &fleet).unwrap();
-    let by_title = generate(&title, &fleet).unwrap();
-    assert_eq!(by_hook.yaml, by_title.yaml);
+    let cluster = cluster(None);
+    let push = payload("gitlab-push-cluster");
+    let title = "[AutoDeploy][Update] campus|42";
+    assert_eq!(request(&cluster, &push).unwrap(), common::request(title));
+    let by_hook = generate(&cluster, Input::Webhook(&push)).unwrap();
+    let by_title = generate(&cluster, Input::Title(title)).unwrap();
+    assert_eq!(by_hook.main.yaml, by_title.main.yaml);
     assert_eq!(by_hook.plan, by_title.plan);
 }
 
 #[test]
 fn a_push_to_a_trusted_repository_is_a_batch_of_what_is_built_from_it() {
-    let fleet = fleet(None);
-    let request = request_from_webhook(&payload("gitlab-push-theme"), &fleet).unwrap();
+    let cluster = cluster(None);
+    let push = payload("gitlab-push-theme");
     assert_eq!(
-        request,
+        request(&cluster, &push).unwrap(),
         Request::Pushed(grove_core::request::PushedRef {
             kind: RepositoryKind::Theme,
             repository: Repository::parse("https://gitlab.example.org/opencraft/courses-theme.git")
@@ -52,8 +70,8 @@ fn a_push_to_a_trusted_repository_is_a_batch_of_what_is_built_from_it() {
             branch: Version::parse("main").unwrap(),
         })
     );
-    let plan = generate(&request, &fleet).unwrap().plan;
-    assert_eq!(plan.kind, "batch-upgrade");
+    let plan = generate(&cluster, Input::Webhook(&push)).unwrap().plan;
+    assert_eq!(plan.kind, Kind::BatchUpgrade);
     let names: Vec<&str> = plan.instances.iter().map(|i| i.name.as_str()).collect();
     assert_eq!(names, ["mirror"]);
     assert!(plan.base_images.is_empty());
@@ -62,7 +80,7 @@ fn a_push_to_a_trusted_repository_is_a_batch_of_what_is_built_from_it() {
 
 #[test]
 fn nothing_is_trusted_without_webhooks_settings() {
-    let fleet = fleet(Some(""));
+    let cluster = cluster(Some(""));
     for name in [
         "gitlab-push-cluster",
         "gitlab-push-edx-platform",
@@ -70,15 +88,18 @@ fn nothing_is_trusted_without_webhooks_settings() {
         "github-pr-opened",
         "gitlab-mr-open",
     ] {
-        let request = request_from_webhook(&payload(name), &fleet).unwrap();
+        let request = request(&cluster, &payload(name)).unwrap();
         assert!(
             matches!(request, Request::Ignored { .. }),
             "{name}: {request:?}"
         );
-        let generated = generate(&request, &fleet).unwrap();
+        let generated = generate(&cluster, Input::Webhook(&payload(name))).unwrap();
         assert!(generated.plan.is_noop());
-        assert_eq!(generated.pipeline.jobs.len(), 1);
-        assert!(generated.yaml.contains("not listed in WEBHOOKS"), "{name}");
+        assert_eq!(generated.main.pipeline.jobs.len(), 1);
+        assert!(
+            generated.main.yaml.contains("not listed in WEBHOOKS"),
+            "{name}"
+        );
     }
 }
 
@@ -94,8 +115,9 @@ const SETTINGS: &str = "WEBHOOKS:
 
 #[test]
 fn forks_deploy_only_when_allowed_and_url_spellings_match() {
-    let fleet = fleet(Some(SETTINGS));
-    let request = request_from_webhook(&payload("github-pr-fork"), &fleet).unwrap();
+    let cluster = cluster(Some(SETTINGS));
+    let fork = payload("github-pr-fork");
+    let request = request(&cluster, &fork).unwrap();
     let Request::PreviewUp(preview) = request else {
         panic!("{request:?}");
     };
@@ -105,29 +127,32 @@ fn forks_deploy_only_when_allowed_and_url_spellings_match() {
         Some("https://github.com/ada/edx-platform.git")
     );
     assert_eq!(preview.auto_stop_in, None);
-    let yaml = generate(&Request::PreviewUp(preview), &fleet).unwrap().yaml;
+    let yaml = generate(&cluster, Input::Webhook(&fork)).unwrap().main.yaml;
     assert!(!yaml.contains("auto_stop_in"), "{yaml}");
 }
 
 #[test]
-fn bad_settings_are_exit_5_and_point_at_webhooks() {
-    for (settings, message) in [
+fn bad_settings_are_refused_when_read_at_their_key() {
+    for (settings, key, message) in [
         (
             SETTINGS.replace(
                 "https://{name}.preview.example.org",
                 "https://preview.example.org/{name}",
             ),
+            "WEBHOOKS.preview.url_pattern",
             "must hold {name} in its host",
         ),
         (
             SETTINGS.replace("template_instance: staging", "template_instance: Staging"),
-            "preview.template_instance: uppercase letter",
+            "WEBHOOKS.preview.template_instance",
+            "uppercase letter",
         ),
         (
             SETTINGS.replace(
                 "allow_forks: true",
                 "allow_forks: true\n    auto_stop_in: soon",
             ),
+            "WEBHOOKS.preview.auto_stop_in",
             "auto_stop_in \"soon\" is not a duration",
         ),
         (
@@ -135,37 +160,40 @@ fn bad_settings_are_exit_5_and_point_at_webhooks() {
                 "kind: edx-platform",
                 "kind: edx-platform\n      preview_prefix: PR",
             ),
+            "WEBHOOKS.trusted_repositories.preview_prefix",
             "preview_prefix \"PR\"",
         ),
+        (
+            SETTINGS.replace(
+                "url: git@github.com:open-craft/edx-platform",
+                "url: -oProxyCommand=evil",
+            ),
+            "WEBHOOKS.trusted_repositories.url",
+            "must not start with '-'",
+        ),
+        (
+            "WEBHOOKS:\n  trusted_repository: []\n".to_string(),
+            "WEBHOOKS.trusted_repository",
+            "unknown field `trusted_repository`",
+        ),
     ] {
-        let fleet = fleet(Some(&settings));
-        let e = request_from_webhook(&payload("github-pr-opened"), &fleet).unwrap_err();
-        assert_eq!(e.exit_code(), 5, "{e}");
+        // Whatever the input: a title reaches them as surely as a payload does.
+        let e = Fleet::new(files(Some(&settings))).unwrap_err();
+        assert_eq!(e.cause, Cause::setting("grove.yml", key), "{e}");
         assert!(e.message.contains(message), "{}", e.message);
-        assert!(
-            e.message.starts_with("grove.yml: WEBHOOKS:"),
-            "{}",
-            e.message
-        );
+        let e = generate(
+            &cluster(Some(&settings)),
+            Input::Title("[AutoDeploy][Update] campus"),
+        )
+        .unwrap_err();
+        assert_eq!(e.cause, Cause::setting("grove.yml", key), "{e}");
     }
-    // An unknown key is a typo, not silently ignored.
-    let files: Files = [(
-        "grove.yml".to_string(),
-        "WEBHOOKS:\n  trusted_repository: []\n".to_string(),
-    )]
-    .into();
-    let e = Fleet::new(files).unwrap_err();
-    assert_eq!(e.exit_code(), 5);
-    assert!(
-        e.message.contains("unknown field `trusted_repository`"),
-        "{}",
-        e.message
-    );
 }
 
 #[test]
 fn payload_values_reach_jobs_only_as_unexpanded_variables() {
-    let fleet = fleet(None);
+    let cluster = cluster(None);
+    let settings = cluster.prepared().unwrap().fleet.settings.webhooks.clone();
     for name in [
         "github-pr-opened",
         "gitlab-mr-theme-open",
@@ -175,9 +203,9 @@ fn payload_values_reach_jobs_only_as_unexpanded_variables() {
         let Event::Review(review) = &event else {
             panic!("{name}: {event:?}");
         };
-        let request = decide(&event, &fleet).unwrap();
-        let generated = generate(&request, &fleet).unwrap();
-        for job in &generated.pipeline.jobs {
+        assert!(decide(&event, &settings).is_ok());
+        let generated = generate(&cluster, Input::Webhook(&payload(name))).unwrap();
+        for job in &generated.main.pipeline.jobs {
             for line in &job.script {
                 assert!(
                     !line.contains(&review.source_branch),
@@ -193,6 +221,7 @@ fn payload_values_reach_jobs_only_as_unexpanded_variables() {
         }
         let preview = generated.plan.preview.unwrap();
         assert!(generated
+            .main
             .yaml
             .contains(&format!("    name: review/{}\n", preview.name)));
     }
@@ -200,6 +229,7 @@ fn payload_values_reach_jobs_only_as_unexpanded_variables() {
 
 #[test]
 fn other_events_are_described_not_refused() {
+    let cluster = cluster(None);
     for (body, reason) in [
         ("{}", "neither a GitLab Push Hook"),
         (
@@ -211,8 +241,7 @@ fn other_events_are_described_not_refused() {
             "neither",
         ),
     ] {
-        let request = request_from_webhook(body, &fleet(None)).unwrap();
-        match request {
+        match request(&cluster, body).unwrap() {
             Request::Ignored { reason: got } => assert!(got.contains(reason), "{got}"),
             other => panic!("{body}: {other:?}"),
         }

@@ -6,7 +6,9 @@
 //! - [`preview_webhook()`] (`previewWebhook(payload, files)`): the same for a GitLab or GitHub
 //!   webhook payload (JSON text), as `grove webhookpipeline` reads it;
 //! - the [`GroveFleet`] class (`Fleet` in JavaScript): the same two, with the fleet read once
-//!   and previewed against many inputs (one per keystroke);
+//!   and previewed against many inputs (one per keystroke); and, for a page that shows one
+//!   pipeline file at a time, `fleet.outline(kind, input)` (the preview without the files' text,
+//!   kept in the fleet) and `fleet.file(name)` (one file of it, with its graph);
 //! - [`is_fleet_file`] (`isFleetFile`): which files of a dropped folder are worth reading;
 //! - [`version`]: the version of this crate.
 //!
@@ -24,7 +26,7 @@ pub mod graph;
 pub mod preview;
 
 use grove_core::Files;
-use preview::LoadedFleet;
+use preview::{Kept, LoadedFleet};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -101,12 +103,46 @@ export interface GraphJob {
   name: string;
   stage: string;
   needs: string[];
+  /** The line of the YAML its name is on, from 1 (0 if not found). */
+  line: number;
+  /** How many lines of the YAML are the job's (0 if not found). */
+  lines: number;
+  /** The pipeline file it triggers (`generated-shards/shard-N.yml`), if any. */
+  trigger: string | null;
 }
 
-/** The stages of a pipeline in order, and its jobs with their `needs`. */
+/** The stages of a pipeline in order, and its jobs in the order of its YAML, with their `needs`. */
 export interface Graph {
   stages: string[];
   jobs: GraphJob[];
+}
+
+/** A pipeline file of a preview, without its text. */
+export interface FileOutline {
+  /** `generated.yml`, or `generated-shards/shard-N.yml`. */
+  file: string;
+  jobs: number;
+  /** How many stages it declares. */
+  stages: number;
+  bytes: number;
+}
+
+/** A preview without the text of its pipeline files (`Fleet.outline`). */
+export interface Outline {
+  diagnostics: Diagnostic[];
+  plan: Plan | null;
+  planJson: string | null;
+  planText: string | null;
+  /** `generated.yml` first, then its shards; empty when there is an error. */
+  files: FileOutline[];
+  error: GroveError | null;
+}
+
+/** One pipeline file of the last outline (`Fleet.file`). */
+export interface PipelineFile {
+  file: string;
+  yaml: string;
+  graph: Graph;
 }
 
 /**
@@ -164,6 +200,14 @@ extern "C" {
     /// A [`preview::FleetSummary`] in JavaScript (`FleetSummary` in TypeScript).
     #[wasm_bindgen(typescript_type = "FleetSummary")]
     pub type JsFleetSummary;
+
+    /// A [`preview::Outline`] in JavaScript (`Outline` in TypeScript).
+    #[wasm_bindgen(typescript_type = "Outline")]
+    pub type JsOutline;
+
+    /// A [`preview::PipelineFile`] in JavaScript, or `null` (`PipelineFile | null`).
+    #[wasm_bindgen(typescript_type = "PipelineFile | null")]
+    pub type JsPipelineFile;
 }
 
 /// Previews a commit title against a fleet: its diagnostics, plan, pipeline YAML and graph.
@@ -202,6 +246,8 @@ pub fn version() -> String {
 #[wasm_bindgen(js_name = Fleet)]
 pub struct GroveFleet {
     inner: LoadedFleet,
+    /// The last preview of [`GroveFleet::outline`], whose files [`GroveFleet::file`] gives.
+    kept: Option<Kept>,
 }
 
 #[wasm_bindgen(js_class = Fleet)]
@@ -211,14 +257,14 @@ impl GroveFleet {
     /// paths to text.
     #[wasm_bindgen(constructor)]
     pub fn new(files: &JsFiles) -> Result<GroveFleet, JsError> {
-        let value: &JsValue = files;
-        let files: Files = serde_wasm_bindgen::from_value(value.clone()).map_err(|e| {
+        let files = files_from_js(files).map_err(|why| {
             JsError::new(&format!(
-                "the fleet must be an object or Map of file path → text: {e}"
+                "the fleet must be an object or Map of file path → text: {why}"
             ))
         })?;
         Ok(GroveFleet {
             inner: LoadedFleet::new(files),
+            kept: None,
         })
     }
 
@@ -237,6 +283,57 @@ impl GroveFleet {
     pub fn summary(&self) -> Result<JsFleetSummary, JsError> {
         to_js(&self.inner.summary()).map(JsCast::unchecked_into)
     }
+
+    /// Previews a commit title (`kind` is `title`) or a webhook payload (`webhook`), keeps the
+    /// result for [`GroveFleet::file`], and returns all of it but the pipeline files' text:
+    /// what a page shows on every keystroke. Throws only for another `kind`.
+    pub fn outline(&mut self, kind: &str, input: &str) -> Result<JsOutline, JsError> {
+        let kept = match kind {
+            "title" => self.inner.keep_title(input),
+            "webhook" => self.inner.keep_webhook(input),
+            _ => return Err(JsError::new("the kind of input must be title or webhook")),
+        };
+        let outline = to_js(&kept.outline)?;
+        self.kept = Some(kept);
+        Ok(outline.unchecked_into())
+    }
+
+    /// One pipeline file of the last [`GroveFleet::outline`] (`generated.yml`, or a shard's
+    /// `generated-shards/shard-N.yml`) with its graph, or `null` if it has no such file.
+    pub fn file(&self, file: &str) -> Result<JsPipelineFile, JsError> {
+        let file = self.kept.as_ref().and_then(|kept| kept.file(file));
+        to_js(&file).map(JsCast::unchecked_into)
+    }
+}
+
+/// The files of a `Files` value (an object or a `Map` of path → text), or why it is not one.
+fn files_from_js(value: &JsValue) -> Result<Files, String> {
+    let entries = if let Some(map) = value.dyn_ref::<js_sys::Map>() {
+        js_sys::Array::from(&map.entries())
+    } else if value.is_object() && !js_sys::Array::is_array(value) {
+        js_sys::Object::entries(value.unchecked_ref())
+    } else if value.is_null() || js_sys::Array::is_array(value) {
+        return Err(format!(
+            "got {}",
+            if value.is_null() { "null" } else { "an array" }
+        ));
+    } else {
+        return Err(format!(
+            "got a {}",
+            value.js_typeof().as_string().unwrap_or_default()
+        ));
+    };
+    entries
+        .iter()
+        .map(|entry| {
+            let entry: js_sys::Array = entry.unchecked_into();
+            let path = entry.get(0).as_string().ok_or("a path is not a string")?;
+            match entry.get(1).as_string() {
+                Some(text) => Ok((path, text)),
+                None => Err(format!("the text of {path} is not a string")),
+            }
+        })
+        .collect()
 }
 
 /// Converts a value to plain JavaScript data: objects, arrays, strings, numbers and `null`.

@@ -5,21 +5,25 @@
 //! a value here, never a panic: a malformed title gives its diagnostics, and any other failure
 //! (a missing instance, a malformed config) gives the error the CLI would exit with.
 //!
-//! Every kind of input goes through [`LoadedFleet::preview_request`]: a title is read into a
-//! request by [`LoadedFleet::preview_title`], a webhook payload by
-//! [`LoadedFleet::preview_webhook`].
+//! Every kind of input goes through [`LoadedFleet::keep`]: a title is read into a request by
+//! [`LoadedFleet::keep_title`], a webhook payload by [`LoadedFleet::keep_webhook`]. What it keeps
+//! ([`Kept`]) is handed to the page whole, as a [`Preview`], or in parts: its [`Outline`] (all but
+//! the pipeline files' text), then each [`PipelineFile`] when it is shown.
 
 use crate::graph::Graph;
-use grove_core::template::Templates;
-use grove_core::{Diagnostic, Error, ErrorKind, Files, Fleet, Plan, Request};
+use grove_core::generate::InMemory;
+use grove_core::{Cause, Diagnostic, Error, Files, Fleet, Input, Options, Pipeline, Request};
 use serde::Serialize;
 
-/// A core error as data: what the CLI would print, and the exit code it would exit with.
+/// A core error as data: what the CLI would print, the exit code it would exit with, and its
+/// cause with its details (the file and setting at fault, ...).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Failure {
-    /// `no-such-instance`, `already-exists` or `invalid-input`.
+    /// `no-such-instance`, `already-exists`, `invalid-input` or `internal`.
     pub kind: &'static str,
+    /// Why it failed, as core says: `{"cause": "file", "path": ..., "key": ...}`, ...
+    pub cause: Cause,
     /// The exit code of the CLI for this error (3, 4 or 5).
     pub exit_code: u8,
     /// The whole message, with one line per diagnostic, as the CLI prints it.
@@ -35,22 +39,14 @@ pub struct Failure {
 impl From<&Error> for Failure {
     fn from(error: &Error) -> Self {
         Failure {
-            kind: kind_name(error.kind),
+            kind: error.cause.kind(),
+            cause: error.cause.clone(),
             exit_code: error.exit_code(),
             message: error.to_string(),
             summary: error.message.clone(),
             source: error.source.as_ref().map(|s| s.name.clone()),
             diagnostics: error.diagnostics.clone(),
         }
-    }
-}
-
-/// The stable name of an error kind, in kebab case like the plan's fields.
-fn kind_name(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::NoSuchInstance => "no-such-instance",
-        ErrorKind::AlreadyExists => "already-exists",
-        ErrorKind::InvalidInput => "invalid-input",
     }
 }
 
@@ -64,7 +60,7 @@ pub struct Preview {
     /// The input's errors and warnings, with byte ranges into it (UTF-8 offsets).
     pub diagnostics: Vec<Diagnostic>,
     /// What the pipeline will do.
-    pub plan: Option<Plan>,
+    pub plan: Option<serde_json::Value>,
     /// The plan exactly as `grove plan --format json` prints it.
     pub plan_json: Option<String>,
     /// The plan in plain words, exactly as `grove plan` prints it.
@@ -80,19 +76,127 @@ pub struct Preview {
     pub error: Option<Failure>,
 }
 
-impl Preview {
-    /// A preview that stops at `error`, keeping the input's diagnostics.
-    fn failed(diagnostics: Vec<Diagnostic>, error: &Error) -> Preview {
+impl From<Kept> for Preview {
+    fn from(kept: Kept) -> Preview {
+        let graph = kept.graph(0);
+        let mut files = kept.files.into_iter();
+        let yaml = files.next().map(|main| main.yaml);
+        let outline = kept.outline;
         Preview {
-            diagnostics,
-            plan: None,
-            plan_json: None,
-            plan_text: None,
-            yaml: None,
-            shards: Vec::new(),
-            graph: None,
-            error: Some(Failure::from(error)),
+            diagnostics: outline.diagnostics,
+            plan: outline.plan,
+            plan_json: outline.plan_json,
+            plan_text: outline.plan_text,
+            yaml,
+            shards: files
+                .map(|shard| ShardFile {
+                    file: shard.file,
+                    jobs: shard.pipeline.jobs.len(),
+                    yaml: shard.yaml,
+                })
+                .collect(),
+            graph,
+            error: outline.error,
         }
+    }
+}
+
+/// A preview without the text of its pipeline files: what the page shows on every keystroke.
+///
+/// Either `error` is set and the plan fields are `None` (and `files` empty), or the plan fields
+/// are all set and `error` is `None`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outline {
+    /// The input's errors and warnings, with byte ranges into it (UTF-8 offsets).
+    pub diagnostics: Vec<Diagnostic>,
+    /// What the pipeline will do.
+    pub plan: Option<serde_json::Value>,
+    /// The plan exactly as `grove plan --format json` prints it.
+    pub plan_json: Option<String>,
+    /// The plan in plain words, exactly as `grove plan` prints it.
+    pub plan_text: Option<String>,
+    /// The pipeline files, `generated.yml` first, then its shards.
+    pub files: Vec<FileOutline>,
+    /// Why there is no pipeline, when there is none.
+    pub error: Option<Failure>,
+}
+
+/// A pipeline file, without its text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileOutline {
+    /// `generated.yml`, or `generated-shards/shard-N.yml`.
+    pub file: String,
+    /// How many jobs it holds.
+    pub jobs: usize,
+    /// How many stages it declares.
+    pub stages: usize,
+    /// How many bytes its YAML has.
+    pub bytes: usize,
+}
+
+/// One pipeline file, whole: its YAML and its graph.
+#[derive(Debug, Clone, Serialize)]
+pub struct PipelineFile {
+    /// `generated.yml`, or `generated-shards/shard-N.yml`.
+    pub file: String,
+    /// Exactly what `grove pipeline` writes to it.
+    pub yaml: String,
+    /// Its stages and jobs, in file order, with their `needs`.
+    pub graph: Graph,
+}
+
+/// The main pipeline file of a preview (shard files are named by core).
+pub const MAIN_FILE: &str = "generated.yml";
+
+/// A file of a preview, as core made it.
+#[derive(Debug, Clone)]
+struct KeptFile {
+    file: String,
+    yaml: String,
+    pipeline: Pipeline,
+}
+
+/// A preview kept whole: its outline, and its pipeline files with their models, so that each
+/// file's graph is drawn only when the file is shown.
+#[derive(Debug, Clone)]
+pub struct Kept {
+    /// Everything but the pipeline files' text.
+    pub outline: Outline,
+    files: Vec<KeptFile>,
+}
+
+impl Kept {
+    /// A preview that stops at `error`, keeping the input's diagnostics.
+    fn failed(diagnostics: Vec<Diagnostic>, error: &Error) -> Kept {
+        Kept {
+            outline: Outline {
+                diagnostics,
+                plan: None,
+                plan_json: None,
+                plan_text: None,
+                files: Vec::new(),
+                error: Some(Failure::from(error)),
+            },
+            files: Vec::new(),
+        }
+    }
+
+    /// The graph of the `index`th file (`generated.yml` is 0), if there is one.
+    fn graph(&self, index: usize) -> Option<Graph> {
+        let kept = self.files.get(index)?;
+        let names: Vec<&str> = self.files.iter().map(|f| f.file.as_str()).collect();
+        Some(Graph::new(&kept.pipeline, &kept.yaml, &names))
+    }
+
+    /// The pipeline file named `file` (`generated.yml` or a shard's path), with its graph.
+    pub fn file(&self, file: &str) -> Option<PipelineFile> {
+        let index = self.files.iter().position(|f| f.file == file)?;
+        Some(PipelineFile {
+            file: file.to_string(),
+            yaml: self.files[index].yaml.clone(),
+            graph: self.graph(index)?,
+        })
     }
 }
 
@@ -128,28 +232,31 @@ pub struct FleetSummary {
 }
 
 /// A fleet read from its files once, with its pipeline templates compiled once, ready to preview
-/// many inputs against (one per keystroke).
+/// many inputs against (one per keystroke): core's in-memory cluster, with the CLI's default
+/// options.
 ///
 /// A fleet that cannot be read is kept as its error, so that every preview reports it.
 pub struct LoadedFleet {
-    fleet: Result<(Fleet, Result<Templates, Error>), Error>,
+    cluster: InMemory,
 }
 
 impl LoadedFleet {
     /// Indexes the files of a cluster repository (path → text) and compiles its templates.
     pub fn new(files: Files) -> LoadedFleet {
         LoadedFleet {
-            fleet: Fleet::new(files).map(|fleet| {
-                let templates = Templates::new(&fleet);
-                (fleet, templates)
-            }),
+            cluster: InMemory::new(files, Options::default()),
         }
+    }
+
+    /// The fleet, or why its files cannot be used.
+    fn fleet(&self) -> Result<&Fleet, &Error> {
+        self.cluster.prepared().map(|p| &p.fleet)
     }
 
     /// The instances, ignored folders and error of this fleet.
     pub fn summary(&self) -> FleetSummary {
-        match &self.fleet {
-            Ok((fleet, _)) => FleetSummary {
+        match self.fleet() {
+            Ok(fleet) => FleetSummary {
                 instances: fleet.names().map(|n| n.to_string()).collect(),
                 ignored: fleet
                     .ignored
@@ -171,7 +278,7 @@ impl LoadedFleet {
 
     /// Previews a commit title: its diagnostics, and its plan and pipeline if it has no errors.
     pub fn preview_title(&self, title: &str) -> Preview {
-        self.preview_request(grove_core::request_from_title(title))
+        self.keep_title(title).into()
     }
 
     /// Previews a webhook payload (GitLab or GitHub JSON), as `grove webhookpipeline` and
@@ -181,64 +288,196 @@ impl LoadedFleet {
     /// a push to the cluster repository carries a malformed commit title, the error's
     /// diagnostics point into that title (its `source` is `commit title`).
     pub fn preview_webhook(&self, payload: &str) -> Preview {
-        let read = match &self.fleet {
-            Ok((fleet, _)) => grove_core::request_from_webhook(payload, fleet),
-            Err(error) => Err(error.clone()),
-        };
-        match read {
-            Ok(request) => self.preview_request(Ok((request, Vec::new()))),
-            Err(error) => Preview::failed(Vec::new(), &error),
+        self.keep_webhook(payload).into()
+    }
+
+    /// [`LoadedFleet::preview_title`], kept whole. An instance the title names that the fleet
+    /// does not have is also a diagnostic over its name, so that the page underlines it.
+    pub fn keep_title(&self, title: &str) -> Kept {
+        let kept = self.keep(Input::Title(title));
+        let no_such_instance = kept
+            .outline
+            .error
+            .as_ref()
+            .is_some_and(|e| e.cause == Cause::NoSuchInstance);
+        match (
+            no_such_instance,
+            self.fleet(),
+            grove_core::title::request(title),
+        ) {
+            (true, Ok(fleet), Ok((request, _))) => {
+                let mut kept = kept;
+                let missing = unknown_instances(title, &request, fleet);
+                kept.outline.diagnostics.extend(missing);
+                kept
+            }
+            _ => kept,
         }
     }
 
-    /// Previews a request read from any input, given with that input's warnings, or the error
-    /// that reading the input failed with (whose diagnostics point into the input).
-    pub fn preview_request(&self, read: Result<(Request, Vec<Diagnostic>), Error>) -> Preview {
-        let (request, diagnostics) = match read {
-            Ok(read) => read,
-            Err(error) => return Preview::failed(error.diagnostics.clone(), &error),
-        };
-        let (fleet, templates) = match &self.fleet {
-            Ok((fleet, Ok(templates))) => (fleet, templates),
-            Ok((_, Err(error))) | Err(error) => return Preview::failed(diagnostics, error),
-        };
-        let generated = match grove_core::generate_with(&request, fleet, templates) {
+    /// [`LoadedFleet::preview_webhook`], kept whole.
+    pub fn keep_webhook(&self, payload: &str) -> Kept {
+        self.keep(Input::Webhook(payload))
+    }
+
+    /// Previews any input, kept whole: what core's one generator makes of it, as the CLI
+    /// would.
+    pub fn keep(&self, input: Input<'_>) -> Kept {
+        let generated = match grove_core::generate(&self.cluster, input, &Options::default()) {
             Ok(generated) => generated,
-            Err(error) => return Preview::failed(diagnostics, &error),
-        };
-        let plan_json = match serde_json::to_string_pretty(&generated.plan) {
-            Ok(mut json) => {
-                json.push('\n');
-                json
+            // A title's diagnostics point into it; a payload's error is the error alone.
+            Err(error) => {
+                let diagnostics = match (input, &error.cause) {
+                    (Input::Title(_), Cause::Title) => error.diagnostics.clone(),
+                    (Input::Title(title), _) => grove_core::title::parse_title(title).diagnostics,
+                    (Input::Webhook(_), _) => Vec::new(),
+                };
+                return Kept::failed(diagnostics, &error);
             }
-            Err(e) => {
+        };
+        let report = generated.report();
+        let (plan_json, plan) = match (
+            serde_json::to_string_pretty(&report),
+            serde_json::to_value(report),
+        ) {
+            (Ok(mut json), Ok(value)) => {
+                json.push('\n');
+                (json, value)
+            }
+            (Err(e), _) | (_, Err(e)) => {
                 let error = Error::new(
-                    ErrorKind::InvalidInput,
+                    Cause::Internal,
                     format!("the plan cannot be written as JSON: {e}"),
                 );
-                return Preview::failed(diagnostics, &error);
+                return Kept::failed(generated.warnings, &error);
             }
         };
-        let shards = generated
-            .shards
-            .into_iter()
-            .map(|shard| ShardFile {
-                file: format!("{}/{}", grove_core::shard::DEFAULT_DIR, shard.file),
-                jobs: shard.pipeline.jobs.len(),
-                yaml: shard.yaml,
-            })
-            .collect();
-        Preview {
-            diagnostics,
-            shards,
-            plan_text: Some(generated.plan.describe()),
-            plan_json: Some(plan_json),
-            graph: Some(Graph::from(&generated.pipeline)),
-            yaml: Some(generated.yaml),
-            plan: Some(generated.plan),
-            error: None,
+        let plan_text = report.describe();
+        let main = KeptFile {
+            file: MAIN_FILE.to_string(),
+            yaml: generated.main.yaml,
+            pipeline: generated.main.pipeline,
+        };
+        let shards = generated.shards.into_iter().map(|shard| KeptFile {
+            file: format!("{}/{}", grove_core::render::DEFAULT_SHARD_DIR, shard.file),
+            yaml: shard.content.yaml,
+            pipeline: shard.content.pipeline,
+        });
+        let files: Vec<KeptFile> = std::iter::once(main).chain(shards).collect();
+        Kept {
+            outline: Outline {
+                diagnostics: generated.warnings,
+                plan_text: Some(plan_text),
+                plan_json: Some(plan_json),
+                plan: Some(plan),
+                files: files
+                    .iter()
+                    .map(|f| FileOutline {
+                        file: f.file.clone(),
+                        jobs: f.pipeline.jobs.len(),
+                        stages: f.pipeline.stages.len(),
+                        bytes: f.yaml.len(),
+                    })
+                    .collect(),
+                error: None,
+            },
+            files,
         }
     }
+}
+
+/// A diagnostic over each instance `request` names that `fleet` does not have (and would not
+/// create), at its name in `title`.
+fn unknown_instances(title: &str, request: &Request, fleet: &Fleet) -> Vec<Diagnostic> {
+    let names: Vec<&grove_core::name::InstanceName> = match request {
+        Request::Update(targets) => targets.iter().map(|t| &t.name).collect(),
+        Request::Archive(names) => names.iter().collect(),
+        _ => Vec::new(),
+    };
+    let list = list_start(title);
+    let mut from = list;
+    let mut out = Vec::new();
+    for name in names {
+        let Some(at) = find_name(title, name.as_str(), from) else {
+            continue;
+        };
+        from = at + name.as_str().len();
+        if fleet.contains(name) {
+            continue;
+        }
+        let hint = match closest(name.as_str(), fleet.names().map(|n| n.as_str())) {
+            Some(near) => format!("did you mean {near}?"),
+            None => format!("each instance needs instances/{name}/config.yml"),
+        };
+        out.push(
+            Diagnostic::error(
+                at..from,
+                format!("no such instance \"{name}\" in instances/"),
+            )
+            .with_hint(hint),
+        );
+    }
+    out
+}
+
+/// Where the list of a title starts: after its leading `[...]` tags.
+fn list_start(title: &str) -> usize {
+    let mut at = 0;
+    loop {
+        let rest = &title[at..];
+        let trimmed = rest.trim_start();
+        if !trimmed.starts_with('[') {
+            return at;
+        }
+        match trimmed.find(']') {
+            Some(end) => at += rest.len() - trimmed.len() + end + 1,
+            None => return at,
+        }
+    }
+}
+
+/// The byte offset of `name` in `title` at or after `from`, as a whole word.
+fn find_name(title: &str, name: &str, from: usize) -> Option<usize> {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    let mut start = from;
+    while let Some(found) = title.get(start..)?.find(name) {
+        let at = start + found;
+        let end = at + name.len();
+        let before = title[..at].chars().next_back();
+        let after = title[end..].chars().next();
+        if !before.is_some_and(word) && !after.is_some_and(word) {
+            return Some(at);
+        }
+        start = end;
+    }
+    None
+}
+
+/// The name of `names` nearest to `name`, if one is at most two edits away.
+fn closest<'a>(name: &str, names: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    names
+        .map(|candidate| (edits(name, candidate), candidate))
+        .filter(|(distance, _)| *distance <= 2)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+/// The Levenshtein distance between two short names.
+fn edits(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (diagonal + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
 }
 
 #[cfg(test)]
@@ -269,12 +508,98 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_instance_is_exit_3_as_data() {
-        let preview = fleet(&[]).preview_title("[AutoDeploy][Update] nowhere");
-        assert!(preview.diagnostics.is_empty());
+    fn a_missing_instance_is_exit_3_as_data_and_underlined() {
+        let f = fleet(&[("instances/campus/config.yml", "")]);
+        let title = "[AutoDeploy][Update] campus,nowhere|4, campsu";
+        let preview = f.preview_title(title);
         let error = preview.error.expect("an error");
         assert_eq!((error.kind, error.exit_code), ("no-such-instance", 3));
         assert!(error.message.contains("\"nowhere\""), "{}", error.message);
+        let under: Vec<(&str, Option<&str>)> = preview
+            .diagnostics
+            .iter()
+            .map(|d| (&title[d.range()], d.hint.as_deref()))
+            .collect();
+        assert_eq!(
+            under,
+            [
+                (
+                    "nowhere",
+                    Some("each instance needs instances/nowhere/config.yml")
+                ),
+                ("campsu", Some("did you mean campus?")),
+            ]
+        );
+        assert!(preview.diagnostics.iter().all(Diagnostic::is_error));
+        // A tag that holds the name is not the name.
+        let preview = f.preview_title("[AutoDeploy][Archive] archive");
+        let d = &preview.diagnostics[0];
+        assert_eq!(d.range(), 22..29);
+        // The older form, and a name that exists: nothing to underline.
+        let preview = f.preview_title("[AutoDeploy] gone:5 - apply changes");
+        assert_eq!(preview.diagnostics[0].range(), 13..17);
+        assert!(f
+            .preview_title("[AutoDeploy][Update] campus")
+            .diagnostics
+            .is_empty());
+    }
+
+    #[test]
+    fn kept_in_parts_it_is_the_whole_preview() {
+        let files: Vec<(&str, &str)> = vec![
+            (
+                "grove.yml",
+                "ENV_STORE: s3://grove-state/fleet\nLIMITS:\n  jobs_per_pipeline: 10\n",
+            ),
+            ("instances/a/config.yml", "LMS_HOST: a.org\n"),
+            ("instances/b/config.yml", "LMS_HOST: b.org\n"),
+        ];
+        let f = fleet(&files);
+        let title = "[AutoDeploy][Update] a,b";
+        let whole = f.preview_title(title);
+        let kept = f.keep_title(title);
+        let names: Vec<(&str, usize)> = kept
+            .outline
+            .files
+            .iter()
+            .map(|o| (o.file.as_str(), o.jobs))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("generated.yml", 3),
+                ("generated-shards/shard-1.yml", 6),
+                ("generated-shards/shard-2.yml", 6)
+            ]
+        );
+        let main = kept.file("generated.yml").expect("the main file");
+        assert_eq!(Some(&main.yaml), whole.yaml.as_ref());
+        assert_eq!(Some(&main.graph), whole.graph.as_ref());
+        assert_eq!(kept.outline.files[0].bytes, main.yaml.len());
+        let triggers: Vec<Option<&str>> = main
+            .graph
+            .jobs
+            .iter()
+            .map(|j| j.trigger.as_deref())
+            .collect();
+        assert!(
+            triggers.contains(&Some("generated-shards/shard-2.yml")),
+            "{triggers:?}"
+        );
+        let shard = kept.file("generated-shards/shard-2.yml").expect("a shard");
+        assert_eq!(shard.yaml, whole.shards[1].yaml);
+        assert_eq!(shard.graph.jobs.len(), 6);
+        // In file order: the instance's chain, venv first.
+        assert_eq!(shard.graph.jobs[0].name, "venv:b");
+        let lines: Vec<&str> = shard.yaml.lines().collect();
+        for job in &shard.graph.jobs {
+            assert_eq!(lines[job.line - 1], format!("{}:", job.name));
+        }
+        assert!(kept.file("generated-shards/shard-3.yml").is_none());
+        assert!(f
+            .keep_title("[AutoDeploy][Update] c")
+            .file("generated.yml")
+            .is_none());
     }
 
     #[test]
@@ -305,7 +630,7 @@ mod tests {
             ),
             ("instances/a/config.yml", "LMS_HOST: a.org\n"),
         ]);
-        let core_fleet = Fleet::new(
+        let core_fleet = InMemory::new(
             [
                 (
                     "grove.yml",
@@ -316,14 +641,23 @@ mod tests {
             .iter()
             .map(|(p, t)| (p.to_string(), t.to_string()))
             .collect(),
-        )
-        .expect("a fleet");
+            Options::default(),
+        );
         for title in ["[AutoDeploy][Update] a", "[AutoDeploy][Create] a", "x"] {
-            let (request, _) = grove_core::request_from_title(title).expect("a request");
-            let expected = grove_core::generate(&request, &core_fleet).expect("generated");
+            let expected =
+                grove_core::generate(&core_fleet, Input::Title(title), &Options::default())
+                    .expect("generated");
             let got = f.preview_title(title);
-            assert_eq!(got.yaml.as_deref(), Some(expected.yaml.as_str()), "{title}");
-            assert_eq!(got.plan.as_ref(), Some(&expected.plan), "{title}");
+            assert_eq!(
+                got.yaml.as_deref(),
+                Some(expected.main.yaml.as_str()),
+                "{title}"
+            );
+            assert_eq!(
+                got.plan,
+                Some(serde_json::to_value(expected.report()).unwrap()),
+                "{title}"
+            );
         }
     }
 
@@ -413,7 +747,7 @@ mod tests {
         ));
         assert!(untrusted.error.is_none(), "{:?}", untrusted.error);
         let plan = untrusted.plan.expect("a plan");
-        assert_eq!(plan.kind, "none");
+        assert_eq!(plan["kind"], "none");
         assert!(untrusted.yaml.expect("yaml").contains("noop"));
     }
 
@@ -431,17 +765,17 @@ mod tests {
         let title = "[AutoDeploy][Update] a,b,c";
         let preview = fleet(&files).preview_title(title);
         assert!(preview.error.is_none(), "{:?}", preview.error);
-        let core_fleet = Fleet::new(
+        let core_fleet = InMemory::new(
             files
                 .iter()
                 .map(|(p, t)| (p.to_string(), t.to_string()))
                 .collect(),
-        )
-        .expect("a fleet");
-        let (request, _) = grove_core::request_from_title(title).expect("a request");
-        let expected = grove_core::generate(&request, &core_fleet).expect("generated");
+            Options::default(),
+        );
+        let expected = grove_core::generate(&core_fleet, Input::Title(title), &Options::default())
+            .expect("generated");
         assert_eq!(expected.shards.len(), 3);
-        assert_eq!(preview.yaml.as_deref(), Some(expected.yaml.as_str()));
+        assert_eq!(preview.yaml.as_deref(), Some(expected.main.yaml.as_str()));
         let got: Vec<(&str, usize, &str)> = preview
             .shards
             .iter()
@@ -453,8 +787,8 @@ mod tests {
             .map(|s| {
                 (
                     format!("generated-shards/{}", s.file),
-                    s.pipeline.jobs.len(),
-                    s.yaml.as_str(),
+                    s.content.pipeline.jobs.len(),
+                    s.content.yaml.as_str(),
                 )
             })
             .collect();

@@ -353,8 +353,16 @@ fn plans_say_what_is_done_and_what_is_left_out() {
 
 #[wasm_bindgen_test]
 fn failures_beyond_the_title_come_back_as_data_with_the_whole_message() {
-    let got = run("[AutoDeploy][Update] campus,nowhere,gone");
-    assert!(got.diagnostics.is_empty());
+    let title = "[AutoDeploy][Update] campus,nowhere,gone";
+    let got = run(title);
+    // Each missing instance is also underlined in the title.
+    let under: Vec<&str> = got
+        .diagnostics
+        .iter()
+        .map(|d| &title[d.start..d.end])
+        .collect();
+    assert_eq!(under, ["nowhere", "gone"]);
+    assert!(got.diagnostics.iter().all(|d| d.severity == "error"));
     assert!(got.yaml.is_none() && got.plan.is_none());
     let error = got.error.expect("an error");
     assert_eq!(
@@ -436,6 +444,97 @@ fn pipelines_have_their_stages_in_order_and_every_need_is_a_job() {
         .expect("prepare:newcomer");
     assert!(prepare.needs.contains(&"terraform:apply".to_string()));
     assert_eq!(graph.jobs.len(), 2 + 2 * 6);
+}
+
+/// An outline as JavaScript sees it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Outline {
+    plan_text: Option<String>,
+    files: Vec<FileOutline>,
+    error: Option<GroveError>,
+}
+
+/// A file of an outline as JavaScript sees it.
+#[derive(Debug, Deserialize)]
+struct FileOutline {
+    file: String,
+    jobs: usize,
+    bytes: usize,
+}
+
+/// A pipeline file as JavaScript sees it.
+#[derive(Debug, Deserialize)]
+struct PipelineFile {
+    file: String,
+    yaml: String,
+    graph: Graph,
+}
+
+#[wasm_bindgen_test]
+fn an_outline_then_one_file_at_a_time_is_the_whole_preview() {
+    let mut files: BTreeMap<&str, &str> = CLUSTER.iter().copied().collect();
+    files.insert(
+        "grove.yml",
+        "ENV_STORE: s3://grove-state/fleet\nLIMITS:\n  jobs_per_pipeline: 14\n",
+    );
+    let mut fleet = fleet_of(files_value(&files, true));
+    let title = "[AutoDeploy][Batch][UpgradeTo] 4f2c9e1d";
+    let whole: Preview = serde_wasm_bindgen::from_value(
+        fleet
+            .preview(title)
+            .map_err(thrown)
+            .expect("a preview")
+            .into(),
+    )
+    .expect("a Preview");
+    let outline: Outline = serde_wasm_bindgen::from_value(
+        fleet
+            .outline("title", title)
+            .map_err(thrown)
+            .expect("an outline")
+            .into(),
+    )
+    .expect("an Outline");
+    assert!(outline.error.is_none(), "{:?}", outline.error);
+    assert_eq!(outline.plan_text, whole.plan_text);
+    assert!(outline.files.len() > 2, "{:?}", outline.files);
+    assert_eq!(outline.files[0].file, "generated.yml");
+    for (i, listed) in outline.files.iter().enumerate() {
+        let value = fleet.file(&listed.file).map_err(thrown).expect("a file");
+        let got: PipelineFile =
+            serde_wasm_bindgen::from_value(value.into()).expect("a PipelineFile");
+        assert_eq!(got.file, listed.file);
+        assert_eq!(got.yaml.len(), listed.bytes);
+        assert_eq!(got.graph.jobs.len(), listed.jobs);
+        if i == 0 {
+            assert_eq!(Some(&got.yaml), whole.yaml.as_ref());
+            assert_eq!(
+                got.graph.stages,
+                whole.graph.as_ref().expect("a graph").stages
+            );
+        }
+        // Jobs in the order of the file.
+        let lines: Vec<&str> = got.yaml.lines().collect();
+        let at: Vec<usize> = got
+            .graph
+            .jobs
+            .iter()
+            .map(|job| {
+                lines
+                    .iter()
+                    .position(|l| *l == format!("{}:", job.name))
+                    .unwrap_or_else(|| panic!("{} not in {}", job.name, got.file))
+            })
+            .collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{}: {at:?}", got.file);
+    }
+    let none = fleet
+        .file("generated-shards/shard-99.yml")
+        .map_err(thrown)
+        .expect("null");
+    assert!(JsValue::from(none).is_null());
+    assert!(fleet.outline("other", title).is_err());
 }
 
 #[wasm_bindgen_test]

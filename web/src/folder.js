@@ -62,20 +62,22 @@ export function clusterPaths(paths) {
 /**
  * Reads the fleet out of found files.
  * @param {Found[]} found
- * @param {(path: string) => boolean} isFleetFile
+ * @param {(paths: string[]) => Promise<boolean[]>} fleetFiles which of the paths Grove reads
  * @returns {Promise<{label: string, files: Map<string, string>, skipped: number}>}
  */
-async function read(found, isFleetFile) {
+async function read(found, fleetFiles) {
   const paths = clusterPaths(found.map((f) => f.path));
-  const kept = found.filter((f) => paths.has(f.path) && isFleetFile(paths.get(f.path)));
+  const candidates = found.filter((f) => paths.has(f.path));
+  const keep = await fleetFiles(candidates.map((f) => paths.get(f.path)));
+  const kept = candidates.filter((f, i) => keep[i]);
   const texts = await Promise.all(kept.map((f) => f.read()));
   const files = new Map(kept.map((f, i) => [paths.get(f.path), texts[i]]).sort((a, b) => (a[0] < b[0] ? -1 : 1)));
   const first = found.length ? found[0].path.split('/')[0] : '';
-  return { label: first || 'dropped files', files, skipped: found.length - kept.length };
+  return { label: first || 'the files', files, skipped: found.length - kept.length };
 }
 
 /** The fleet in a drop event's data. */
-export async function fromDrop(dataTransfer, isFleetFile) {
+export async function fromDrop(dataTransfer, fleetFiles) {
   const found = [];
   const entries = [...dataTransfer.items].map((item) => item.webkitGetAsEntry && item.webkitGetAsEntry()).filter(Boolean);
   if (entries.length && entries.some((e) => e.isDirectory)) {
@@ -83,13 +85,13 @@ export async function fromDrop(dataTransfer, isFleetFile) {
   } else {
     for (const file of dataTransfer.files) found.push(new Found(file.webkitRelativePath || file.name, () => file.text()));
   }
-  return read(found, isFleetFile);
+  return read(found, fleetFiles);
 }
 
 /** The fleet in the files of an `<input type=file webkitdirectory>`. */
-export async function fromInput(fileList, isFleetFile) {
+export async function fromInput(fileList, fleetFiles) {
   const found = [...fileList]
     .filter((file) => !(file.webkitRelativePath || file.name).split('/').some((part, i, all) => i < all.length - 1 && part.startsWith('.')))
     .map((file) => new Found(file.webkitRelativePath || file.name, () => file.text()));
-  return read(found, isFleetFile);
+  return read(found, fleetFiles);
 }

@@ -40,3 +40,45 @@ const ESCAPES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&
 export function escape(text) {
   return String(text).replace(/[&<>"']/g, (c) => ESCAPES[c]);
 }
+
+/**
+ * `text` as HTML with each diagnostic drawn over its exact characters: a `<mark>` over a range
+ * (errors over warnings where they overlap), a `<span class="point">` at an empty one. Each
+ * carries `data-diagnostic`, its index. Used by the mirrors behind the title and the file editor.
+ * @param {string} text
+ * @param {{start: number, end: number, severity: string}[]} diagnostics byte ranges into `text`
+ */
+export function markedHtml(text, diagnostics) {
+  const indices = byteOffsetsToIndices(text, diagnostics.flatMap((d) => [d.start, d.end]));
+  const marks = diagnostics.map((d, i) => ({ from: indices[2 * i], to: indices[2 * i + 1], severity: d.severity, i }));
+  const cuts = new Set([0, text.length]);
+  for (const m of marks) { cuts.add(m.from); cuts.add(m.to); }
+  const points = [...cuts].sort((a, b) => a - b);
+  let html = '';
+  for (let k = 0; k < points.length; k++) {
+    const at = points[k];
+    for (const m of marks) {
+      if (m.from === m.to && m.from === at) html += `<span class="point ${m.severity}" data-diagnostic="${m.i}"></span>`;
+    }
+    if (k === points.length - 1) break;
+    const next = points[k + 1];
+    const covering = marks.filter((m) => m.from <= at && m.to >= next && m.from < m.to);
+    const piece = escape(text.slice(at, next));
+    if (covering.length) {
+      const worst = covering.find((m) => m.severity === 'error') || covering[0];
+      html += `<mark class="${worst.severity}" data-diagnostic="${worst.i}">${piece}</mark>`;
+    } else {
+      html += piece;
+    }
+  }
+  // A trailing newline in a textarea takes a line; keep the mirror the same height.
+  return `${html}\u200b`;
+}
+
+/** The line (from 1) and column (from 1, in characters) of a UTF-8 byte offset into `text`. */
+export function lineColumn(text, offset) {
+  const [index] = byteOffsetsToIndices(text, [offset]);
+  const before = text.slice(0, index);
+  const line = before.split('\n').length;
+  return { line, column: [...before.slice(before.lastIndexOf('\n') + 1)].length + 1 };
+}

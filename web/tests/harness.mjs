@@ -1,11 +1,10 @@
-// What the page tests and the budget script share: a static server over web/dist, a headless
-// Debian Chromium with a fresh profile, and a 100-instance fleet.
+// What the page tests and the budget script share: web/serve.py over web/dist, a headless
+// Debian Chromium with a fresh profile, waiting for the page to settle, and big fleets.
 
-import { createServer } from 'node:http';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, extname, join, normalize, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -15,33 +14,25 @@ export const DIST = join(WEB, 'dist');
 export const ARTIFACTS = join(WEB, 'test-artifacts');
 mkdirSync(ARTIFACTS, { recursive: true });
 
-const TYPES = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.json': 'application/json',
-  '.ts': 'text/plain; charset=utf-8',
-};
-
-/** Serves web/dist on a free loopback port, like `python3 -m http.server -d web/dist`. */
+/**
+ * Serves web/dist on a free loopback port with web/serve.py, the server the README gives:
+ * precompressed files, the Content-Security-Policy header.
+ */
 export async function serve() {
-  const server = createServer(async (req, res) => {
-    try {
-      let path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-      if (path.endsWith('/')) path += 'index.html';
-      const file = normalize(join(DIST, path));
-      if (!file.startsWith(DIST) || !(await stat(file)).isFile()) throw new Error('not found');
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] || 'application/octet-stream', 'cache-control': 'no-cache' });
-      res.end(await readFile(file));
-    } catch {
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('not found');
-    }
+  const child = spawn('python3', [join(WEB, 'serve.py'), DIST, '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise((ok, fail) => {
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const found = /at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+      if (found) ok(found[1]);
+    });
+    child.on('exit', (code) => fail(new Error(`web/serve.py exited with ${code}`)));
   });
-  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-  const url = `http://127.0.0.1:${server.address().port}/`;
-  return { url, close: () => new Promise((ok) => server.close(ok)) };
+  return {
+    url,
+    close: () => new Promise((ok) => { child.once('exit', ok); child.kill(); }),
+  };
 }
 
 /** Debian's Chromium, headless, with a fresh profile; `close()` removes the profile. */
@@ -66,7 +57,7 @@ export async function browser() {
   };
 }
 
-/** Opens the page and waits until Grove has rendered it. */
+/** Opens the page and waits until Grove has shown what it was opened with. */
 export async function open(context, url) {
   const page = await context.newPage();
   const errors = [];
@@ -74,16 +65,23 @@ export async function open(context, url) {
   page.on('console', (m) => { if (m.type() === 'error') errors.push(new Error(m.text())); });
   await page.goto(url);
   await page.waitForSelector('html[data-ready="true"]');
+  await settle(page);
   page.errors = errors;
   return page;
 }
 
-/** Replaces the title by typing it, one key at a time, as a person would. */
+/** Waits until everything asked of Grove (in its worker) is answered and shown. */
+export async function settle(page) {
+  await page.waitForFunction(() => window.grove.settled);
+}
+
+/** Replaces the title by typing it, one key at a time, as a person would; then settles. */
 export async function typeTitle(page, title) {
   await page.click('#title');
   await page.keyboard.press('Control+A');
   await page.keyboard.press('Delete');
   await page.keyboard.type(title);
+  await settle(page);
 }
 
 /**
@@ -92,11 +90,11 @@ export async function typeTitle(page, title) {
  */
 export function bigFleet(count = 100) {
   const files = {
-    'grove.yml': 'PIPELINE_PATCHES:\n  deploy-job: |\n    retry: 1\n',
+    'grove.yml': 'ENV_STORE: s3://grove-state/fleet\nPIPELINE_PATCHES:\n  deploy-job: |\n    retry: 1\n',
     'defaults/grove-requirements.txt': 'tutor==19.0.0\n',
   };
   for (let i = 1; i <= count; i++) {
-    const name = `school-${String(i).padStart(3, '0')}`;
+    const name = `school-${String(i).padStart(String(count).length, '0')}`;
     const fork = i % 3 === 0 ? 'open-craft' : 'openedx';
     const release = i % 3 === 0 ? 'opencraft-release/sumac.1' : 'open-release/sumac.1';
     files[`instances/${name}/config.yml`] = `LMS_HOST: ${name}.example.org\nEDX_PLATFORM_REPOSITORY: https://github.com/${fork}/edx-platform.git\nEDX_PLATFORM_VERSION: ${release}\n`;

@@ -1,14 +1,17 @@
 // The preview page in a real browser (Debian's Chromium through playwright-core), served from
-// web/dist as a user would serve it. Run by scripts/test-web after scripts/build-web.
+// web/dist by web/serve.py as a user would serve it. Run by scripts/test-web after
+// scripts/build-web.
 //
 // Screenshots go to web/test-artifacts/.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ARTIFACTS, PROJECT, bigFleet, browser, open, serve, typeTitle } from './harness.mjs';
+import { AxeBuilder } from '@axe-core/playwright';
+import { ARTIFACTS, DIST, PROJECT, bigFleet, browser, open, serve, settle, typeTitle } from './harness.mjs';
 
 let server;
 let chrome;
@@ -24,6 +27,89 @@ after(async () => {
 });
 
 const golden = (name) => readFileSync(join(PROJECT, 'tests/titles', name), 'utf8');
+const webhookGolden = (name) => readFileSync(join(PROJECT, 'tests/webhooks', name), 'utf8');
+
+/** The lines of `yaml` that are the job `name`'s: from its name to the blank line after it. */
+function jobPart(yaml, name) {
+  const start = yaml.indexOf(`\n${name}:\n`) + 1;
+  assert.ok(start > 0, `${name} is in the YAML`);
+  const end = yaml.indexOf('\n\n', start);
+  return yaml.slice(start, end < 0 ? yaml.trimEnd().length : end);
+}
+
+/**
+ * The graph as drawn: its boxes, its lines (each sampled every pixel along its length), and
+ * every problem with them: a line that passes through a box it does not join, leaves the
+ * picture, or cannot be seen.
+ */
+function graphGeometry(page) {
+  return page.evaluate(() => {
+    const svg = document.querySelector('#graph svg');
+    const view = svg.viewBox.baseVal;
+    const boxes = [...svg.querySelectorAll('[data-node]')].map((g) => {
+      const r = g.querySelector('rect');
+      return { id: g.dataset.node, x: +r.getAttribute('x'), y: +r.getAttribute('y'), w: +r.getAttribute('width'), h: +r.getAttribute('height'), label: g.querySelector('text').textContent };
+    });
+    const problems = [];
+    const lines = [...svg.querySelectorAll('.edges path')].map((path) => {
+      const line = { from: path.dataset.from, to: path.dataset.to, length: path.getTotalLength(), stroke: getComputedStyle(path).stroke };
+      if (!(line.length > 4) || line.stroke === 'none') problems.push(`${line.from} → ${line.to} cannot be seen`);
+      for (let t = 0; t <= line.length; t += 1) {
+        const { x, y } = path.getPointAtLength(t);
+        if (x < 0 || y < 0 || x > view.width || y > view.height) {
+          problems.push(`${line.from} → ${line.to} leaves the picture at ${x},${y}`);
+          break;
+        }
+        const hit = boxes.find((b) => b.id !== line.from && b.id !== line.to && x > b.x + 0.5 && x < b.x + b.w - 0.5 && y > b.y + 0.5 && y < b.y + b.h - 0.5);
+        if (hit) {
+          problems.push(`${line.from} → ${line.to} passes through ${hit.id} at ${x.toFixed(1)},${y.toFixed(1)}`);
+          break;
+        }
+      }
+      return line;
+    });
+    const background = getComputedStyle(document.getElementById('graph')).backgroundColor;
+    return { boxes, lines, problems, background };
+  });
+}
+
+/** Asserts that each column of the graph lists its jobs in the order of the YAML. */
+function assertFileOrder(boxes, yaml) {
+  const columns = new Map();
+  for (const box of boxes) {
+    if (!columns.has(box.x)) columns.set(box.x, []);
+    columns.get(box.x).push(box);
+  }
+  for (const column of columns.values()) {
+    const names = column.sort((a, b) => a.y - b.y).map((b) => b.id);
+    const at = names.map((name) => yaml.indexOf(`\n${name}:\n`));
+    assert.ok(at.every((i) => i > 0), `every job of ${names} is in the YAML`);
+    assert.deepEqual([...at].sort((a, b) => a - b), at, `${names.join(', ')} are in file order`);
+  }
+}
+
+/** The contrast ratio (WCAG) of two CSS colours `rgb(r, g, b)`. */
+function contrast(a, b) {
+  const luminance = (css) => {
+    const [r, g, bl] = css.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number).map((v) => v / 255)
+      .map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+/** The graph is drawn in file order, every need is a line that can be seen, and none crosses a box. */
+async function assertTruthfulGraph(page) {
+  const geometry = await graphGeometry(page);
+  assert.deepEqual(geometry.problems, []);
+  assertFileOrder(geometry.boxes, await page.textContent('#yaml'));
+  const graph = await page.evaluate(() => window.grove.state.pipeline.graph);
+  const needs = graph.jobs.flatMap((job) => job.needs.map((need) => `${need} → ${job.name}`)).sort();
+  assert.deepEqual(geometry.lines.map((l) => `${l.from} → ${l.to}`).sort(), needs);
+  for (const line of geometry.lines) assert.ok(contrast(line.stroke, geometry.background) >= 3, `${line.stroke} on ${geometry.background}`);
+  return geometry;
+}
 
 test('a typed title shows the YAML of the CLI, the plan and the graph', async () => {
   const page = await open(chrome.context, server.url);
@@ -33,17 +119,20 @@ test('a typed title shows the YAML of the CLI, the plan and the graph', async ()
   assert.equal(await page.textContent('#yaml'), golden('04-update.yml'));
   assert.equal(await page.textContent('#plan-text'), golden('04-update.plan.txt'));
   assert.equal(await page.textContent('#plan-json'), golden('04-update.plan.json'));
-  assert.match(await page.textContent('#status'), /update · 6 jobs in 6 stages/);
+  assert.equal(await page.textContent('#status'), 'Update · 6 jobs in 6 stages');
   assert.equal(await page.locator('#graph svg .job').count(), 6);
   // Each step needs the one before; predeploy and deploy also need prepare (its artifacts).
   assert.equal(await page.locator('#graph svg .edges path').count(), 8);
   const stages = await page.locator('#graph svg text.stage').allTextContents();
   assert.deepEqual(stages, ['venv', 'prepare', 'image', 'predeploy', 'deploy', 'postdeploy']);
   const deploy = page.locator('#graph svg path[data-to="deploy:campus"]');
-  assert.deepEqual(await deploy.evaluateAll((paths) => paths.map((p) => p.dataset.from)), ['predeploy:campus', 'prepare:campus']);
+  assert.deepEqual((await deploy.evaluateAll((paths) => paths.map((p) => p.dataset.from))).sort(), ['predeploy:campus', 'prepare:campus']);
+  await assertTruthfulGraph(page);
 
   // What a batch upgrade leaves out is said in words.
   await page.click('text=Batch upgrade');
+  await settle(page);
+  assert.equal(await page.textContent('#status'), 'Batch upgrade · 20 jobs in 7 stages');
   assert.match(await page.textContent('#plan'), /Left out, and why:\s*library: BATCH_UPGRADE_DISABLED is true in instances\/library\/grove\.yml/);
   assert.equal(await page.textContent('#yaml'), golden('07-batch-upgrade.yml'));
   await page.screenshot({ path: join(ARTIFACTS, 'page.png'), fullPage: true });
@@ -51,13 +140,140 @@ test('a typed title shows the YAML of the CLI, the plan and the graph', async ()
   await page.close();
 });
 
-test('a bad title is underlined under exactly the offending characters', async () => {
+test('the graph tells the truth: file order, needs inside a stage, lines around boxes', async () => {
+  const page = await open(chrome.context, server.url);
+  // Infrastructure: terraform:plan above terraform:apply, as in the file, and the need between
+  // them a line from one box to the other, inside the picture.
+  await typeTitle(page, golden('02-infrastructure.title').replace(/\n$/, ''));
+  const infra = await assertTruthfulGraph(page);
+  const [plan, apply] = ['terraform:plan', 'terraform:apply'].map((id) => infra.boxes.find((b) => b.id === id));
+  assert.ok(plan.y < apply.y && plan.x === apply.x, 'plan above apply, in one column');
+  assert.deepEqual(infra.lines.map((l) => [l.from, l.to]), [['terraform:plan', 'terraform:apply']]);
+  await page.locator('#graph').screenshot({ path: join(ARTIFACTS, 'graph-infrastructure.png') });
+
+  // Create: Terraform's apply reaches every prepare two columns on, around the venv boxes;
+  // prepare reaches predeploy, deploy and postdeploy around the boxes between them.
+  await typeTitle(page, golden('03-create.title').replace(/\n$/, ''));
+  assert.equal(await page.textContent('#yaml'), golden('03-create.yml'));
+  const create = await assertTruthfulGraph(page);
+  assert.ok(create.lines.some((l) => l.from === 'terraform:apply' && l.to.startsWith('prepare:')));
+  assert.ok(create.lines.some((l) => l.from.startsWith('prepare:') && l.to.startsWith('postdeploy:')));
+  await page.locator('#graph').screenshot({ path: join(ARTIFACTS, 'graph-create.png') });
+
+  // The base images fan out to the image jobs of their instances, crossing no box.
+  await typeTitle(page, golden('07-batch-upgrade.title').replace(/\n$/, ''));
+  const batch = await assertTruthfulGraph(page);
+  const images = batch.boxes.filter((b) => b.id.startsWith('image:')).map((b) => b.id).sort();
+  assert.deepEqual(batch.lines.filter((l) => l.from.startsWith('base-image:')).map((l) => l.to).sort(), images);
+  await page.locator('#graph').screenshot({ path: join(ARTIFACTS, 'graph-batch.png') });
+
+  // A sharded batch: the generated pipeline, and a shard drawn job by job.
+  await page.evaluate((files) => window.grove.loadFleet(files, 'big fleet'), bigFleet(100));
+  await typeTitle(page, '[AutoDeploy][Batch][UpgradeTo] 0123456789abcdef');
+  const generated = await assertTruthfulGraph(page);
+  assert.deepEqual(generated.boxes.map((b) => b.id), ['base-image:1', 'base-image:2', 'grove-shards', 'grove-shard:1', 'grove-shard:2']);
+  await page.selectOption('#pipeline-file', 'generated-shards/shard-2.yml');
+  await settle(page);
+  await page.check('input[name="graph-mode"][value="jobs"]');
+  const shard = await assertTruthfulGraph(page);
+  assert.equal(shard.boxes.length, 42);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('the shard pipelines are drawn, and a trigger job leads to its shard', async () => {
+  const page = await open(chrome.context, server.url);
+  await page.evaluate((files) => window.grove.loadFleet(files, 'big fleet'), bigFleet(100));
+  await typeTitle(page, '[AutoDeploy][Batch][UpgradeTo] 0123456789abcdef');
+  // The words of the page, not of the code.
+  assert.equal(await page.textContent('#status'), 'Batch upgrade to a commit · 5 jobs in 2 stages · triggers 2 shard pipelines (540 jobs)');
+  const options = await page.locator('#pipeline-file option').allTextContents();
+  assert.deepEqual(options, ['generated.yml · 5 jobs', 'generated-shards/shard-1.yml · 498 jobs', 'generated-shards/shard-2.yml · 42 jobs']);
+  assert.match(await page.textContent('#yaml'), /artifact: "generated-shards\/shard-1\.yml"/);
+  // The trigger job: marked as one, its part of the YAML, and a way to its shard.
+  assert.equal(await page.locator('#graph [data-node="grove-shard:1"].trigger').count(), 1);
+  await page.click('#graph [data-node="grove-shard:1"]');
+  assert.equal(await page.isVisible('#job'), true);
+  assert.equal(await page.textContent('#job-title'), 'grove-shard:1');
+  assert.equal(await page.textContent('#job-yaml'), jobPart(await page.textContent('#yaml'), 'grove-shard:1'));
+  assert.match(await page.textContent('#job-shard'), /^Show generated-shards\/shard-1\.yml \(498 jobs\)/);
+  await page.click('#job-shard');
+  await settle(page);
+  assert.equal(await page.inputValue('#pipeline-file'), 'generated-shards/shard-1.yml');
+  const shard = await page.textContent('#yaml');
+  assert.match(shard, /^# Generated by Grove/);
+  assert.match(shard, /deploy:school-001:/);
+  // 498 jobs are drawn by stage, with counts; by instance, one box per instance; or every job.
+  assert.equal(await page.textContent('#graph-count'), '498 jobs, drawn as 6 boxes');
+  assert.deepEqual(await page.locator('#graph .job text').allTextContents(), ['venv · 83', 'prepare · 83', 'image · 83', 'predeploy · 83', 'deploy · 83', 'postdeploy · 83']);
+  assert.deepEqual(await page.locator('#graph text.stage').allTextContents(), ['venv · 83 jobs', 'prepare · 83 jobs', 'image · 83 jobs', 'predeploy · 83 jobs', 'deploy · 83 jobs', 'postdeploy · 83 jobs']);
+  await page.locator('#outputs').screenshot({ path: join(ARTIFACTS, 'graph-shard-by-stage.png') });
+  await page.check('input[name="graph-mode"][value="instance"]');
+  assert.equal(await page.locator('#graph .job').count(), 83);
+  assert.equal(await page.textContent('#graph [data-node="instance school-001"] text'), 'school-001 · 6');
+  await page.click('#graph [data-node="instance school-001"]');
+  assert.match(await page.textContent('#job-facts'), /6 jobs: venv → prepare → image → predeploy → deploy → postdeploy/);
+  assert.match(await page.textContent('#job-yaml'), /^venv:school-001:\n[\s\S]*\npostdeploy:school-001:\n/);
+  await page.locator('#outputs').screenshot({ path: join(ARTIFACTS, 'graph-shard-by-instance.png') });
+  await page.check('input[name="graph-mode"][value="jobs"]');
+  assert.equal(await page.locator('#graph .job').count(), 498);
+  // The chosen file stays shown while the title changes, and goes when there are no shards.
+  await page.selectOption('#pipeline-file', 'generated-shards/shard-2.yml');
+  await settle(page);
+  await page.click('#title');
+  await page.keyboard.press('End');
+  await page.keyboard.type('0');
+  await settle(page);
+  assert.match(await page.textContent('#yaml'), /deploy:school-099:/);
+  assert.doesNotMatch(await page.textContent('#yaml'), /deploy:school-001:/);
+  await typeTitle(page, '[AutoDeploy][Update] school-001');
+  assert.equal(await page.isVisible('#pipeline-file'), false);
+  assert.match(await page.textContent('#yaml'), /deploy:school-001:/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('a job shows its part of the YAML, by mouse and by keyboard', async () => {
+  const page = await open(chrome.context, server.url);
+  await typeTitle(page, golden('04-update.title').replace(/\n$/, ''));
+  const yaml = golden('04-update.yml');
+  await page.click('#graph [data-node="deploy:campus"]');
+  assert.equal(await page.textContent('#job-title'), 'deploy:campus');
+  assert.equal(await page.textContent('#job-yaml'), jobPart(yaml, 'deploy:campus'));
+  assert.match(await page.textContent('#job-facts'), /^Stage deploy · needs predeploy:campus, prepare:campus · needed by postdeploy:campus, lines \d+–\d+ of generated\.yml\.$/);
+  assert.deepEqual(await page.locator('#graph path.hl').evaluateAll((paths) => paths.map((p) => `${p.dataset.from} → ${p.dataset.to}`).sort()),
+    ['deploy:campus → postdeploy:campus', 'predeploy:campus → deploy:campus', 'prepare:campus → deploy:campus']);
+  await page.click('#job-close');
+  assert.equal(await page.isVisible('#job'), false);
+
+  // By keyboard: the graph is one Tab stop (the box last used); arrows move between jobs;
+  // Enter shows one.
+  await page.focus('#title');
+  for (let i = 0; i < 40 && !(await page.evaluate(() => !!document.activeElement.closest('#graph'))); i++) await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.node), 'deploy:campus');
+  await page.keyboard.press('Home');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.node), 'venv:campus');
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.node), 'image:campus');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.textContent('#job-title'), 'image:campus');
+  assert.equal(await page.textContent('#job-yaml'), jobPart(yaml, 'image:campus'));
+  await page.keyboard.press('End');
+  await page.keyboard.press(' ');
+  assert.equal(await page.textContent('#job-title'), 'postdeploy:campus');
+  assert.equal(await page.locator('#graph [data-node][tabindex="0"]').count(), 1);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('a bad title is underlined under exactly the offending characters, an unknown instance too', async () => {
   const page = await open(chrome.context, server.url);
   // Two bad names, one with a two-byte character and one with a four-byte one (two UTF-16 units).
   await typeTitle(page, '[AutoDeploy][Update] café,🌲grove');
   const marks = await page.locator('#mirror mark.error').allTextContents();
   assert.deepEqual(marks, ['é', '🌲']);
-  const items = await page.locator('#diagnostics li.error .message').allTextContents();
+  const items = await page.locator('#diagnostics .error .message').allTextContents();
   assert.equal(items.length, 2);
   assert.match(items[0], /character 'é' is not allowed in an instance name/);
   assert.equal(await page.textContent('#yaml'), '');
@@ -68,13 +284,9 @@ test('a bad title is underlined under exactly the offending characters', async (
   const mark = await page.locator('#mirror mark.error').first().boundingBox();
   assert.ok(mark.x > area.x && mark.x + mark.width < area.x + area.width && mark.y > area.y && mark.y < area.y + area.height);
   // Where the underline is, the textarea has the same character: select it there and compare.
-  const selected = await page.evaluate(() => {
-    const li = document.querySelector('#diagnostics li');
-    li.click();
-    const t = document.getElementById('title');
-    return t.value.slice(t.selectionStart, t.selectionEnd);
-  });
-  assert.equal(selected, 'é');
+  await page.click('#diagnostics .diagnostic >> nth=1');
+  const selected = () => page.evaluate(() => { const t = document.getElementById('title'); return t.value.slice(t.selectionStart, t.selectionEnd); });
+  assert.equal(await selected(), '🌲');
   await page.screenshot({ path: join(ARTIFACTS, 'page-error.png') });
 
   // A point (an empty item) gets a caret; a misspelled type its whole name.
@@ -83,11 +295,56 @@ test('a bad title is underlined under exactly the offending characters', async (
   await typeTitle(page, '[AutoDeploy][Updte] campus');
   assert.deepEqual(await page.locator('#mirror mark.error').allTextContents(), ['Updte']);
   assert.match(await page.textContent('#diagnostics'), /did you mean \[Update\]\?/);
-  // A failure that is not about the title is shown whole, with the CLI's exit code.
-  await typeTitle(page, '[AutoDeploy][Update] nowhere');
-  assert.equal(await page.locator('#mirror mark').count(), 0);
+  // An instance the fleet does not have is underlined like any other mistake, with the CLI's
+  // exit code and whole message.
+  await typeTitle(page, '[AutoDeploy][Update] campus,nowhere,reserch');
+  assert.deepEqual(await page.locator('#mirror mark.error').allTextContents(), ['nowhere', 'reserch']);
+  assert.match(await page.textContent('#diagnostics'), /no such instance "reserch" in instances\/\s*did you mean research\?/);
   assert.match(await page.textContent('#status'), /would exit 3/);
-  assert.match(await page.textContent('#plan'), /no such instance "nowhere" in instances\//);
+  assert.match(await page.textContent('#plan'), /no such instances "nowhere", "reserch" in instances\//);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('a config error is marked in the file editor at its line, and said once', async () => {
+  const page = await open(chrome.context, server.url);
+  await page.click('#files-details summary');
+  await page.selectOption('#file-select', 'grove.yml');
+  const text = await page.inputValue('#file-text');
+  await page.fill('#file-text', 'PIPELINE_IMAGE: registry.example.org/grove:1\nLIMITS:\n  jobs_per_pipeline: many\n');
+  await settle(page);
+  const line = 3;
+  assert.match(await page.textContent('#status'), new RegExp(`grove\\.yml has an error \\(line ${line}, column \\d+\\), marked in the file editor`));
+  assert.match(await page.textContent('#file-problem'), new RegExp(`Marked below at line ${line}, column \\d+`));
+  assert.equal(await page.locator('#file-mirror mark.error, #file-mirror .point.error').count(), 1);
+  // The mark is on that line of the editor.
+  const marked = await page.evaluate(() => {
+    const mark = document.querySelector('#file-mirror mark.error, #file-mirror .point.error');
+    const before = document.createRange();
+    before.setStart(document.getElementById('file-mirror'), 0);
+    before.setEndBefore(mark);
+    return before.toString().split('\n').length;
+  });
+  assert.equal(marked, line);
+  // Grove's message is on the page once.
+  const message = await page.evaluate(() => window.grove.state.outline.error.message);
+  const body = await page.evaluate(() => document.body.innerText);
+  for (const part of message.split('\n')) assert.equal(body.split(part).length - 1, 1, `"${part}" is shown once`);
+  await page.screenshot({ path: join(ARTIFACTS, 'page-config-error.png'), fullPage: true });
+  // From the plan, to the error in the editor.
+  await page.selectOption('#file-select', 'instances/campus/config.yml');
+  assert.equal(await page.locator('#file-mirror mark').count(), 0);
+  await page.click('#plan [data-show-file="grove.yml"]');
+  assert.equal(await page.inputValue('#file-select'), 'grove.yml');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'file-text');
+  assert.ok(await page.evaluate(() => document.getElementById('file-text').selectionStart > 0));
+  // An instance's broken config, previewed: the same.
+  await page.fill('#file-text', text);
+  await page.selectOption('#file-select', 'instances/campus/config.yml');
+  await page.fill('#file-text', 'LMS_HOST: campus.example.org\nEDX_PLATFORM_VERSION: [1\n');
+  await typeTitle(page, '[AutoDeploy][Update] campus');
+  assert.match(await page.textContent('#status'), /instances\/campus\/config\.yml has an error \(line 2, column \d+\)/);
+  assert.equal(await page.locator('#file-mirror mark.error, #file-mirror .point.error').count(), 1);
   assert.deepEqual(page.errors, []);
   await page.close();
 });
@@ -123,7 +380,103 @@ test('a share link reproduces the view, with an edited fleet', async () => {
   await Promise.all([page.close(), other.close(), third.close()]);
 });
 
-const webhookGolden = (name) => readFileSync(join(PROJECT, 'tests/webhooks', name), 'utf8');
+/** Shows what a page shows of a link that cannot show its view. */
+async function assertNothingShown(page, why) {
+  assert.equal(await page.isVisible('#link-problem'), true);
+  assert.match(await page.textContent('#link-problem'), why);
+  assert.equal(await page.inputValue('#title'), '');
+  assert.equal(await page.textContent('#yaml'), '');
+  assert.equal(await page.locator('#graph svg').count(), 0);
+  assert.match(await page.textContent('#plan'), /^No plan\.$/);
+  assert.match(await page.textContent('#status'), /Nothing is shown/);
+}
+
+test('a cut or broken link says so, and shows nothing as if it were the link\'s view', async () => {
+  const page = await open(chrome.context, server.url);
+  await page.evaluate(() => window.grove.loadFleet({ 'instances/solo/config.yml': 'LMS_HOST: solo.example.org\n' }, 'one instance'));
+  await typeTitle(page, '[AutoDeploy][Update] solo|4');
+  await page.waitForFunction(() => location.hash.includes('f='));
+  const link = page.url();
+  // Cut anywhere: in the fleet, or in the title (which would still read as a title).
+  for (const cut of [link.slice(0, -20), link.slice(0, link.indexOf('%7C4') + 3) ]) {
+    const opened = await open(chrome.context, cut);
+    await assertNothingShown(opened, /cut short or changed/);
+    await opened.screenshot({ path: join(ARTIFACTS, 'page-cut-link.png') });
+    // The reader may start over; the page is then theirs.
+    await opened.click('#link-problem-start');
+    await settle(opened);
+    assert.equal(await opened.isVisible('#link-problem'), false);
+    assert.match(await opened.textContent('#status'), /^Update · 6 jobs/);
+    assert.deepEqual(opened.errors, []);
+    await opened.close();
+  }
+  // A link of the older form (no checksum) whose fleet is damaged.
+  const damaged = await open(chrome.context, `${server.url}#t=${encodeURIComponent('[AutoDeploy][Update] solo')}&n=x&f=AAAAbroken`);
+  await assertNothingShown(damaged, /fleet cannot be read/);
+  // Typing is starting over too.
+  await typeTitle(damaged, '[AutoDeploy][Archive] staging,labs');
+  assert.equal(await damaged.isVisible('#link-problem'), false);
+  assert.equal(await damaged.textContent('#yaml'), golden('06-archive.yml'));
+  assert.deepEqual([...page.errors, ...damaged.errors], []);
+  await Promise.all([page.close(), damaged.close()]);
+});
+
+test('a link without a fleet, in a tab that holds another fleet, uses the demo fleet', async () => {
+  const page = await open(chrome.context, server.url);
+  await page.evaluate((files) => window.grove.loadFleet(files, 'big fleet'), bigFleet(20));
+  await typeTitle(page, '[AutoDeploy][Update] school-001');
+  assert.equal(await page.textContent('#instance-count'), '20');
+  // A link to the demo fleet pasted into this tab's address.
+  await page.evaluate((title) => { location.hash = `t=${encodeURIComponent(title)}`; }, '[AutoDeploy][Archive] staging,labs');
+  await page.waitForFunction(() => document.getElementById('instance-count')?.textContent === '7');
+  await settle(page);
+  assert.match(await page.textContent('#fleet-label'), /demo fleet/);
+  assert.equal(await page.inputValue('#title'), '[AutoDeploy][Archive] staging,labs');
+  assert.equal(await page.textContent('#yaml'), golden('06-archive.yml'));
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('Copy link says plainly when the payload or the fleet is too large for a link', async () => {
+  await chrome.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+  const page = await open(chrome.context, server.url);
+  // A link that holds the view is copied.
+  await typeTitle(page, '[AutoDeploy][Update] campus');
+  await page.click('#share');
+  await page.waitForFunction(() => document.getElementById('share-status').textContent !== '');
+  assert.equal(await page.textContent('#share'), 'Copied');
+  assert.equal(await page.textContent('#share-status'), 'Link copied: it shows this view.');
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), page.url());
+  await page.evaluate(() => navigator.clipboard.writeText('before'));
+
+  // A payload that does not compress below the limit: not copied, and said so.
+  const noise = Array.from({ length: 90000 }, (_, i) => ((i * 7919) % 65521).toString(36)).join('');
+  const payload = JSON.stringify({ object_kind: 'push', ref: 'refs/heads/main', checkout_sha: 'da15', project: { git_http_url: 'https://example.org/x.git' }, commits: [], noise });
+  await page.click('#mode-webhook');
+  await page.fill('#payload', payload);
+  await settle(page);
+  await page.waitForFunction(() => document.getElementById('share').textContent === 'Copy link'); // the first "Copied" is gone
+  await page.click('#share');
+  await page.waitForFunction(() => document.getElementById('share-status').textContent.startsWith('Not copied'));
+  assert.match(await page.textContent('#share-status'), /^Not copied: the webhook payload \(\d+ KB packed\) is too large for a link \(at most 60 KB\), so a link cannot show this view\.$/);
+  assert.equal(await page.textContent('#share'), 'Copy link');
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), 'before');
+  // The address says so too: opened, it shows nothing.
+  assert.match(page.url(), /&x=payload/);
+  const opened = await open(chrome.context, page.url());
+  await assertNothingShown(opened, /its webhook payload was too large to be put in a link/);
+
+  // The same for a fleet too large for a link.
+  await page.click('#mode-title');
+  await page.evaluate((noise) => window.grove.loadFleet({ 'instances/solo/config.yml': `LMS_HOST: solo.example.org\n# ${noise}\n` }, 'noisy'), noise);
+  await settle(page);
+  await page.click('#share');
+  await page.waitForFunction(() => document.getElementById('share-status').textContent.includes('the fleet'));
+  assert.match(await page.textContent('#share-status'), /^Not copied: the fleet \(\d+ KB packed\) is too large for a link/);
+  assert.equal(await page.textContent('#share'), 'Copy link');
+  assert.deepEqual([...page.errors, ...opened.errors], []);
+  await Promise.all([page.close(), opened.close()]);
+});
 
 test('a pasted webhook payload shows the pipeline of grove webhookpipeline, and links keep it', async () => {
   const page = await open(chrome.context, server.url);
@@ -131,15 +484,18 @@ test('a pasted webhook payload shows the pipeline of grove webhookpipeline, and 
   assert.equal(await page.isVisible('#title'), false);
   // Paste a pull request payload: its preview environment, as the CLI writes it.
   await page.fill('#payload', webhookGolden('github-pr-opened.json'));
+  await settle(page);
   assert.equal(await page.textContent('#yaml'), webhookGolden('github-pr-opened.yml'));
   assert.equal(await page.textContent('#plan-text'), webhookGolden('github-pr-opened.plan.txt'));
-  assert.match(await page.textContent('#status'), /preview-up · \d+ jobs?/);
+  assert.match(await page.textContent('#status'), /^Preview environment up · \d+ jobs? in 1 stage$/);
   assert.ok((await page.locator('#graph svg .job').count()) > 0);
   // An example button: a push to the cluster repository is its head commit's title.
   await page.click('text=GitLab push to the cluster');
+  await settle(page);
   assert.equal(await page.textContent('#yaml'), webhookGolden('gitlab-push-cluster.yml'));
   // What Grove cannot read is an error with the CLI's exit code, and no pipeline.
   await page.fill('#payload', '{"object_kind": "push", ');
+  await settle(page);
   assert.match(await page.textContent('#status'), /grove webhookpipeline would exit 5: invalid webhook payload/);
   assert.match(await page.textContent('#plan'), /invalid webhook payload: not JSON/);
   assert.equal(await page.textContent('#yaml'), '');
@@ -147,7 +503,8 @@ test('a pasted webhook payload shows the pipeline of grove webhookpipeline, and 
 
   // A link reproduces the payload view.
   await page.fill('#payload', webhookGolden('gitlab-mr-merge.json'));
-  await page.waitForFunction(() => location.hash.includes('m=webhook') && location.hash.includes('p='));
+  await settle(page);
+  assert.match(page.url(), /&m=webhook&p=/);
   const other = await open(chrome.context, page.url());
   assert.equal(await other.getAttribute('#mode-webhook', 'aria-selected'), 'true');
   assert.equal(await other.inputValue('#payload'), webhookGolden('gitlab-mr-merge.json'));
@@ -161,30 +518,22 @@ test('a pasted webhook payload shows the pipeline of grove webhookpipeline, and 
   await Promise.all([page.close(), other.close()]);
 });
 
-test('a plan too big for one file shows its shard files', async () => {
+test('a long plan folds its list, and shows it all on request', async () => {
   const page = await open(chrome.context, server.url);
   await page.evaluate((files) => window.grove.loadFleet(files, 'big fleet'), bigFleet(100));
   await typeTitle(page, '[AutoDeploy][Batch][UpgradeTo] 0123456789abcdef');
-  assert.match(await page.textContent('#status'), /batch-upgrade-to · 5 jobs in \d stages · triggers 2 shard pipelines \(540 jobs\)/);
-  const options = await page.locator('#yaml-file option').allTextContents();
-  assert.deepEqual(options, [
-    'generated.yml · 5 jobs',
-    'generated-shards/shard-1.yml · 498 jobs',
-    'generated-shards/shard-2.yml · 42 jobs',
-  ]);
-  const generated = await page.textContent('#yaml');
-  assert.match(generated, /artifact: "generated-shards\/shard-1\.yml"/);
-  await page.selectOption('#yaml-file', 'generated-shards/shard-2.yml');
-  const shard = await page.textContent('#yaml');
-  assert.match(shard, /^# Generated by Grove/);
-  assert.match(shard, /deploy:school-099:/);
-  assert.doesNotMatch(shard, /deploy:school-001:/);
-  // The chosen file stays shown while the title changes, and goes when there are no shards.
-  await page.keyboard.type('0');
-  assert.match(await page.textContent('#yaml'), /deploy:school-099:/);
-  await typeTitle(page, '[AutoDeploy][Update] school-001');
-  assert.equal(await page.isVisible('#yaml-file'), false);
-  assert.match(await page.textContent('#yaml'), /deploy:school-001:/);
+  const planned = await page.evaluate(() => window.grove.state.outline.plan.instances.length);
+  assert.equal(planned, 90);
+  // The steps (2 base images, 90 instances) and what is left out (10 instances) are folded.
+  assert.deepEqual(await page.locator('#plan .plan-more summary').allTextContents(), ['Show 89 more instances', 'Show 7 more instances']);
+  const folded = (await page.locator('#plan').boundingBox()).height;
+  assert.ok(folded < 900, `the folded plan is ${folded} px tall`);
+  await page.click('#plan .plan-more summary >> nth=0');
+  assert.ok((await page.locator('#plan').boundingBox()).height > folded * 3);
+  assert.equal(await page.locator('#plan .plan-more >> nth=0').locator('li').count(), 89);
+  // All of the plan's lines are there, folded or not.
+  const lines = (await page.textContent('#plan-text')).split('\n').filter((l) => l.startsWith('  ') && !l.startsWith('  shard'));
+  assert.ok(await page.locator('#plan li').count() >= lines.length);
   assert.deepEqual(page.errors, []);
   await page.close();
 });
@@ -197,7 +546,7 @@ function clusterFolder() {
     writeFileSync(join(root, path), text);
   };
   write('README.md', '# my cluster\n');
-  write('grove.yml', 'PIPELINE_IMAGE: registry.example.org/grove:1\n');
+  write('grove.yml', 'PIPELINE_IMAGE: registry.example.org/grove:1\nENV_STORE: s3://grove-state/mycluster\n');
   write('instances/alpha/config.yml', 'LMS_HOST: alpha.example.org\nEDX_PLATFORM_REPOSITORY: https://github.com/openedx/edx-platform.git\nEDX_PLATFORM_VERSION: open-release/sumac.1\n');
   write('instances/alpha/grove-requirements.txt', 'tutor==19.0.0\n');
   write('instances/alpha/.venv/pyvenv.cfg', 'home = /usr/bin\n');
@@ -207,12 +556,67 @@ function clusterFolder() {
   return root;
 }
 
-test('a chosen folder becomes the fleet, reading only what Grove reads', async () => {
+/** Presses Tab until `done()` holds in the page (at most `limit` times); returns the ids passed. */
+async function tabUntil(page, done, limit = 80) {
+  const passed = [];
+  for (let i = 0; i < limit; i++) {
+    if (await page.evaluate(done)) return passed;
+    await page.keyboard.press('Tab');
+    passed.push(await page.evaluate(() => document.activeElement.id || document.activeElement.className?.baseVal || document.activeElement.className));
+  }
+  throw new Error(`not reached in ${limit} Tabs: ${passed.join(', ')}`);
+}
+
+test('every control by keyboard: the tabs, the diagnostics, the folder chooser', async () => {
+  const page = await open(chrome.context, server.url);
+  // The tabs: one Tab stop; the arrows move between them and show their panel.
+  await page.focus('#share');
+  await tabUntil(page, () => document.activeElement.id === 'mode-title', 3);
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'mode-webhook');
+  assert.equal(await page.getAttribute('#mode-webhook', 'aria-selected'), 'true');
+  assert.equal(await page.isVisible('#payload'), true);
+  await settle(page);
+  assert.match(await page.textContent('#status'), /^Update · /); // the example payload: a push of a title
+  await page.keyboard.press('Home');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'mode-title');
+  assert.equal(await page.isVisible('#title'), true);
+  await page.keyboard.press('End');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'mode-webhook');
+  await page.keyboard.press('ArrowRight'); // wraps around
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'mode-title');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'title', 'the other tab is not a Tab stop');
+
+  // The diagnostics: reached by Tab; Enter selects the offending text in the title.
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('[AutoDeploy][Update] campus,Labs');
+  await settle(page);
+  await tabUntil(page, () => document.activeElement.classList.contains('diagnostic'), 20);
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'title');
+  assert.equal(await page.evaluate(() => { const t = document.getElementById('title'); return t.value.slice(t.selectionStart, t.selectionEnd); }), 'L');
+
+  // The folder chooser: reached by Tab, opened with Enter; the drop zone is not a Tab stop.
+  const choosing = page.waitForEvent('filechooser');
+  const passed = await tabUntil(page, () => document.activeElement.id === 'choose-folder');
+  assert.ok(!passed.includes('drop'), passed.join(', '));
+  await page.keyboard.press('Enter');
+  await (await choosing).setFiles(clusterFolder());
+  await page.waitForFunction(() => document.getElementById('instance-count')?.textContent === '2');
+  await settle(page);
+  // Chosen, not "dropped".
+  assert.equal(await page.textContent('#fleet-label'), 'mycluster (chosen, 5 files read, 2 left alone)');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('a chosen folder becomes the fleet, reading only what Grove reads; an empty one changes nothing', async () => {
   const page = await open(chrome.context, server.url);
   const root = clusterFolder();
   await page.setInputFiles('#folder', root);
   await page.waitForFunction(() => document.getElementById('instance-count')?.textContent === '2');
-  assert.match(await page.textContent('#fleet-label'), /mycluster \(dropped, 5 files read, 2 left alone\)/);
+  assert.equal(await page.textContent('#fleet-label'), 'mycluster (chosen, 5 files read, 2 left alone)');
   assert.match(await page.textContent('#fleet-summary'), /alpha\s+beta/);
   await typeTitle(page, '[AutoDeploy][Update] alpha,beta');
   const yaml = await page.textContent('#yaml');
@@ -229,6 +633,16 @@ test('a chosen folder becomes the fleet, reading only what Grove reads', async (
     'instances/beta/config.yml',
     'instances/beta/grove.yml',
   ]);
+  // A folder with nothing Grove reads: the fleet and its summary stay, and the page says so.
+  const summary = await page.textContent('#fleet-summary');
+  const empty = join(mkdtempSync(join(tmpdir(), 'grove-empty-')), 'notes');
+  mkdirSync(empty);
+  writeFileSync(join(empty, 'README.md'), '# nothing here\n');
+  await page.setInputFiles('#folder', empty);
+  await page.waitForFunction(() => document.getElementById('folder-status').textContent !== '');
+  assert.match(await page.textContent('#folder-status'), /^Nothing was read from notes: .* The fleet is unchanged\.$/);
+  assert.equal(await page.textContent('#fleet-summary'), summary);
+  assert.equal(await page.textContent('#fleet-label'), 'mycluster (chosen, 5 files read, 2 left alone)');
   assert.deepEqual(page.errors, []);
   await page.close();
 });
@@ -264,11 +678,122 @@ test('a dropped instances/ folder becomes the fleet', async () => {
     document.getElementById('drop').dispatchEvent(drop);
   }, tree);
   await page.waitForFunction(() => document.getElementById('instance-count')?.textContent === '2');
-  assert.match(await page.textContent('#fleet-label'), /^instances \(dropped, 4 files read, 1 left alone\)/);
+  assert.equal(await page.textContent('#fleet-label'), 'instances (dropped, 4 files read, 1 left alone)');
   await typeTitle(page, '[AutoDeploy][Batch][UpgradeTo] 0123abcd');
   assert.match(await page.textContent('#plan'), /alpha/);
   assert.match(await page.textContent('#plan'), /Left out, and why:\s*beta: BATCH_UPGRADE_DISABLED/);
   assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('no WCAG A or AA violations (axe-core), in every state of the page', async () => {
+  const page = await open(chrome.context, server.url);
+  const check = async (state) => {
+    const { violations } = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']).analyze();
+    const found = violations.map((v) => `${state}: ${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).slice(0, 5).join('; ')}`);
+    assert.deepEqual(found, []);
+  };
+  await check('the demo');
+  // The focus ring of the title (which axe does not check): 3:1 against the card at least.
+  await page.focus('#title');
+  const [ring, card] = await page.evaluate(() => [getComputedStyle(document.getElementById('title')).boxShadow, getComputedStyle(document.querySelector('.title-card')).backgroundColor]);
+  assert.ok(contrast(ring, card) >= 3, `${ring} on ${card}`);
+  await typeTitle(page, '[AutoDeploy][Updte] campus,Labs,nowhere');
+  await check('a title with errors');
+  await typeTitle(page, 'Revert "[AutoDeploy][Update] campus"');
+  await check('a warning');
+  await typeTitle(page, golden('03-create.title').replace(/\n$/, ''));
+  await page.click('#graph [data-node="prepare:campus"]');
+  await page.click('#files-details summary');
+  await check('a job shown, the file editor open');
+  await page.selectOption('#file-select', 'grove.yml');
+  await page.fill('#file-text', 'PIPELINE_PATCHES: [\n');
+  await settle(page);
+  await check('a broken config');
+  await page.click('#reset-fleet');
+  await page.evaluate((files) => window.grove.loadFleet(files, 'big fleet'), bigFleet(100));
+  await typeTitle(page, '[AutoDeploy][Batch][UpgradeTo] 0123456789abcdef');
+  await page.click('#plan .plan-more summary');
+  await check('a sharded batch');
+  await page.click('#mode-webhook');
+  await settle(page);
+  await check('the webhook tab');
+  const broken = await open(chrome.context, `${server.url}#c=00000000&t=x`);
+  await new AxeBuilder({ page: broken }).withTags(['wcag2a', 'wcag2aa']).analyze().then(({ violations }) => assert.deepEqual(violations.map((v) => v.id), []));
+  assert.deepEqual([...page.errors, ...broken.errors], []);
+  await Promise.all([page.close(), broken.close()]);
+});
+
+test('at 390 px wide, nothing reaches past the screen', async () => {
+  const page = await open(chrome.context, server.url);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.evaluate((files) => window.grove.loadFleet(files, 'big fleet with a long name for a small screen'), bigFleet(100));
+  await typeTitle(page, '[AutoDeploy][Batch][UpgradeTo] 0123456789abcdef');
+  await page.click('#files-details summary');
+  await page.selectOption('#file-select', 'instances/school-001/grove-requirements.txt');
+  await page.click('#graph [data-node="grove-shard:1"]');
+  await page.screenshot({ path: join(ARTIFACTS, 'page-390.png'), fullPage: true });
+  // Whatever is not inside a box that scrolls (the graph, the YAML) lies within the 390 px.
+  const past = await page.evaluate(() => {
+    const scrolls = (e) => { for (let p = e.parentElement; p; p = p.parentElement) { const o = getComputedStyle(p).overflowX; if (o === 'auto' || o === 'scroll' || o === 'hidden') return true; } return false; };
+    return [...document.querySelectorAll('body *')]
+      .filter((e) => e.getClientRects().length && !scrolls(e))
+      .map((e) => [e.id || e.tagName, e.getBoundingClientRect()])
+      .filter(([, r]) => r.right > 390.5 || r.left < -0.5)
+      .map(([name, r]) => `${name}: ${Math.round(r.left)}..${Math.round(r.right)}`);
+  });
+  assert.deepEqual(past, []);
+  assert.equal(await page.evaluate(() => document.scrollingElement.scrollWidth), 390);
+  for (const id of ['file-select', 'pipeline-file', 'new-path', 'share', 'choose-folder']) {
+    const box = await page.locator(`#${id}`).boundingBox();
+    assert.ok(box.x >= 0 && box.x + box.width <= 390, `#${id} fits: ${JSON.stringify(box)}`);
+  }
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+/** The response headers of `path` from the server, asking for `encoding`. */
+function headers(path, encoding) {
+  return new Promise((ok, fail) => {
+    request(new URL(path, server.url), { headers: { 'accept-encoding': encoding } }, (response) => {
+      response.resume();
+      response.on('end', () => ok(response.headers));
+    }).on('error', fail).end();
+  });
+}
+
+test('the server sends precompressed files, and the page allows nothing but its own files', async () => {
+  const wasm = 'pkg/grove_wasm_bg.wasm';
+  const gzip = await headers(wasm, 'gzip');
+  assert.equal(gzip['content-encoding'], 'gzip');
+  assert.equal(gzip['content-type'], 'application/wasm');
+  assert.equal(Number(gzip['content-length']), statSync(join(DIST, `${wasm}.gz`)).size);
+  assert.ok(Number(gzip['content-length']) < statSync(join(DIST, wasm)).size / 2);
+  const br = await headers(wasm, 'gzip, deflate, br');
+  assert.equal(br['content-encoding'], 'br');
+  assert.equal(Number(br['content-length']), statSync(join(DIST, `${wasm}.br`)).size);
+  const plain = await headers(wasm, 'identity');
+  assert.equal(plain['content-encoding'], undefined);
+  // One policy: the page's <meta>, sent as a header to every file (the worker reads it there).
+  const html = readFileSync(join(DIST, 'index.html'), 'utf8');
+  const policy = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)[1];
+  assert.match(policy, /default-src 'none'/);
+  for (const path of ['', 'worker.js', wasm]) {
+    assert.equal((await headers(path, 'gzip'))['content-security-policy'], `${policy}; frame-ancestors 'none'`);
+  }
+  // The policy holds: a script written into the page does not run, and the page works.
+  const page = await open(chrome.context, server.url);
+  const ran = await page.evaluate(() => {
+    const script = document.createElement('script');
+    script.textContent = 'window.injected = true';
+    document.body.append(script);
+    const img = new Image();
+    img.src = 'https://example.org/x.png';
+    return window.injected === true;
+  });
+  assert.equal(ran, false);
+  assert.ok(page.errors.some((e) => /Content Security Policy/.test(e.message)), 'the browser reports the blocked script');
+  assert.match(await page.textContent('#status'), /^Update · 6 jobs/);
   await page.close();
 });
 

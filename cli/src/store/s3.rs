@@ -37,7 +37,7 @@ impl S3Store {
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         if bucket.is_empty() {
             return Err(Failure::Core(grove_core::Error::new(
-                grove_core::ErrorKind::InvalidInput,
+                grove_core::Cause::setting("grove.yml", "ENV_STORE"),
                 format!("grove.yml: ENV_STORE \"{url}\" names no bucket (s3://bucket/prefix)"),
             )));
         }

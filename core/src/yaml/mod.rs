@@ -151,6 +151,37 @@ impl Node {
             .map(|(_, v)| v)
     }
 
+    /// The keys that lead to byte `at` of the text, joined with `.` (`LIMITS.jobs_per_pipeline`;
+    /// the items of a sequence add nothing), when `at` is in an entry of a mapping.
+    pub fn key_path_at(&self, at: usize) -> Option<String> {
+        let mut path: Vec<&str> = Vec::new();
+        let mut node = self;
+        'down: loop {
+            match &node.value {
+                Value::Map(entries) => {
+                    for (key, value) in entries {
+                        let in_key = key.span.contains(&at);
+                        if in_key || value.span.contains(&at) || value.span.start == at {
+                            path.push(key.as_str().unwrap_or("?"));
+                            if in_key {
+                                break 'down;
+                            }
+                            node = value;
+                            continue 'down;
+                        }
+                    }
+                    break;
+                }
+                Value::Seq(items) => match items.iter().find(|i| i.span.contains(&at)) {
+                    Some(item) => node = item,
+                    None => break,
+                },
+                _ => break,
+            }
+        }
+        (!path.is_empty()).then(|| path.join("."))
+    }
+
     /// The text, when the node is a string.
     pub fn as_str(&self) -> Option<&str> {
         match &self.value {

@@ -137,11 +137,12 @@ impl Shape {
     }
 }
 
-/// Renders the root template with its `instances` written shape by shape.
+/// Renders the template `root` with its `instances` written shape by shape.
 ///
 /// `render(name, data)` renders a template with handlebars. Returns `None` when the fast way
 /// does not apply or does not reproduce handlebars exactly; the caller then renders as usual.
 pub fn render<E>(
+    root_name: &str,
     context: &Value,
     mut render: impl FnMut(&str, &Value) -> Result<String, E>,
 ) -> Result<Option<String>, E> {
@@ -161,9 +162,9 @@ pub fn render<E>(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     root.insert("instances".into(), Value::Array(Vec::new()));
-    let empty = render(crate::template::ROOT, &Value::Object(root.clone()))?;
+    let empty = render(root_name, &Value::Object(root.clone()))?;
     root.insert("instances".into(), Value::Array(vec![instances[0].clone()]));
-    let one = render(crate::template::ROOT, &Value::Object(root))?;
+    let one = render(root_name, &Value::Object(root))?;
     let first = render("instance", &instances[0])?;
     if one.len() != empty.len() + first.len() {
         return Ok(None);

@@ -8,60 +8,60 @@
 //! as it is: the cluster's own `PIPELINE_PATCHES`.
 
 use crate::diagnostic::Diagnostic;
-use crate::error::{Error, Result};
-use crate::fleet::{Fleet, TEMPLATES_DIR};
+use crate::error::{Cause, Error, Result};
+use crate::fleet::{Fleet, TEMPLATES_DIR, TEMPLATE_SUFFIX};
 use crate::yaml;
 use handlebars::{
     Context, Handlebars, Helper, HelperResult, JsonRender, Output, RenderContext, RenderErrorReason,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The file name suffix of pipeline templates.
-pub const SUFFIX: &str = ".yml.hbs";
 /// The template every pipeline starts from.
 pub const ROOT: &str = "pipeline";
+/// The deepest `indent=` a `{{patch}}` may ask for.
+pub const MAX_INDENT: u64 = 64;
 
 /// The embedded templates, by name (file name without [`SUFFIX`]).
 pub const EMBEDDED: &[(&str, &str)] = &[
     (
         "pipeline",
-        include_str!("../../templates/pipelines/pipeline.yml.hbs"),
+        include_str!("../../../templates/pipelines/pipeline.yml.hbs"),
     ),
     (
         "terraform",
-        include_str!("../../templates/pipelines/terraform.yml.hbs"),
+        include_str!("../../../templates/pipelines/terraform.yml.hbs"),
     ),
     (
         "base-image",
-        include_str!("../../templates/pipelines/base-image.yml.hbs"),
+        include_str!("../../../templates/pipelines/base-image.yml.hbs"),
     ),
     (
         "instance",
-        include_str!("../../templates/pipelines/instance.yml.hbs"),
+        include_str!("../../../templates/pipelines/instance.yml.hbs"),
     ),
     (
         "instance-variables",
-        include_str!("../../templates/pipelines/instance-variables.yml.hbs"),
+        include_str!("../../../templates/pipelines/instance-variables.yml.hbs"),
     ),
     (
         "instance-cache",
-        include_str!("../../templates/pipelines/instance-cache.yml.hbs"),
+        include_str!("../../../templates/pipelines/instance-cache.yml.hbs"),
     ),
     (
         "archive",
-        include_str!("../../templates/pipelines/archive.yml.hbs"),
+        include_str!("../../../templates/pipelines/archive.yml.hbs"),
     ),
     (
         "noop",
-        include_str!("../../templates/pipelines/noop.yml.hbs"),
+        include_str!("../../../templates/pipelines/noop.yml.hbs"),
     ),
     (
         "preview",
-        include_str!("../../templates/pipelines/preview.yml.hbs"),
+        include_str!("../../../templates/pipelines/preview.yml.hbs"),
     ),
     (
         "shards",
-        include_str!("../../templates/pipelines/shards.yml.hbs"),
+        include_str!("../../../templates/pipelines/shards.yml.hbs"),
     ),
 ];
 
@@ -72,17 +72,20 @@ pub struct Templates {
     pub origins: BTreeMap<String, String>,
     /// Every patch name some template has a patch point for.
     pub patch_points: BTreeSet<String>,
+    /// Whether any patch has text, from `PIPELINE_PATCHES` or the command line.
+    patched: bool,
 }
 
 impl Templates {
-    /// The embedded templates with the fleet's overrides from `templates/pipelines/` laid over them.
-    pub fn new(fleet: &Fleet) -> Result<Templates> {
+    /// The embedded templates with the fleet's overrides from `templates/pipelines/` laid over
+    /// them, and `patches` (patch name → text) written at their patch points.
+    pub fn new(fleet: &Fleet, patches: BTreeMap<String, String>) -> Result<Templates> {
         let mut sources: BTreeMap<String, (String, &str)> = EMBEDDED
             .iter()
             .map(|(name, text)| (name.to_string(), ("embedded".to_string(), *text)))
             .collect();
         for (file, text) in fleet.files_under(TEMPLATES_DIR) {
-            if let Some(name) = file.strip_suffix(SUFFIX) {
+            if let Some(name) = file.strip_suffix(TEMPLATE_SUFFIX) {
                 if !name.contains('/') {
                     sources.insert(name.to_string(), (format!("{TEMPLATES_DIR}/{file}"), text));
                 }
@@ -91,7 +94,7 @@ impl Templates {
         let mut registry = Handlebars::new();
         registry.set_strict_mode(true);
         registry.register_escape_fn(yaml::quote);
-        let patches = fleet.settings.pipeline_patches.clone();
+        let patched = patches.values().any(|text| !text.is_empty());
         registry.register_helper(
             "patch",
             Box::new(
@@ -108,7 +111,14 @@ impl Templates {
                     let indent = h
                         .hash_get("indent")
                         .and_then(|v| v.value().as_u64())
-                        .unwrap_or(0) as usize;
+                        .unwrap_or(0);
+                    if indent > MAX_INDENT {
+                        return Err(RenderErrorReason::Other(format!(
+                            "patch \"{name}\": indent={indent} is more than {MAX_INDENT}"
+                        ))
+                        .into());
+                    }
+                    let indent = indent as usize;
                     if let Some(text) = patches.get(&name) {
                         let pad = " ".repeat(indent);
                         for line in text.lines() {
@@ -155,30 +165,22 @@ impl Templates {
             registry,
             origins,
             patch_points,
+            patched,
         })
     }
 
-    /// Renders the root template over `context`.
-    ///
-    /// While the root and instance templates are the embedded ones, instance chains are
-    /// rendered once per shape and filled in ([`crate::chain`]), which gives the same bytes.
-    pub fn render(&self, context: &serde_json::Value) -> Result<String> {
-        let embedded = [
-            "pipeline",
-            "instance",
-            "instance-variables",
-            "instance-cache",
-        ]
-        .iter()
-        .all(|name| self.origins.get(*name).map(String::as_str) == Some("embedded"));
-        if embedded {
-            if let Some(text) =
-                crate::chain::render(context, |name, data| self.render_template(name, data))?
-            {
-                return Ok(text);
-            }
-        }
-        self.render_template(ROOT, context)
+    /// Whether every template is Grove's own and no patch adds text: then a generated pipeline
+    /// that fails its checks is a bug in Grove, not in the repository.
+    pub fn is_grove_own(&self) -> bool {
+        !self.patched && self.origins.values().all(|origin| origin == "embedded")
+    }
+
+    /// Whether the root and instance templates are the embedded ones, whose instance chains
+    /// may be rendered once per shape ([`super::chain`]).
+    pub fn chains_by_shape(&self) -> bool {
+        [ROOT, "instance", "instance-variables", "instance-cache"]
+            .iter()
+            .all(|name| self.origins.get(*name).map(String::as_str) == Some("embedded"))
     }
 
     /// Renders the template `name` over `context` (`shards`, the root of a sharded pipeline).
@@ -192,7 +194,9 @@ impl Templates {
                 .unwrap_or_else(|| "a pipeline template".into());
             let at = e.line_no.map(|l| format!(":{l}")).unwrap_or_default();
             Error::new(
-                crate::error::ErrorKind::InvalidInput,
+                Cause::Template {
+                    origin: origin.clone(),
+                },
                 format!("{origin}{at}: {}", e.reason()),
             )
         })
@@ -205,7 +209,10 @@ fn refuse_raw_output(origin: &str, text: &str) -> Result<()> {
         if let Some(at) = text.find(pattern) {
             let message =
                 "raw output is not allowed in pipeline templates: every value must be quoted";
-            return Err(Error::invalid(
+            return Err(Error::located(
+                Cause::Template {
+                    origin: origin.to_string(),
+                },
                 format!("{origin}: {message}"),
                 origin,
                 text,
@@ -241,7 +248,10 @@ fn template_error(
             + column.saturating_sub(1)
     });
     let offset = offset.min(text.len());
-    Error::invalid(
+    Error::located(
+        Cause::Template {
+            origin: origin.to_string(),
+        },
         format!("{origin}: the template does not compile: {message}"),
         origin,
         text,
