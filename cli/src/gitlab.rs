@@ -70,8 +70,24 @@ impl Client {
         })
     }
 
-    /// One request: `what` says what it is for, in failure messages.
+    /// One request that must succeed: `what` says what it is for, in failure messages, which
+    /// say that a token refused with 403 needs the `api` scope and the Reporter role.
     fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        what: &str,
+    ) -> Result<Response, Failure> {
+        let response = self.request(method, path, body, what)?;
+        if (200..300).contains(&response.status) {
+            return Ok(response);
+        }
+        Err(refused(&response, what, READER))
+    }
+
+    /// One request, whatever GitLab answers; exit 1 when GitLab does not answer.
+    fn request(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -104,31 +120,12 @@ impl Client {
                 next_page,
             })
         });
-        let response = response.map_err(|e| {
+        response.map_err(|e| {
             Failure::External(format!(
                 "cannot {what}: GitLab's API at {} did not answer: {e}",
                 self.api
             ))
-        })?;
-        if (200..300).contains(&response.status) {
-            return Ok(response);
-        }
-        let said = match &response.body["message"] {
-            Value::Null => String::new(),
-            Value::String(s) => format!(": {s}"),
-            other => format!(": {other}"),
-        };
-        let why = match response.status {
-            401 => format!(
-                "GitLab did not accept the token in {TOKEN_VARIABLE} (401 Unauthorized{said}); it may be expired or revoked"
-            ),
-            403 => format!(
-                "GitLab refused the token in {TOKEN_VARIABLE} (403 Forbidden{said}): it needs the `api` scope and at least the Reporter role in this project"
-            ),
-            404 => format!("GitLab found no such thing (404 Not Found{said})"),
-            status => format!("GitLab answered {status}{said}"),
-        };
-        Err(Failure::External(format!("cannot {what}: {why}")))
+        })
     }
 
     /// Creates the note `body` on merge request `iid` of `project`, or updates the token's own
@@ -201,6 +198,35 @@ impl Client {
             }
         }
     }
+}
+
+/// What a 403 on a read means the token lacks.
+const READER: &str = "the `api` scope and at least the Reporter role in this project";
+
+/// What GitLab said in a refusal's `message`, as `: MESSAGE` (empty when it said nothing).
+fn said(response: &Response) -> String {
+    match &response.body["message"] {
+        Value::Null => String::new(),
+        Value::String(s) => format!(": {s}"),
+        other => format!(": {other}"),
+    }
+}
+
+/// The failure (exit 1) of a request GitLab refused: what it said, and for 401 and 403 what is
+/// wrong with the token (for 403, that it needs `needs`).
+fn refused(response: &Response, what: &str, needs: &str) -> Failure {
+    let said = said(response);
+    let why = match response.status {
+        401 => format!(
+            "GitLab did not accept the token in {TOKEN_VARIABLE} (401 Unauthorized{said}); it may be expired or revoked"
+        ),
+        403 => format!(
+            "GitLab refused the token in {TOKEN_VARIABLE} (403 Forbidden{said}): it needs {needs}"
+        ),
+        404 => format!("GitLab found no such thing (404 Not Found{said})"),
+        status => format!("GitLab answered {status}{said}"),
+    };
+    Failure::External(format!("cannot {what}: {why}"))
 }
 
 /// The CI job's variable, if it is set and not empty.

@@ -7,7 +7,7 @@ use grove_core::state::{Setting, SettingSource, SettingValue};
 use grove_core::{Error, ErrorKind};
 use std::fs;
 use std::io::ErrorKind as IoKind;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Creates `instances/NAME/` as a copy of `defaults/`.
 ///
@@ -18,6 +18,29 @@ use std::path::Path;
 /// written outside the repository: a link in `defaults/` is copied as the file it names inside
 /// it, and refused otherwise (exit 5), as is `instances/` or `instances/NAME` leading out.
 pub fn create(context: &crate::Context, name: &InstanceName) -> Result<(), Failure> {
+    stage(context, name)?.place()
+}
+
+/// A copy of `defaults/` for the new instance, in a hidden folder under `instances/`, made
+/// holding the instance's lock: renamed into place by [`Staged::place`], removed when dropped
+/// otherwise (before the lock is released).
+struct Staged {
+    parent: PathBuf,
+    staging: PathBuf,
+    target: PathBuf,
+    name: InstanceName,
+    _lock: fs::File,
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        // Gone already once placed.
+        let _ = fs::remove_dir_all(&self.staging);
+    }
+}
+
+/// Copies `defaults/` for the new instance `name`, after checking that it does not exist.
+fn stage(context: &crate::Context, name: &InstanceName) -> Result<Staged, Failure> {
     let repository = &context.repository;
     let boundary = repository.boundary()?;
     let exists = || -> Failure {
@@ -44,35 +67,42 @@ pub fn create(context: &crate::Context, name: &InstanceName) -> Result<(), Failu
         .into());
     }
     let parent = boundary.folder(INSTANCES_DIR, 0o777)?;
-    let _lock = crate::state::lock(context, name)?;
+    let lock = crate::state::lock(context, name)?;
     // Another run may have created it while this one waited for the lock.
     if boundary.resolve(&config)?.exists() {
         return Err(exists());
     }
     let target = repository.instance_dir(name)?;
     remove_leftovers(&parent, name);
-    let staging = parent.join(format!(".{name}.new-{}", std::process::id()));
-    let result = boundary
-        .copy_tree(DEFAULTS_DIR, &staging, &[".venv"])
-        .and_then(|()| {
-            sync_dir(&staging)?;
-            fs::rename(&staging, &target).map_err(|e| {
-                if matches!(e.kind(), IoKind::AlreadyExists | IoKind::DirectoryNotEmpty) {
-                    Error::new(
-                        ErrorKind::AlreadyExists,
-                        format!("{INSTANCES_DIR}/{name}/ already exists but holds no {CONFIG_FILE}; move it away first"),
-                    )
-                    .into()
-                } else {
-                    Failure::io("create", &target, e)
-                }
-            })?;
-            sync_dir(&parent)
-        });
-    if result.is_err() {
-        let _ = fs::remove_dir_all(&staging);
+    let staged = Staged {
+        staging: parent.join(format!(".{name}.new-{}", std::process::id())),
+        parent,
+        target,
+        name: name.clone(),
+        _lock: lock,
+    };
+    boundary.copy_tree(DEFAULTS_DIR, &staged.staging, &[".venv"])?;
+    Ok(staged)
+}
+
+impl Staged {
+    /// Renames the copy into place as `instances/NAME/`, synced.
+    fn place(self) -> Result<(), Failure> {
+        let name = &self.name;
+        sync_dir(&self.staging)?;
+        fs::rename(&self.staging, &self.target).map_err(|e| {
+            if matches!(e.kind(), IoKind::AlreadyExists | IoKind::DirectoryNotEmpty) {
+                Error::new(
+                    ErrorKind::AlreadyExists,
+                    format!("{INSTANCES_DIR}/{name}/ already exists but holds no {CONFIG_FILE}; move it away first"),
+                )
+                .into()
+            } else {
+                Failure::io("create", &self.target, e)
+            }
+        })?;
+        sync_dir(&self.parent)
     }
-    result
 }
 
 /// Removes the staging folders of `grove new NAME` in `parent`: only the holder of the
@@ -112,14 +142,11 @@ pub fn prepare(
     // Check everything given before touching anything.
     let version = edx_platform_version
         .map(|text| {
-            grove_core::request::Version::parse(text).map_err(|invalid| {
-                Failure::Core(Error::invalid(
-                    format!("invalid --edx-platform-version: {}", invalid.message),
-                    "--edx-platform-version",
-                    text,
-                    vec![invalid.at(0)],
-                ))
-            })
+            crate::checked(
+                "--edx-platform-version",
+                text,
+                grove_core::request::Version::parse,
+            )
         })
         .transpose()?;
     let repository = &context.repository;

@@ -589,10 +589,20 @@ fn summary(plan: &grove_core::Plan) -> String {
 
 /// Checks an instance name given on the command line (exit 5 if it is not one).
 fn parse_name(text: &str) -> Result<InstanceName, Failure> {
-    InstanceName::parse(text).map_err(|invalid| {
+    checked("instance name", text, InstanceName::parse)
+}
+
+/// Checks `text`, the `what` given on the command line, with `parse` (exit 5, pointing at what
+/// is wrong in it).
+fn checked<T>(
+    what: &str,
+    text: &str,
+    parse: impl FnOnce(&str) -> Result<T, grove_core::diagnostic::Invalid>,
+) -> Result<T, Failure> {
+    parse(text).map_err(|invalid| {
         Failure::Core(Error::invalid(
-            format!("invalid instance name: {}", invalid.message),
-            "instance name",
+            format!("invalid {what}: {}", invalid.message),
+            what,
             text,
             vec![invalid.at(0)],
         ))
