@@ -1,4 +1,5 @@
-//! Instance folders on disk: creating one from `defaults/`, whole or not at all.
+//! Instance folders on disk: creating one from `defaults/`, whole or not at all, or listing
+//! the files it would hold (`grove new --commit`).
 
 use crate::failure::Failure;
 use grove_core::fleet::{CONFIG_FILE, DEFAULTS_DIR, INSTANCES_DIR};
@@ -7,6 +8,7 @@ use grove_core::state::{Setting, SettingSource, SettingValue};
 use grove_core::{Error, ErrorKind};
 use std::fs;
 use std::io::ErrorKind as IoKind;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// Creates `instances/NAME/` as a copy of `defaults/`.
@@ -19,6 +21,27 @@ use std::path::{Path, PathBuf};
 /// it, and refused otherwise (exit 5), as is `instances/` or `instances/NAME` leading out.
 pub fn create(context: &crate::Context, name: &InstanceName) -> Result<(), Failure> {
     stage(context, name)?.place()
+}
+
+/// A file of a new instance: its path inside `instances/NAME/` (names separated by `/`), its
+/// bytes, and whether it is executable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFile {
+    pub path: String,
+    pub bytes: Vec<u8>,
+    pub executable: bool,
+}
+
+/// The files `grove new NAME` would put in `instances/NAME/`, sorted by path, checked as
+/// [`create`] checks them (exit 4 when the instance exists, exit 5 for what `defaults/` may not
+/// hold), with nothing left on disk: the copy is made exactly as [`create`] makes it, read, and
+/// removed. Empty folders are not listed (git holds files only).
+pub fn files(context: &crate::Context, name: &InstanceName) -> Result<Vec<NewFile>, Failure> {
+    let staged = stage(context, name)?;
+    let mut files = Vec::new();
+    read_staged(&staged.staging, "", &mut files)?;
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
 }
 
 /// A copy of `defaults/` for the new instance, in a hidden folder under `instances/`, made
@@ -103,6 +126,45 @@ impl Staged {
         })?;
         sync_dir(&self.parent)
     }
+}
+
+/// Reads the files of the copy at `dir` (`shown` inside the instance) into `files`. The copy
+/// holds only folders and regular files, made by [`crate::boundary::Boundary::copy_tree`].
+fn read_staged(dir: &Path, shown: &str, files: &mut Vec<NewFile>) -> Result<(), Failure> {
+    let entries = fs::read_dir(dir).map_err(|e| Failure::io("list", dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Failure::io("list", dir, e))?;
+        let file_name = entry.file_name();
+        let Some(file_name) = file_name.to_str() else {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "{DEFAULTS_DIR}/{shown}{} has a name that is not UTF-8: git hosts take UTF-8 paths only",
+                    file_name.to_string_lossy()
+                ),
+            )
+            .into());
+        };
+        let path = format!("{shown}{file_name}");
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            read_staged(&entry.path(), &format!("{path}/"), files)?;
+            continue;
+        }
+        let (bytes, metadata) =
+            crate::boundary::read_file(&entry.path(), &path)?.ok_or_else(|| {
+                Failure::io(
+                    "read",
+                    &entry.path(),
+                    std::io::Error::from(IoKind::NotFound),
+                )
+            })?;
+        files.push(NewFile {
+            path,
+            bytes,
+            executable: metadata.permissions().mode() & 0o111 != 0,
+        });
+    }
+    Ok(())
 }
 
 /// Removes the staging folders of `grove new NAME` in `parent`: only the holder of the
