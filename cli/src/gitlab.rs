@@ -1,5 +1,5 @@
 //! GitLab's REST API (v4), as a CI job sees it: the merge request note of
-//! `grove plan --merge-request-note` (and, later, the commits API).
+//! `grove plan --merge-request-note`, and the commit of `grove new NAME --commit`.
 //!
 //! One small client, blocking for its callers: requests run on a one-thread tokio runtime, as
 //! the S3 env store's do. It is `reqwest` over rustls with the system's certificates, the very
@@ -9,6 +9,13 @@
 //! lacks.
 
 use crate::failure::Failure;
+use crate::instance::NewFile;
+use base64::Engine;
+use grove_core::fleet::INSTANCES_DIR;
+use grove_core::name::InstanceName;
+use grove_core::request::{Request, Target};
+use grove_core::value::DeploymentId;
+use grove_core::{Cause, Error};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -44,6 +51,15 @@ pub enum NoteAction {
     Updated(u64),
 }
 
+/// A commit [`Client::create_commit`] made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Commit {
+    /// Its id (hexadecimal).
+    pub id: String,
+    /// Its page on GitLab, if GitLab gave one.
+    pub web_url: Option<String>,
+}
+
 impl Client {
     /// A client of the API at `api` (CI_API_V4_URL) with `token`.
     pub fn new(api: &str, token: &str) -> Result<Client, Failure> {
@@ -70,8 +86,24 @@ impl Client {
         })
     }
 
-    /// One request: `what` says what it is for, in failure messages.
+    /// One request that must succeed: `what` says what it is for, in failure messages, which
+    /// say that a token refused with 403 needs the `api` scope and the Reporter role.
     fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        what: &str,
+    ) -> Result<Response, Failure> {
+        let response = self.request(method, path, body, what)?;
+        if (200..300).contains(&response.status) {
+            return Ok(response);
+        }
+        Err(refused(&response, what, READER))
+    }
+
+    /// One request, whatever GitLab answers; exit 1 when GitLab does not answer.
+    fn request(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -104,31 +136,12 @@ impl Client {
                 next_page,
             })
         });
-        let response = response.map_err(|e| {
+        response.map_err(|e| {
             Failure::External(format!(
                 "cannot {what}: GitLab's API at {} did not answer: {e}",
                 self.api
             ))
-        })?;
-        if (200..300).contains(&response.status) {
-            return Ok(response);
-        }
-        let said = match &response.body["message"] {
-            Value::Null => String::new(),
-            Value::String(s) => format!(": {s}"),
-            other => format!(": {other}"),
-        };
-        let why = match response.status {
-            401 => format!(
-                "GitLab did not accept the token in {TOKEN_VARIABLE} (401 Unauthorized{said}); it may be expired or revoked"
-            ),
-            403 => format!(
-                "GitLab refused the token in {TOKEN_VARIABLE} (403 Forbidden{said}): it needs the `api` scope and at least the Reporter role in this project"
-            ),
-            404 => format!("GitLab found no such thing (404 Not Found{said})"),
-            status => format!("GitLab answered {status}{said}"),
-        };
-        Err(Failure::External(format!("cannot {what}: {why}")))
+        })
     }
 
     /// Creates the note `body` on merge request `iid` of `project`, or updates the token's own
@@ -201,6 +214,94 @@ impl Client {
             }
         }
     }
+
+    /// Creates one commit on `branch` of `project` titled `message` that creates every file of
+    /// `files` under the folder `under`, with its bytes (base64, so any file is sent as it is)
+    /// and its execute bit: all of them, or nothing when GitLab refuses. `what` says what it is
+    /// for, in failure messages. GitLab saying a file is already there is exit 4; any other
+    /// refusal exit 1, a 403 saying that the token must be allowed to push to `branch`.
+    pub fn create_commit(
+        &self,
+        project: &str,
+        branch: &str,
+        message: &str,
+        under: &str,
+        files: &[NewFile],
+        what: &str,
+    ) -> Result<Commit, Failure> {
+        let body = commit_body(branch, message, under, files);
+        let path = format!(
+            "/projects/{}/repository/commits",
+            encode_path_segment(project)
+        );
+        let response = self.request(reqwest::Method::POST, &path, Some(&body), what)?;
+        match response.status {
+            200..=299 => {}
+            400 if said(&response)
+                .to_ascii_lowercase()
+                .contains("with this name already exists") =>
+            {
+                return Err(Error::new(
+                    Cause::AlreadyExists,
+                    format!(
+                        "cannot {what}: it is already there (GitLab answered 400{}); pull it into this checkout, or choose another name",
+                        said(&response)
+                    ),
+                )
+                .into());
+            }
+            _ => {
+                let needs = format!(
+                    "the `api` scope and a role allowed to push to {branch} (Developer or Maintainer; a protected branch allows only the roles its settings name)"
+                );
+                return Err(refused(&response, what, &needs));
+            }
+        }
+        let id = response.body["id"]
+            .as_str()
+            .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or_else(|| {
+                Failure::External(format!(
+                    "cannot {what}: GitLab's answer holds no commit id; look at {branch} to see whether the commit was made"
+                ))
+            })?;
+        Ok(Commit {
+            id: id.to_string(),
+            web_url: response.body["web_url"]
+                .as_str()
+                .filter(|url| url.starts_with("https://") || url.starts_with("http://"))
+                .map(str::to_string),
+        })
+    }
+}
+
+/// What a 403 on a read means the token lacks.
+const READER: &str = "the `api` scope and at least the Reporter role in this project";
+
+/// What GitLab said in a refusal's `message`, as `: MESSAGE` (empty when it said nothing).
+fn said(response: &Response) -> String {
+    match &response.body["message"] {
+        Value::Null => String::new(),
+        Value::String(s) => format!(": {s}"),
+        other => format!(": {other}"),
+    }
+}
+
+/// The failure (exit 1) of a request GitLab refused: what it said, and for 401 and 403 what is
+/// wrong with the token (for 403, that it needs `needs`).
+fn refused(response: &Response, what: &str, needs: &str) -> Failure {
+    let said = said(response);
+    let why = match response.status {
+        401 => format!(
+            "GitLab did not accept the token in {TOKEN_VARIABLE} (401 Unauthorized{said}); it may be expired or revoked"
+        ),
+        403 => format!(
+            "GitLab refused the token in {TOKEN_VARIABLE} (403 Forbidden{said}): it needs {needs}"
+        ),
+        404 => format!("GitLab found no such thing (404 Not Found{said})"),
+        status => format!("GitLab answered {status}{said}"),
+    };
+    Failure::External(format!("cannot {what}: {why}"))
 }
 
 /// The CI job's variable, if it is set and not empty.
@@ -299,6 +400,85 @@ pub fn post_plan(
         )),
     }
     Ok(())
+}
+
+/// The body of a commit that creates `files` under `under`: each file's content in base64 (a
+/// file need not be UTF-8, and no byte is changed on the way), and for an executable file a
+/// `chmod` after its `create`, as git keeps the execute bit.
+fn commit_body(branch: &str, message: &str, under: &str, files: &[NewFile]) -> Value {
+    let mut actions = Vec::with_capacity(files.len());
+    for file in files {
+        let file_path = format!("{under}/{}", file.path);
+        actions.push(json!({
+            "action": "create",
+            "file_path": file_path,
+            "content": base64::engine::general_purpose::STANDARD.encode(&file.bytes),
+            "encoding": "base64",
+        }));
+        if file.executable {
+            actions.push(json!({
+                "action": "chmod",
+                "file_path": file_path,
+                "execute_filemode": true,
+            }));
+        }
+    }
+    json!({ "branch": branch, "commit_message": message, "actions": actions })
+}
+
+/// `grove new NAME --commit`: commits what `grove new NAME` would put in `instances/NAME/` to
+/// `branch` (else `CI_DEFAULT_BRANCH`) of the project `CI_PROJECT_ID`, through `CI_API_V4_URL`,
+/// as the token in `GROVE_GITLAB_TOKEN`, in one commit titled `[AutoDeploy][Create] NAME|ID`,
+/// so that the push pipeline creates the instance. Nothing is written in this checkout: the
+/// commit is the instance's creation, and a pull brings it here as any other commit (a folder
+/// made here too would be untracked, and stop that pull). Prints the commit's id.
+pub fn commit_instance(
+    context: &crate::Context,
+    name: &InstanceName,
+    deployment_id: Option<DeploymentId>,
+    branch: Option<String>,
+) -> Result<(), Failure> {
+    let branch = branch
+        .filter(|b| !b.trim().is_empty())
+        .or_else(|| variable("CI_DEFAULT_BRANCH"));
+    let needed = [
+        ("CI_API_V4_URL", variable("CI_API_V4_URL")),
+        ("CI_PROJECT_ID", variable("CI_PROJECT_ID")),
+        ("a branch (--branch, or CI_DEFAULT_BRANCH)", branch),
+        (TOKEN_VARIABLE, variable(TOKEN_VARIABLE)),
+    ];
+    let missing: Vec<&str> = needed
+        .iter()
+        .filter(|(_, value)| value.is_none())
+        .map(|(what, _)| *what)
+        .collect();
+    if !missing.is_empty() {
+        return Err(Failure::Usage(format!(
+            "grove new --commit needs {}, not set: GitLab sets CI_API_V4_URL, CI_PROJECT_ID and CI_DEFAULT_BRANCH in CI jobs (elsewhere, set them to the API's root, the cluster project's id or path, and its branch), and {TOKEN_VARIABLE} must hold a token with the `api` scope that may push to the branch",
+            missing.join(", ")
+        )));
+    }
+    let [api, project, branch, token] = needed.map(|(_, value)| value.unwrap_or_default());
+    let client = Client::new(&api, &token)?;
+    let files = crate::instance::files(context, name)?;
+    let title = Request::Create(vec![Target {
+        name: name.clone(),
+        deployment_id,
+    }])
+    .to_title();
+    let under = format!("{INSTANCES_DIR}/{name}");
+    let what = format!("commit {under}/ to {branch}");
+    let commit = client.create_commit(&project, &branch, &title, &under, &files, &what)?;
+    context.ui.info(format!(
+        "committed {under}/ ({} files from defaults/) to {branch} as {}: {title}; the push pipeline creates it{}",
+        files.len(),
+        &commit.id[..commit.id.len().min(12)],
+        commit
+            .web_url
+            .as_deref()
+            .map_or(String::new(), |url| format!(" ({url})"))
+    ));
+    crate::print(&format!("{}\n", commit.id))
 }
 
 /// A project id or path as one URL path segment (`group/project` → `group%2Fproject`).

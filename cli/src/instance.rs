@@ -1,4 +1,5 @@
-//! Instance folders on disk: creating one from `defaults/`, whole or not at all.
+//! Instance folders on disk: creating one from `defaults/`, whole or not at all, or listing
+//! the files it would hold (`grove new --commit`).
 
 use crate::failure::Failure;
 use grove_core::fleet::{CONFIG_FILE, DEFAULTS_DIR, INSTANCES_DIR};
@@ -7,7 +8,8 @@ use grove_core::state::{Setting, SettingSource, SettingValue};
 use grove_core::{Cause, Error};
 use std::fs;
 use std::io::ErrorKind as IoKind;
-use std::path::Path;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 
 /// Creates `instances/NAME/` as a copy of `defaults/`.
 ///
@@ -18,6 +20,50 @@ use std::path::Path;
 /// written outside the repository: a link in `defaults/` is copied as the file it names inside
 /// it, and refused otherwise (exit 5), as is `instances/` or `instances/NAME` leading out.
 pub fn create(context: &crate::Context, name: &InstanceName) -> Result<(), Failure> {
+    stage(context, name)?.place()
+}
+
+/// A file of a new instance: its path inside `instances/NAME/` (names separated by `/`), its
+/// bytes, and whether it is executable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFile {
+    pub path: String,
+    pub bytes: Vec<u8>,
+    pub executable: bool,
+}
+
+/// The files `grove new NAME` would put in `instances/NAME/`, sorted by path, checked as
+/// [`create`] checks them (exit 4 when the instance exists, exit 5 for what `defaults/` may not
+/// hold), with nothing left on disk: the copy is made exactly as [`create`] makes it, read, and
+/// removed. Empty folders are not listed (git holds files only).
+pub fn files(context: &crate::Context, name: &InstanceName) -> Result<Vec<NewFile>, Failure> {
+    let staged = stage(context, name)?;
+    let mut files = Vec::new();
+    read_staged(&staged.staging, "", &mut files)?;
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+/// A copy of `defaults/` for the new instance, in a hidden folder under `instances/`, made
+/// holding the instance's lock: renamed into place by [`Staged::place`], removed when dropped
+/// otherwise (before the lock is released).
+struct Staged {
+    parent: PathBuf,
+    staging: PathBuf,
+    target: PathBuf,
+    name: InstanceName,
+    _lock: fs::File,
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        // Gone already once placed.
+        let _ = fs::remove_dir_all(&self.staging);
+    }
+}
+
+/// Copies `defaults/` for the new instance `name`, after checking that it does not exist.
+fn stage(context: &crate::Context, name: &InstanceName) -> Result<Staged, Failure> {
     let repository = &context.repository;
     let boundary = repository.boundary()?;
     let exists = || -> Failure {
@@ -44,35 +90,81 @@ pub fn create(context: &crate::Context, name: &InstanceName) -> Result<(), Failu
         .into());
     }
     let parent = boundary.folder(INSTANCES_DIR, 0o777)?;
-    let _lock = crate::state::lock(context, name)?;
+    let lock = crate::state::lock(context, name)?;
     // Another run may have created it while this one waited for the lock.
     if boundary.resolve(&config)?.exists() {
         return Err(exists());
     }
     let target = repository.instance_dir(name)?;
     remove_leftovers(&parent, name);
-    let staging = parent.join(format!(".{name}.new-{}", std::process::id()));
-    let result = boundary
-        .copy_tree(DEFAULTS_DIR, &staging, &[".venv"])
-        .and_then(|()| {
-            sync_dir(&staging)?;
-            fs::rename(&staging, &target).map_err(|e| {
-                if matches!(e.kind(), IoKind::AlreadyExists | IoKind::DirectoryNotEmpty) {
-                    Error::new(
-                        Cause::AlreadyExists,
-                        format!("{INSTANCES_DIR}/{name}/ already exists but holds no {CONFIG_FILE}; move it away first"),
-                    )
-                    .into()
-                } else {
-                    Failure::io("create", &target, e)
-                }
-            })?;
-            sync_dir(&parent)
-        });
-    if result.is_err() {
-        let _ = fs::remove_dir_all(&staging);
+    let staged = Staged {
+        staging: parent.join(format!(".{name}.new-{}", std::process::id())),
+        parent,
+        target,
+        name: name.clone(),
+        _lock: lock,
+    };
+    boundary.copy_tree(DEFAULTS_DIR, &staged.staging, &[".venv"])?;
+    Ok(staged)
+}
+
+impl Staged {
+    /// Renames the copy into place as `instances/NAME/`, synced.
+    fn place(self) -> Result<(), Failure> {
+        let name = &self.name;
+        sync_dir(&self.staging)?;
+        fs::rename(&self.staging, &self.target).map_err(|e| {
+            if matches!(e.kind(), IoKind::AlreadyExists | IoKind::DirectoryNotEmpty) {
+                Error::new(
+                    Cause::AlreadyExists,
+                    format!("{INSTANCES_DIR}/{name}/ already exists but holds no {CONFIG_FILE}; move it away first"),
+                )
+                .into()
+            } else {
+                Failure::io("create", &self.target, e)
+            }
+        })?;
+        sync_dir(&self.parent)
     }
-    result
+}
+
+/// Reads the files of the copy at `dir` (`shown` inside the instance) into `files`. The copy
+/// holds only folders and regular files, made by [`crate::boundary::Boundary::copy_tree`].
+fn read_staged(dir: &Path, shown: &str, files: &mut Vec<NewFile>) -> Result<(), Failure> {
+    let entries = fs::read_dir(dir).map_err(|e| Failure::io("list", dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Failure::io("list", dir, e))?;
+        let file_name = entry.file_name();
+        let Some(file_name) = file_name.to_str() else {
+            return Err(Error::new(
+                Cause::file(format!("{DEFAULTS_DIR}/{shown}")),
+                format!(
+                    "{DEFAULTS_DIR}/{shown}{} has a name that is not UTF-8: git hosts take UTF-8 paths only",
+                    file_name.to_string_lossy()
+                ),
+            )
+            .into());
+        };
+        let path = format!("{shown}{file_name}");
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            read_staged(&entry.path(), &format!("{path}/"), files)?;
+            continue;
+        }
+        let (bytes, metadata) =
+            crate::boundary::read_file(&entry.path(), &path)?.ok_or_else(|| {
+                Failure::io(
+                    "read",
+                    &entry.path(),
+                    std::io::Error::from(IoKind::NotFound),
+                )
+            })?;
+        files.push(NewFile {
+            path,
+            bytes,
+            executable: metadata.permissions().mode() & 0o111 != 0,
+        });
+    }
+    Ok(())
 }
 
 /// Removes the staging folders of `grove new NAME` in `parent`: only the holder of the
@@ -112,17 +204,11 @@ pub fn prepare(
     // Check everything given before touching anything.
     let version = edx_platform_version
         .map(|text| {
-            grove_core::value::Version::parse(text).map_err(|invalid| {
-                Failure::Core(Error::located(
-                    Cause::Value {
-                        what: "--edx-platform-version".into(),
-                    },
-                    format!("invalid --edx-platform-version: {}", invalid.message),
-                    "--edx-platform-version",
-                    text,
-                    vec![invalid.at(0)],
-                ))
-            })
+            crate::checked(
+                "--edx-platform-version",
+                text,
+                grove_core::value::Version::parse,
+            )
         })
         .transpose()?;
     let repository = &context.repository;

@@ -111,10 +111,28 @@ enum Command {
         #[command(flatten)]
         jobs: JobArgs,
     },
-    /// Creates instances/NAME from defaults/; fails if it exists.
+    /// Creates instances/NAME from defaults/; fails if it exists. With --commit, commits those
+    /// files to the cluster project on GitLab instead, titled to create the instance.
     New {
         /// The new instance's name.
         name: String,
+        /// Make no folder here: commit the files `grove new NAME` would make, in one commit
+        /// titled "[AutoDeploy][Create] NAME|ID", to --branch of $CI_PROJECT_ID through
+        /// $CI_API_V4_URL, as the token in $GROVE_GITLAB_TOKEN; the push pipeline then creates
+        /// the instance. Prints the commit's id.
+        #[arg(long)]
+        commit: bool,
+        /// The deployment id in the commit's title (with --commit).
+        #[arg(
+            long,
+            value_name = "ID",
+            requires = "commit",
+            allow_hyphen_values = true
+        )]
+        deployment_id: Option<String>,
+        /// The branch to commit to (with --commit); $CI_DEFAULT_BRANCH unless given.
+        #[arg(long, requires = "commit", allow_hyphen_values = true)]
+        branch: Option<String>,
     },
     /// Creates instances/NAME from defaults/ if it is missing, then renders its Tutor config and
     /// env from git and the store, and stores the result (secrets included) for later jobs.
@@ -415,7 +433,25 @@ fn run(context: &Context, command: Command) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::New { name } => {
+        Command::New {
+            name,
+            commit: true,
+            deployment_id,
+            branch,
+        } => {
+            let name = parse_name(&name)?;
+            let deployment_id = deployment_id
+                .map(|text| {
+                    checked(
+                        "--deployment-id",
+                        &text,
+                        grove_core::value::DeploymentId::parse,
+                    )
+                })
+                .transpose()?;
+            gitlab::commit_instance(context, &name, deployment_id, branch)
+        }
+        Command::New { name, .. } => {
             let name = parse_name(&name)?;
             instance::create(context, &name)?;
             context
@@ -578,13 +614,23 @@ fn summary(plan: &grove_core::Plan) -> String {
 
 /// Checks an instance name given on the command line (exit 5 if it is not one).
 fn parse_name(text: &str) -> Result<InstanceName, Failure> {
-    InstanceName::parse(text).map_err(|invalid| {
+    checked("instance name", text, InstanceName::parse)
+}
+
+/// Checks `text`, the `what` given on the command line, with `parse` (exit 5, pointing at what
+/// is wrong in it).
+fn checked<T>(
+    what: &str,
+    text: &str,
+    parse: impl FnOnce(&str) -> Result<T, grove_core::diagnostic::Invalid>,
+) -> Result<T, Failure> {
+    parse(text).map_err(|invalid| {
         Failure::Core(Error::located(
             grove_core::Cause::Value {
-                what: "instance name".into(),
+                what: what.to_string(),
             },
-            format!("invalid instance name: {}", invalid.message),
-            "instance name",
+            format!("invalid {what}: {}", invalid.message),
+            what,
             text,
             vec![invalid.at(0)],
         ))

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::gitlab::{listing, request, FakeGitLab, NOTES};
+use common::gitlab::{in_job, listing, request, FakeGitLab, NOTES};
 use common::*;
 use serde_json::{json, Value};
 use std::net::TcpListener;
@@ -107,28 +107,17 @@ fn plan_with_note(cwd: &Path, api: &str, title: &str, env: &[(&str, &str)]) -> O
             "--merge-request-note",
             title,
         ])
-        .current_dir(cwd)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("NO_COLOR", "1")
-        .env("GROVE_GITLAB_TOKEN", "glpat-secret")
-        .env("CI_API_V4_URL", api)
-        .env("CI_PROJECT_ID", "42")
-        .env("CI_MERGE_REQUEST_IID", "5")
-        .env("CI_JOB_NAME", "grove-plan")
-        .env("CI_PIPELINE_ID", "1001")
-        .env(
+        .current_dir(cwd);
+    let job = [
+        ("CI_MERGE_REQUEST_IID", "5"),
+        ("CI_JOB_NAME", "grove-plan"),
+        ("CI_PIPELINE_ID", "1001"),
+        (
             "CI_PIPELINE_URL",
             "https://gitlab.example.org/ops/cluster/-/pipelines/1001",
-        );
-    for (key, value) in env {
-        if value.is_empty() {
-            command.env_remove(key);
-        } else {
-            command.env(key, value);
-        }
-    }
-    command.output().unwrap()
+        ),
+    ];
+    in_job(command, api, &[&job[..], env].concat())
 }
 
 /// The note Grove writes for `title`, from the reviewed Markdown of the example cluster.

@@ -1,11 +1,16 @@
-//! A fake GitLab notes API on loopback, for the tests of the merge request note: it answers as
-//! GitLab does (pages of notes, `X-Next-Page`, 401 for another token) and records every request.
-//! It stands in for GitLab's API server, which cannot run here.
+//! A fake GitLab API on loopback: the notes API, for the tests of the merge request note, and the
+//! commits API, for `grove new --commit`. It answers as GitLab does (pages of notes,
+//! `X-Next-Page`, 401 for another token; a commit whose actions all apply or none, 400 for a file
+//! that is already there) and records every request. It stands in for GitLab's API server,
+//! which cannot run here.
 #![allow(dead_code)]
 
+use base64::Engine;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 
 /// One recorded request.
@@ -16,6 +21,8 @@ pub struct Request {
     pub target: String,
     /// The PRIVATE-TOKEN header.
     pub token: Option<String>,
+    /// The Content-Type header.
+    pub content_type: Option<String>,
     /// The body, read as JSON (`null` when empty).
     pub body: Value,
 }
@@ -29,11 +36,20 @@ pub struct Note {
     pub body: String,
 }
 
-/// The fake's state: the notes of merge request !5 of project 42, what it answers with, and
-/// every request.
+/// A file on a branch: its bytes, and whether it is executable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    pub bytes: Vec<u8>,
+    pub executable: bool,
+}
+
+/// The fake's state: the notes of merge request !5 of project 42, the files of project 42's
+/// branches, what it answers with, and every request.
 pub struct State {
     pub notes: Vec<Note>,
     pub next_id: u64,
+    /// Each branch of project 42 (`main` and `release`), its files by path.
+    pub branches: BTreeMap<String, BTreeMap<String, File>>,
     /// When set, every write (POST, PUT) is answered with this status.
     pub refuse_writes: Option<u16>,
     pub requests: Vec<Request>,
@@ -44,6 +60,9 @@ pub const ME: u64 = 7;
 /// Notes per page (small, so that the client must follow `X-Next-Page`).
 pub const PAGE: usize = 2;
 pub const NOTES: &str = "/api/v4/projects/42/merge_requests/5/notes";
+pub const COMMITS: &str = "/api/v4/projects/42/repository/commits";
+/// The id of every commit the fake makes.
+pub const COMMIT_ID: &str = "6104942438c14ec7bd21c6cd5bd995272b3faff6";
 
 pub struct FakeGitLab {
     pub api: String,
@@ -78,6 +97,10 @@ impl FakeGitLab {
                 },
             ],
             next_id: 200,
+            branches: ["main", "release"]
+                .into_iter()
+                .map(|b| (b.to_string(), BTreeMap::new()))
+                .collect(),
             refuse_writes: None,
             requests: Vec::new(),
         }));
@@ -99,6 +122,11 @@ impl FakeGitLab {
     pub fn notes(&self) -> Vec<Note> {
         self.state.lock().unwrap().notes.clone()
     }
+
+    /// The files of `branch`.
+    pub fn files(&self, branch: &str) -> BTreeMap<String, File> {
+        self.state.lock().unwrap().branches[branch].clone()
+    }
 }
 
 /// Reads one HTTP/1.1 request, answers it as GitLab would, and closes the connection.
@@ -109,7 +137,7 @@ pub fn serve(stream: TcpStream, state: &Mutex<State>) {
     let mut parts = line.split_whitespace();
     let method = parts.next().unwrap_or_default().to_string();
     let target = parts.next().unwrap_or_default().to_string();
-    let (mut length, mut token) = (0usize, None);
+    let (mut length, mut token, mut content_type) = (0usize, None, None);
     loop {
         let mut header = String::new();
         reader.read_line(&mut header).unwrap();
@@ -121,6 +149,7 @@ pub fn serve(stream: TcpStream, state: &Mutex<State>) {
         match name.to_ascii_lowercase().as_str() {
             "content-length" => length = value.trim().parse().unwrap(),
             "private-token" => token = Some(value.trim().to_string()),
+            "content-type" => content_type = Some(value.trim().to_string()),
             _ => {}
         }
     }
@@ -133,6 +162,7 @@ pub fn serve(stream: TcpStream, state: &Mutex<State>) {
             method: method.clone(),
             target: target.clone(),
             token: token.clone(),
+            content_type,
             body: body.clone(),
         });
         answer(&mut state, &method, &target, token.as_deref(), &body)
@@ -208,15 +238,71 @@ pub fn answer(
                 None => (404, json!({"message": "404 Not found"}), None),
             }
         }
+        ("POST", COMMITS) => {
+            if let Some(status) = state.refuse_writes {
+                return (status, json!({"message": "403 Forbidden"}), None);
+            }
+            let bad = |message: &str| (400, json!({ "message": message }), None);
+            let Some(files) = body["branch"].as_str().and_then(|b| state.branches.get(b)) else {
+                return bad("You can only create or edit files when you are on a branch");
+            };
+            // On a copy: every action applies, or none.
+            let mut files = files.clone();
+            for action in body["actions"].as_array().into_iter().flatten() {
+                let path = action["file_path"].as_str().unwrap().to_string();
+                match action["action"].as_str().unwrap() {
+                    "create" => {
+                        if files.contains_key(&path) {
+                            return bad("A file with this name already exists");
+                        }
+                        let content = action["content"].as_str().unwrap();
+                        let bytes = match action["encoding"].as_str() {
+                            Some("base64") => base64::engine::general_purpose::STANDARD
+                                .decode(content)
+                                .unwrap(),
+                            _ => content.as_bytes().to_vec(),
+                        };
+                        files.insert(
+                            path,
+                            File {
+                                bytes,
+                                executable: false,
+                            },
+                        );
+                    }
+                    "chmod" => match files.get_mut(&path) {
+                        Some(file) => file.executable = action["execute_filemode"] == json!(true),
+                        None => return bad("A file with this name doesn't exist"),
+                    },
+                    other => panic!("the fake does not do {other}"),
+                }
+            }
+            let branch = body["branch"].as_str().unwrap().to_string();
+            state.branches.insert(branch, files);
+            let message = body["commit_message"].as_str().unwrap();
+            (
+                201,
+                json!({
+                    "id": COMMIT_ID,
+                    "short_id": &COMMIT_ID[..11],
+                    "title": message.lines().next().unwrap_or_default(),
+                    "message": message,
+                    "web_url": format!("https://gitlab.example.org/ops/cluster/-/commit/{COMMIT_ID}"),
+                }),
+                None,
+            )
+        }
         _ => (404, json!({"message": "404 Not found"}), None),
     }
 }
 
+/// A request as `grove` sends it: with the token, and a JSON body when it has one.
 pub fn request(method: &str, target: &str, body: Value) -> Request {
     Request {
         method: method.into(),
         target: target.into(),
         token: Some("glpat-secret".into()),
+        content_type: (!body.is_null()).then(|| "application/json".into()),
         body,
     }
 }
@@ -227,4 +313,25 @@ pub fn listing(page: usize) -> Request {
         &format!("{NOTES}?sort=asc&order_by=created_at&per_page=100&page={page}"),
         Value::Null,
     )
+}
+
+/// Runs `command` (`grove` and its arguments) as a CI job of project 42 would, on the fake
+/// GitLab at `api`, with the token and nothing else of this environment but PATH; then `env`,
+/// in order (an empty value removes a variable).
+pub fn in_job(mut command: Command, api: &str, env: &[(&str, &str)]) -> Output {
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1")
+        .env("GROVE_GITLAB_TOKEN", "glpat-secret")
+        .env("CI_API_V4_URL", api)
+        .env("CI_PROJECT_ID", "42");
+    for (key, value) in env {
+        if value.is_empty() {
+            command.env_remove(key);
+        } else {
+            command.env(key, value);
+        }
+    }
+    command.output().unwrap()
 }
