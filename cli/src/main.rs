@@ -11,6 +11,7 @@ mod failure;
 mod gitlab;
 mod image;
 mod instance;
+mod lock;
 mod output;
 mod preview;
 mod process;
