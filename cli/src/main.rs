@@ -5,6 +5,7 @@
 //! is done by `grove-core`. Exit codes follow SPEC.md.
 
 mod boundary;
+mod by_hand;
 mod cluster;
 mod external;
 mod failure;
@@ -442,14 +443,14 @@ fn run(context: &Context, command: Command) -> Result<(), Failure> {
         Command::Venv { action } => match action {
             VenvAction::Update(target) => venv::update(context, &targets(context, target)?),
             VenvAction::Reset(target) => venv::reset(context, &targets(context, target)?),
-            VenvAction::Activate { name } => venv::activate(context, &existing(context, &name)?),
+            VenvAction::Activate { name } => by_hand::activate(context, &existing(context, &name)?),
         },
         Command::Tutor { action } => match action {
             TutorAction::Sync { name } => {
                 instance::prepare(context, &existing(context, &name)?, None, None)
             }
             TutorAction::Exec { name, command } => {
-                tutor::exec(context, &existing(context, &name)?, &command)
+                by_hand::exec(context, &existing(context, &name)?, &command)
             }
         },
         Command::Predeploy { name } => theme::predeploy(context, &existing(context, &name)?),

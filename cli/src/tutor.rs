@@ -70,25 +70,3 @@ pub fn setting(key: &str, value: &str) -> String {
         format!("{key}={quoted}")
     }
 }
-
-/// `grove tutor exec NAME "COMMAND"`: the string split by shell-word rules, run without a shell,
-/// in the instance's Tutor root; what it changes in the config or `env/` is pushed to the store.
-pub fn exec(context: &Context, name: &InstanceName, command: &str) -> Result<(), Failure> {
-    let words = shell_words::split(command).map_err(|e| {
-        Failure::Core(grove_core::Error::invalid(
-            format!("cannot split the Tutor command: {e}"),
-            "tutor command",
-            command,
-            vec![],
-        ))
-    })?;
-    if words.is_empty() {
-        return Err(Failure::Core(grove_core::Error::new(
-            grove_core::ErrorKind::InvalidInput,
-            "the Tutor command is empty",
-        )));
-    }
-    let root = crate::state::open(context, name)?;
-    root.run(context, &words)?;
-    root.push_changes(context)
-}

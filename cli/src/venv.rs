@@ -20,7 +20,6 @@ use crate::Context;
 use grove_core::fleet::{short_hash, DEFAULTS_DIR, INSTANCES_DIR, REQUIREMENTS_FILE};
 use grove_core::name::InstanceName;
 use grove_core::{Error, ErrorKind};
-use std::ffi::OsString;
 use std::fmt;
 use std::fs;
 use std::io::{ErrorKind as IoKind, IsTerminal};
@@ -56,46 +55,6 @@ pub fn update(context: &Context, names: &[InstanceName]) -> Result<(), Failure> 
 /// `grove venv reset`: builds a new venv beside the old one and swaps only on success.
 pub fn reset(context: &Context, names: &[InstanceName]) -> Result<(), Failure> {
     for_each(context, names, Action::Reset)
-}
-
-/// `grove venv activate`: starts `$SHELL` (or `/bin/sh`) with the venv active and
-/// `TUTOR_ROOT` set to the instance's Tutor root; when the shell exits, what it changed in the
-/// config or `env/` is pushed to the store, and grove exits with the shell's exit code.
-///
-/// The user's shell is the program the user asked for, not a way to run a command string.
-pub fn activate(context: &Context, name: &InstanceName) -> Result<(), Failure> {
-    let venv = ensure(context, name)?;
-    let tutor_root = crate::state::open(context, name)?;
-    let root = tutor_root.dir.clone();
-    let shell = std::env::var_os("SHELL")
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| OsString::from("/bin/sh"));
-    let mut command = Command::new(&shell);
-    crate::tutor::set_environment(&mut command, &root, &venv);
-    context.ui.info(format!(
-        "starting {} with {INSTANCES_DIR}/{name}/{VENV_DIR} active and TUTOR_ROOT={}; exit the shell to return",
-        shell.to_string_lossy(),
-        root.display()
-    ));
-    context.ui.show(&command);
-    let status = command.status();
-    if status.is_ok() {
-        tutor_root.push_changes(context)?;
-    }
-    match status {
-        Ok(status) if status.success() => Ok(()),
-        Ok(status) => Err(Failure::Exit(
-            status.code().map_or(1, |c| c.clamp(1, 255) as u8),
-        )),
-        Err(e) if e.kind() == IoKind::NotFound => Err(Failure::External(format!(
-            "the shell `{}` was not found: set SHELL to an installed shell",
-            shell.to_string_lossy()
-        ))),
-        Err(e) => Err(Failure::External(format!(
-            "cannot start the shell `{}`: {e}",
-            shell.to_string_lossy()
-        ))),
-    }
 }
 
 /// The instance's venv, built first if it is missing or stale; returns its folder.
