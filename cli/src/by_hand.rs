@@ -7,9 +7,7 @@
 //! modules' `use` arrows go one way (`by_hand` → `state` → `tutor` → `venv`).
 
 use crate::failure::Failure;
-use crate::venv::VENV_DIR;
 use crate::{state, tutor, Context};
-use grove_core::fleet::INSTANCES_DIR;
 use grove_core::name::InstanceName;
 use std::ffi::OsString;
 use std::io::ErrorKind as IoKind;
@@ -50,10 +48,11 @@ pub fn activate(context: &Context, name: &InstanceName) -> Result<(), Failure> {
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| OsString::from("/bin/sh"));
     let mut command = Command::new(&shell);
-    tutor::set_environment(&mut command, &root, &venv);
+    tutor::set_environment(&mut command, &root, &venv.dir);
     context.ui.info(format!(
-        "starting {} with {INSTANCES_DIR}/{name}/{VENV_DIR} active and TUTOR_ROOT={}; exit the shell to return",
+        "starting {} with {} active and TUTOR_ROOT={}; exit the shell to return",
         shell.to_string_lossy(),
+        venv.display,
         root.display()
     ));
     context.ui.show(&command);

@@ -1,5 +1,6 @@
-//! Running Tutor for one instance: its own venv's `tutor`, with `TUTOR_ROOT` set to its Tutor
-//! root (see [`crate::state`]).
+//! Running Tutor for one instance: the `tutor` of the venv [`venv::ensure`] picks (its own, or
+//! the shared one of its requirements), with `TUTOR_ROOT` set to its Tutor root (which
+//! [`crate::state`] lays out and runs Tutor in, through this module).
 
 use crate::failure::Failure;
 use crate::venv;
@@ -12,10 +13,10 @@ use std::process::Command;
 
 /// The `tutor` of an instance's venv, ready to take arguments, in the Tutor root `dir`.
 ///
-/// The venv is built first if it is missing or stale (a cold CI cache), so every Tutor call
-/// works. A venv without `tutor` (requirements that do not list it) is a clear error.
+/// The venv is built first when neither the instance's own venv nor the shared one of its
+/// requirements is current (a cold CI cache), so every Tutor call works. A venv without `tutor` (requirements that do not list it) is a clear error.
 pub fn command(context: &Context, name: &InstanceName, dir: &Path) -> Result<Command, Failure> {
-    let venv = venv::ensure(context, name)?;
+    let venv = venv::ensure(context, name)?.dir;
     if !venv.join("bin/tutor").exists() {
         return Err(Failure::Core(grove_core::Error::new(
             grove_core::ErrorKind::InvalidInput,
