@@ -1,6 +1,6 @@
 //! Running Tutor for one instance: the `tutor` of the venv [`venv::ensure`] picks (its own, or
-//! the shared one of its requirements), with `TUTOR_ROOT` set to its Tutor root (which
-//! [`crate::state`] lays out and runs Tutor in, through this module).
+//! the shared one of its requirements), with `TUTOR_ROOT` set to its Tutor root (which the
+//! `state` module lays out, and runs Tutor in through this one: this module uses `venv` alone).
 
 use crate::failure::Failure;
 use crate::venv;
