@@ -23,21 +23,23 @@
 //! *relocatable* (`uv venv --relocatable`). A Python venv is otherwise tied to the absolute
 //! path it was built at: pip writes that path into the `#!` line of every script it installs,
 //! `bin/tutor` among them. A relocatable venv records `relocatable = true` in its
-//! `pyvenv.cfg`, and `uv pip install` into it writes each entry-point script to find the
-//! venv's `python` beside the script when it runs (`exec "$(dirname "$(realpath "$0")")/python"`),
+//! `pyvenv.cfg`, and `uv pip install` into it writes each entry-point script to start the
+//! `python` found beside the script when it runs (`exec "$(dirname "$(realpath "$0")")/python"`),
 //! so the venv works wherever its folder is moved or copied to, as long as the Python it was
-//! built from is where it was (its `bin/python` links to it): the same CI image. That is what
-//! lets a pipeline build one venv per distinct requirements set, in one job, and hand it through
-//! GitLab's cache to every later job of every instance that uses it, although each job starts
-//! from a fresh checkout, perhaps on another runner, at another absolute path. A venv that pip
-//! builds cannot move, so `--shared` needs uv (exit 1 without it).
+//! built from is still where it was (its `bin/python` links to it): the same CI image. That is
+//! what lets a pipeline build one venv per distinct requirements set, in one job, and hand it
+//! through GitLab's cache to every later job of every instance that uses it, although each job
+//! starts from a fresh checkout, perhaps on another runner, at another absolute path. A shared
+//! venv whose Python is not there (a cache from another image) is not current, and is built
+//! anew. A venv that pip builds cannot move, so `--shared` needs uv (exit 1 without it).
 //!
 //! Every build holds its venv's lock (`flock`) from start to end, so two grove commands never
 //! build one venv at once, and the kernel releases the lock with its holder however it ends.
-//! A build works beside the venv: `reset`, and every build of a shared venv, builds the new
-//! venv in `.venv.new-PID` (`.HASH.new-PID`) and renames it into place, moving the old one to
-//! `.venv.old-PID` for the moment of the swap; `reset` with pip moves the old venv aside, builds
-//! in place (pip's venvs cannot move) and moves the old one back if that fails. Whatever a
+//! `update` installs into an instance's own venv in place. `reset` with uv, and every build of a
+//! shared venv, builds the new venv beside it, in `.venv.new-PID` (`.HASH.new-PID`), and
+//! renames it into place, moving the old one to `.venv.old-PID` for the moment of the swap;
+//! `reset` with pip moves the old venv aside, builds in place (pip's venvs cannot move) and
+//! moves the old one back if that fails. Whatever a
 //! command holding the lock finds of these was left by one that died, and it puts it right
 //! first: a new venv is removed, an old one is removed when the venv is whole and moved back
 //! otherwise. The locks are in `.grove/`, which git never sees.
@@ -300,9 +302,12 @@ impl Place {
         })
     }
 
-    /// Whether the venv was built whole from `requirements`.
+    /// Whether the venv was built whole from `requirements`; and for a shared venv, which a
+    /// CI cache may have brought from another machine, whether the Python it was built from
+    /// (its `bin/python` links to it) is here: a cached venv of another image is built anew.
     fn is_current(&self, requirements: &Requirements) -> bool {
         recorded_hash(&self.dir).as_deref() == Some(requirements.hash.as_str())
+            && (!self.shared || self.dir.join("bin/python").is_file())
     }
 
     /// The folder that holds the venv, and what builds and swaps leave beside it.

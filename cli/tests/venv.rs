@@ -804,3 +804,38 @@ fn a_build_waits_for_the_venv_s_lock_then_puts_right_what_it_finds() {
     assert!(hello_runs(&cluster.shared(&cluster.hello)));
     assert_eq!(cluster.shared_leftovers(), Vec::<String>::new());
 }
+
+#[test]
+fn a_shared_venv_whose_python_is_gone_is_not_used_and_is_built_anew() {
+    let cluster = Cluster::new("venv-shared-python-gone", "uv");
+    cluster.set_requirements("campus", &cluster.hello);
+    succeeded(&cluster.grove(&["venv", "update", "--shared", "campus"]));
+    let venv = cluster.shared(&cluster.hello);
+    // As a cache made in another image would bring it: its Python is not on this machine.
+    let python = venv.join("bin/python");
+    std::fs::remove_file(&python).unwrap();
+    std::os::unix::fs::symlink("/nonexistent/grove-test/python3", &python).unwrap();
+
+    cluster.store_state("campus");
+    let run = cluster.grove(&["tutor", "exec", "campus", "config printvalue ID"]);
+    succeeded(&run);
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout),
+        tutor_ran_in(
+            &cluster.instance("campus").join(".venv"),
+            "config printvalue ID"
+        ),
+        "{}",
+        describe(&run)
+    );
+
+    let run = cluster.grove(&["venv", "update", "--shared", "campus"]);
+    succeeded(&run);
+    assert!(
+        stderr(&run).contains("(campus): created"),
+        "{}",
+        describe(&run)
+    );
+    assert!(hello_runs(&venv));
+    assert_eq!(cluster.shared_leftovers(), Vec::<String>::new());
+}
