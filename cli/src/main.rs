@@ -5,12 +5,14 @@
 //! is done by `grove-core`. Exit codes follow SPEC.md.
 
 mod boundary;
+mod by_hand;
 mod cluster;
 mod external;
 mod failure;
 mod gitlab;
 mod image;
 mod instance;
+mod lock;
 mod output;
 mod preview;
 mod process;
@@ -147,7 +149,7 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         dotenv: Option<PathBuf>,
     },
-    /// Manages an instance's own Python virtual environment (.venv).
+    /// Manages the Python virtual environments Tutor runs in: an instance's own .venv, or shared.
     Venv {
         #[command(subcommand)]
         action: VenvAction,
@@ -254,7 +256,7 @@ impl JobArgs {
 #[derive(Subcommand)]
 enum VenvAction {
     /// Creates or updates the venv from grove-requirements.txt; does nothing if unchanged.
-    Update(VenvTarget),
+    Update(VenvUpdate),
     /// Rebuilds the venv from scratch beside the old one, swapping only on success.
     Reset(VenvTarget),
     /// Starts $SHELL with the venv active and TUTOR_ROOT set.
@@ -263,6 +265,21 @@ enum VenvAction {
         /// The instance.
         name: String,
     },
+}
+
+/// The instances whose venvs `grove venv update` builds, and which venvs.
+#[derive(clap::Args)]
+struct VenvUpdate {
+    /// The instances.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    names: Vec<String>,
+    /// Every instance, in parallel.
+    #[arg(long)]
+    all: bool,
+    /// Build the shared venv of each distinct requirements set, .grove/venvs/HASH, once for all
+    /// the instances that use it, relocatable (needs uv), instead of each instance's own .venv.
+    #[arg(long)]
+    shared: bool,
 }
 
 /// One instance, or all of them.
@@ -470,16 +487,26 @@ fn run(context: &Context, command: Command) -> Result<(), Failure> {
             dotenv.as_deref(),
         ),
         Command::Venv { action } => match action {
-            VenvAction::Update(target) => venv::update(context, &targets(context, target)?),
-            VenvAction::Reset(target) => venv::reset(context, &targets(context, target)?),
-            VenvAction::Activate { name } => venv::activate(context, &existing(context, &name)?),
+            VenvAction::Update(target) => {
+                let names = targets(context, target.all, target.names)?;
+                if target.shared {
+                    venv::update_shared(context, &names)
+                } else {
+                    venv::update(context, &names)
+                }
+            }
+            VenvAction::Reset(target) => venv::reset(
+                context,
+                &targets(context, target.all, target.name.into_iter().collect())?,
+            ),
+            VenvAction::Activate { name } => by_hand::activate(context, &existing(context, &name)?),
         },
         Command::Tutor { action } => match action {
             TutorAction::Sync { name } => {
                 instance::prepare(context, &existing(context, &name)?, None, None)
             }
             TutorAction::Exec { name, command } => {
-                tutor::exec(context, &existing(context, &name)?, &command)
+                by_hand::exec(context, &existing(context, &name)?, &command)
             }
         },
         Command::Predeploy { name } => theme::predeploy(context, &existing(context, &name)?),
@@ -644,14 +671,14 @@ fn existing(context: &Context, text: &str) -> Result<InstanceName, Failure> {
     Ok(name)
 }
 
-/// The instances a venv command acts on: one, or every instance with --all.
-fn targets(context: &Context, target: VenvTarget) -> Result<Vec<InstanceName>, Failure> {
-    match (target.all, target.name) {
-        (true, _) => {
-            let fleet = Fleet::new(context.repository.load(&Need::All)?)?;
-            Ok(fleet.names().cloned().collect())
-        }
-        (false, Some(name)) => Ok(vec![existing(context, &name)?]),
-        (false, None) => Err(Failure::External("name an instance or pass --all".into())),
+/// The instances a venv command acts on: those named, or every instance with --all.
+fn targets(context: &Context, all: bool, names: Vec<String>) -> Result<Vec<InstanceName>, Failure> {
+    if all {
+        let fleet = Fleet::new(context.repository.load(&Need::All)?)?;
+        return Ok(fleet.names().cloned().collect());
     }
+    if names.is_empty() {
+        return Err(Failure::External("name an instance or pass --all".into()));
+    }
+    names.iter().map(|name| existing(context, name)).collect()
 }

@@ -106,15 +106,7 @@ fn lock(file: &Path) -> Result<fs::File, Failure> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let path = file.with_file_name(format!(".{name}.lock"));
-    let lock = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| Failure::io("create", &path, e))?;
-    lock.lock().map_err(|e| Failure::io("lock", &path, e))?;
-    Ok(lock)
+    crate::lock::hold(&file.with_file_name(format!(".{name}.lock")), || {})
 }
 
 /// Writes `generated` to `file`, and its shards (if any) to `dir`, as one set.

@@ -384,10 +384,13 @@ fn write_whole(path: &Path, contents: &[u8], mode: u32) -> Result<(), Failure> {
     let file_name = path
         .file_name()
         .ok_or_else(|| Failure::External(format!("{} is not a file path", path.display())))?;
+    // Unique to this write: two threads of one grove may write the same file at once.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let tmp = dir.join(format!(
-        ".{}.tmp-{}",
+        ".{}.tmp-{}-{}",
         file_name.to_string_lossy(),
-        std::process::id()
+        std::process::id(),
+        WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     let result = (|| {
         // A new file: never one a link in its place points at.

@@ -37,7 +37,6 @@ use grove_core::state::{self, Config, Setting, Stored};
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::ErrorKind;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// The variable that pins the generation later jobs of a pipeline use: `NAME/ID`, written by
@@ -73,22 +72,11 @@ pub fn store_of(context: &Context, fleet: &grove_core::Fleet) -> Result<Box<dyn 
 /// that ends, so a killed command never leaves it held.
 pub fn lock(context: &Context, name: &InstanceName) -> Result<fs::File, Failure> {
     let roots = context.repository.private_folder("tutor")?;
-    let lock_path = roots.join(format!(".{name}.lock"));
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(&lock_path)
-        .map_err(|e| Failure::io("create", &lock_path, e))?;
-    if file.try_lock().is_err() {
+    crate::lock::hold(&roots.join(format!(".{name}.lock")), || {
         context.ui.info(format!(
             "waiting for another grove command that is using {name}"
-        ));
-        file.lock()
-            .map_err(|e| Failure::io("lock", &lock_path, e))?;
-    }
-    Ok(file)
+        ))
+    })
 }
 
 /// The Tutor root of `name`, and its lock ([`lock`]). The Tutor root is Grove's own folder:

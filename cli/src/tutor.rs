@@ -1,5 +1,6 @@
-//! Running Tutor for one instance: its own venv's `tutor`, with `TUTOR_ROOT` set to its Tutor
-//! root (see [`crate::state`]).
+//! Running Tutor for one instance: the `tutor` of the venv [`venv::ensure`] picks (its own, or
+//! the shared one of its requirements), with `TUTOR_ROOT` set to its Tutor root (which the
+//! `state` module lays out, and runs Tutor in through this one: this module uses `venv` alone).
 
 use crate::failure::Failure;
 use crate::venv;
@@ -12,10 +13,10 @@ use std::process::Command;
 
 /// The `tutor` of an instance's venv, ready to take arguments, in the Tutor root `dir`.
 ///
-/// The venv is built first if it is missing or stale (a cold CI cache), so every Tutor call
-/// works. A venv without `tutor` (requirements that do not list it) is a clear error.
+/// The venv is built first when neither the instance's own venv nor the shared one of its
+/// requirements is current (a cold CI cache), so every Tutor call works. A venv without `tutor` (requirements that do not list it) is a clear error.
 pub fn command(context: &Context, name: &InstanceName, dir: &Path) -> Result<Command, Failure> {
-    let venv = venv::ensure(context, name)?;
+    let venv = venv::ensure(context, name)?.dir;
     if !venv.join("bin/tutor").exists() {
         return Err(Failure::Core(grove_core::Error::new(
             grove_core::Cause::file(format!("{INSTANCES_DIR}/{name}/{REQUIREMENTS_FILE}")),
@@ -69,31 +70,4 @@ pub fn setting(key: &str, value: &str) -> String {
         let quoted = serde_json::Value::String(value.to_string()).to_string();
         format!("{key}={quoted}")
     }
-}
-
-/// `grove tutor exec NAME "COMMAND"`: the string split by shell-word rules, run without a shell,
-/// in the instance's Tutor root; what it changes in the config or `env/` is pushed to the store.
-pub fn exec(context: &Context, name: &InstanceName, command: &str) -> Result<(), Failure> {
-    let words = shell_words::split(command).map_err(|e| {
-        Failure::Core(grove_core::Error::located(
-            grove_core::Cause::Value {
-                what: "Tutor command".into(),
-            },
-            format!("cannot split the Tutor command: {e}"),
-            "tutor command",
-            command,
-            vec![],
-        ))
-    })?;
-    if words.is_empty() {
-        return Err(Failure::Core(grove_core::Error::new(
-            grove_core::Cause::Value {
-                what: "Tutor command".into(),
-            },
-            "the Tutor command is empty",
-        )));
-    }
-    let root = crate::state::open(context, name)?;
-    root.run(context, &words)?;
-    root.push_changes(context)
 }

@@ -1,26 +1,57 @@
-//! Each instance's own Python virtual environment, `instances/NAME/.venv`, built from its
+//! The Python virtual environments Tutor runs in, built from an instance's
 //! `grove-requirements.txt` (seed 001), or from `defaults/grove-requirements.txt` when the
 //! instance has none.
 //!
-//! The venv is built with `uv` when it is on PATH (fast, and every instance shares uv's one
-//! cache), else with `python3 -m venv` and pip; `GROVE_VENV_INSTALLER=uv|pip` chooses. A venv
-//! is current when its `.grove-requirements-hash` holds the hash of the requirements' text.
-//! That file is written last, so a venv whose install failed never claims to be current.
+//! ```text
+//! instances/NAME/.venv/       the instance's own venv: `grove venv update|reset NAME`
+//! .grove/venvs/HASH/          a shared venv: `grove venv update --shared NAME...`, one for all
+//!                             the instances whose requirements' text has the short hash HASH
+//!                             (`grove_core::fleet::short_hash`, as in the pipeline's cache keys)
+//! .grove/base/.venv/          the venv base images are built with (the defaults' requirements)
+//! .grove/venvs/.KEY.lock      each venv's lock (KEY: HASH, instance-NAME or base)
+//! ```
 //!
-//! `reset` never leaves an instance without a working venv. With uv, the new venv is built
-//! *relocatable* in `.venv.new-PID` beside the old one and renamed into place on success. With
-//! pip (venvs hold absolute paths), the old venv is moved to `.venv.old-PID`, the new one is
-//! built in place, and the old one is moved back if that fails. Whatever an interrupted reset
-//! leaves behind is put right by the next command that touches the venv.
+//! Every Tutor call runs in the venv [`ensure`] picks: the instance's own venv if it is
+//! current, else the shared venv of its requirements if that one is current, else its own
+//! venv, built or updated first (a cold CI cache). A venv is current when its
+//! `.grove-requirements-hash` holds the hash of the requirements' text. That file is written
+//! last, so a venv whose install failed, or was killed, never claims to be current; and since
+//! a shared venv is named by that hash, instances whose requirements differ never share one.
+//!
+//! Venvs are built with `uv` when it is on PATH (fast, and every venv shares uv's one cache),
+//! else with `python3 -m venv` and pip; `GROVE_VENV_INSTALLER=uv|pip` chooses. uv builds them
+//! *relocatable* (`uv venv --relocatable`). A Python venv is otherwise tied to the absolute
+//! path it was built at: pip writes that path into the `#!` line of every script it installs,
+//! `bin/tutor` among them. A relocatable venv records `relocatable = true` in its
+//! `pyvenv.cfg`, and `uv pip install` into it writes each entry-point script to start the
+//! `python` found beside the script when it runs (`exec "$(dirname "$(realpath "$0")")/python"`),
+//! so the venv works wherever its folder is moved or copied to, as long as the Python it was
+//! built from is still where it was (its `bin/python` links to it): the same CI image. That is
+//! what lets a pipeline build one venv per distinct requirements set, in one job, and hand it
+//! through GitLab's cache to every later job of every instance that uses it, although each job
+//! starts from a fresh checkout, perhaps on another runner, at another absolute path. A shared
+//! venv whose Python is not there (a cache from another image) is not current, and is built
+//! anew. A venv that pip builds cannot move, so `--shared` needs uv (exit 1 without it).
+//!
+//! Every build holds its venv's lock (`flock`) from start to end, so two grove commands never
+//! build one venv at once, and the kernel releases the lock with its holder however it ends.
+//! `update` installs into an instance's own venv in place. `reset` with uv, and every build of a
+//! shared venv, builds the new venv beside it, in `.venv.new-PID` (`.HASH.new-PID`), and
+//! renames it into place, moving the old one to `.venv.old-PID` for the moment of the swap;
+//! `reset` with pip moves the old venv aside, builds in place (pip's venvs cannot move) and
+//! moves the old one back if that fails. Whatever a
+//! command holding the lock finds of these was left by one that died, and it puts it right
+//! first: a new venv is removed, an old one is removed when the venv is whole and moved back
+//! otherwise. The locks are in `.grove/`, which git never sees.
 
 use crate::failure::Failure;
+use crate::lock;
 use crate::process::{self, Ui};
-use crate::repository::write_atomically;
+use crate::repository::{write_atomically, PRIVATE_DIR};
 use crate::Context;
 use grove_core::fleet::{short_hash, DEFAULTS_DIR, INSTANCES_DIR, REQUIREMENTS_FILE};
 use grove_core::name::InstanceName;
 use grove_core::{Cause, Error};
-use std::ffi::OsString;
 use std::fmt;
 use std::fs;
 use std::io::{ErrorKind as IoKind, IsTerminal};
@@ -41,87 +72,110 @@ pub const INSTALLER_VARIABLE: &str = "GROVE_VENV_INSTALLER";
 /// Where the base images' Tutor root lives, in the repository's private folder (`.grove/`).
 const BASE_ROOT: &str = "base";
 
-/// Prefix of a reset's new venv, built beside the old one: `.venv.new-PID`.
-const NEW_PREFIX: &str = ".venv.new-";
+/// The folder in `.grove/` of the shared venvs, and of every venv's lock.
+const VENVS_DIR: &str = "venvs";
 
-/// Prefix of the old venv while a reset swaps it out: `.venv.old-PID`.
-const OLD_PREFIX: &str = ".venv.old-";
+/// How many instance names a message about a shared venv lists before it counts the rest.
+const NAMES_SHOWN: usize = 3;
 
-/// `grove venv update`: creates or updates each venv; does nothing when the requirements'
-/// hash is unchanged.
+/// A venv that Tutor runs in.
+pub struct Venv {
+    /// Its folder, resolved inside the repository.
+    pub dir: PathBuf,
+    /// The same folder relative to the repository root, for messages.
+    pub display: String,
+}
+
+/// `grove venv update NAME...`: creates or updates each instance's own venv; does nothing when
+/// the requirements' hash is unchanged.
 pub fn update(context: &Context, names: &[InstanceName]) -> Result<(), Failure> {
-    for_each(context, names, Action::Update)
+    for_each_own(context, names, Action::Update)
 }
 
 /// `grove venv reset`: builds a new venv beside the old one and swaps only on success.
 pub fn reset(context: &Context, names: &[InstanceName]) -> Result<(), Failure> {
-    for_each(context, names, Action::Reset)
+    for_each_own(context, names, Action::Reset)
 }
 
-/// `grove venv activate`: starts `$SHELL` (or `/bin/sh`) with the venv active and
-/// `TUTOR_ROOT` set to the instance's Tutor root; when the shell exits, what it changed in the
-/// config or `env/` is pushed to the store, and grove exits with the shell's exit code.
-///
-/// The user's shell is the program the user asked for, not a way to run a command string.
-pub fn activate(context: &Context, name: &InstanceName) -> Result<(), Failure> {
-    let venv = ensure(context, name)?;
-    let tutor_root = crate::state::open(context, name)?;
-    let root = tutor_root.dir.clone();
-    let shell = std::env::var_os("SHELL")
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| OsString::from("/bin/sh"));
-    let mut command = Command::new(&shell);
-    crate::tutor::set_environment(&mut command, &root, &venv);
-    context.ui.info(format!(
-        "starting {} with {INSTANCES_DIR}/{name}/{VENV_DIR} active and TUTOR_ROOT={}; exit the shell to return",
-        shell.to_string_lossy(),
-        root.display()
-    ));
-    context.ui.show(&command);
-    let status = command.status();
-    if status.is_ok() {
-        tutor_root.push_changes(context)?;
+/// `grove venv update --shared NAME...`: builds the shared venv of each distinct requirements
+/// set of `names`, once, unless it is current; with uv, since it must be relocatable.
+pub fn update_shared(context: &Context, names: &[InstanceName]) -> Result<(), Failure> {
+    Installer::choose()?.relocatable()?;
+    let mut sets: Vec<(Requirements, Vec<&InstanceName>)> = Vec::new();
+    for name in names {
+        let requirements = Requirements::of_instance(context, name)?;
+        match sets.iter_mut().find(|(r, _)| r.hash == requirements.hash) {
+            Some((_, users)) if !users.contains(&name) => users.push(name),
+            Some(_) => {}
+            None => sets.push((requirements, vec![name])),
+        }
     }
-    match status {
-        Ok(status) if status.success() => Ok(()),
-        Ok(status) => Err(Failure::Exit(
-            status.code().map_or(1, |c| c.clamp(1, 255) as u8),
-        )),
-        Err(e) if e.kind() == IoKind::NotFound => Err(Failure::External(format!(
-            "the shell `{}` was not found: set SHELL to an installed shell",
-            shell.to_string_lossy()
-        ))),
-        Err(e) => Err(Failure::External(format!(
-            "cannot start the shell `{}`: {e}",
-            shell.to_string_lossy()
-        ))),
-    }
+    let label = |(requirements, users): &(Requirements, Vec<&InstanceName>)| {
+        let mut shown: Vec<String> = users
+            .iter()
+            .take(NAMES_SHOWN)
+            .map(|n| n.to_string())
+            .collect();
+        if users.len() > NAMES_SHOWN {
+            shown.push(format!("{} more", users.len() - NAMES_SHOWN));
+        }
+        format!(
+            "{} ({})",
+            shared_display(&requirements.hash),
+            shown.join(", ")
+        )
+    };
+    for_each(context, &sets, label, |builder, set| {
+        let requirements = &set.0;
+        let place = Place::shared(context, &requirements.hash)?;
+        builder
+            .build(context, &place, requirements, Action::Update)
+            .map(|outcome| (label(set), outcome))
+    })
 }
 
-/// The instance's venv, built first if it is missing or stale; returns its folder.
-pub fn ensure(context: &Context, name: &InstanceName) -> Result<PathBuf, Failure> {
-    let spec = Spec::instance(context, name)?;
-    ensure_spec(context, &spec)
+/// The venv a Tutor call of instance `name` runs in: its own venv if it is current, else the
+/// shared venv of its requirements if that one is current, else its own venv, built or updated
+/// first.
+pub fn ensure(context: &Context, name: &InstanceName) -> Result<Venv, Failure> {
+    let requirements = Requirements::of_instance(context, name)?;
+    ensure_in(context, Place::own(context, name)?, &requirements)
 }
 
-/// The Tutor root and venv that base images are built with: `.grove/base/`, its venv built
-/// from `defaults/grove-requirements.txt`.
+/// The Tutor root and venv that base images are built with: `.grove/base/`, its venv picked
+/// as [`ensure`] picks an instance's, from `defaults/grove-requirements.txt`.
 pub fn ensure_base(context: &Context) -> Result<(PathBuf, PathBuf), Failure> {
-    let spec = Spec::base(context)?;
-    let venv = ensure_spec(context, &spec)?;
-    Ok((spec.home, venv))
+    let requirements = Requirements::of_defaults(context)?.ok_or_else(|| {
+        Failure::Core(Error::new(
+            Cause::file(format!("{DEFAULTS_DIR}/{REQUIREMENTS_FILE}")),
+            format!("{DEFAULTS_DIR}/{REQUIREMENTS_FILE} is missing: base images are built with the Tutor it lists"),
+        ))
+    })?;
+    let home = context.repository.private_folder(BASE_ROOT)?;
+    let venv = ensure_in(context, Place::base(context)?, &requirements)?;
+    Ok((home, venv.dir))
 }
 
-/// Updates the venv of `spec` if it is missing or stale, saying so only when it does work.
-fn ensure_spec(context: &Context, spec: &Spec) -> Result<PathBuf, Failure> {
-    let builder = Builder::new(context.ui, false)?;
-    let outcome = builder.build(spec, Action::Update)?;
-    if !matches!(outcome, Outcome::UpToDate) {
-        context
-            .ui
-            .info(format!("{}: {outcome}", spec.venv_display()));
+/// `own` if it is current, else the shared venv of `requirements` if it is current, else `own`
+/// built or updated first (saying so only when it does work).
+///
+/// Whether a venv is current is read without its lock: its hash file is written last and
+/// whole, and a shared venv is only ever renamed into place whole. When neither is, the build
+/// takes the lock and looks again, so a build another command just finished is used as it is.
+fn ensure_in(context: &Context, own: Place, requirements: &Requirements) -> Result<Venv, Failure> {
+    if own.is_current(requirements) {
+        return Ok(own.venv());
     }
-    Ok(spec.venv())
+    let shared = Place::shared(context, &requirements.hash)?;
+    if shared.is_current(requirements) {
+        return Ok(shared.venv());
+    }
+    let outcome =
+        Builder::new(context.ui, false)?.build(context, &own, requirements, Action::Update)?;
+    if !matches!(outcome, Outcome::UpToDate) {
+        context.ui.info(format!("{}: {outcome}", own.display));
+    }
+    Ok(own.venv())
 }
 
 /// What to do to a venv.
@@ -156,128 +210,189 @@ impl fmt::Display for Outcome {
     }
 }
 
-/// One venv: where it lives and what goes into it.
-struct Spec {
-    /// The folder that holds `.venv`: the instance's folder, or `.grove/base`.
-    home: PathBuf,
-    /// The same folder relative to the repository root, for messages.
-    home_display: String,
-    /// The venv, resolved inside the repository.
-    venv: PathBuf,
-    /// The requirements file the venv is built from.
-    requirements: PathBuf,
+/// The requirements file a venv is built from.
+struct Requirements {
+    /// The file, resolved inside the repository.
+    path: PathBuf,
     /// The same file relative to the repository root, for messages.
-    requirements_display: String,
-    /// Its text.
-    requirements_text: String,
+    display: String,
+    /// The short hash of its text: what a current venv records, and a shared venv's name.
+    hash: String,
 }
 
-impl Spec {
-    /// The venv of instance `name`: its own requirements, or the defaults'.
-    fn instance(context: &Context, name: &InstanceName) -> Result<Spec, Failure> {
-        let home_display = format!("{INSTANCES_DIR}/{name}");
-        let own = format!("{home_display}/{REQUIREMENTS_FILE}");
-        let (requirements_display, requirements_text) =
-            match context.repository.read_text(&own)? {
-                Some(text) => (own, text),
-                None => defaults_requirements(context)?.ok_or_else(|| {
-                    Failure::Core(Error::new(
-                        Cause::file(format!("{DEFAULTS_DIR}/{REQUIREMENTS_FILE}")),
-                        format!(
-                            "neither {home_display}/{REQUIREMENTS_FILE} nor {DEFAULTS_DIR}/{REQUIREMENTS_FILE} exists: \
-                             the venv of \"{name}\" needs one of them"
-                        ),
-                    ))
-                })?,
-            };
-        Spec::new(
-            context,
-            home_display,
-            requirements_display,
-            requirements_text,
-        )
-    }
-
-    /// The venv that base images are built with.
-    fn base(context: &Context) -> Result<Spec, Failure> {
-        let (requirements_display, requirements_text) = defaults_requirements(context)?
-            .ok_or_else(|| {
+impl Requirements {
+    /// Instance `name`'s own requirements, or the defaults'.
+    fn of_instance(context: &Context, name: &InstanceName) -> Result<Requirements, Failure> {
+        let own = format!("{INSTANCES_DIR}/{name}/{REQUIREMENTS_FILE}");
+        match context.repository.read_text(&own)? {
+            Some(text) => Requirements::new(context, own, &text),
+            None => Requirements::of_defaults(context)?.ok_or_else(|| {
                 Failure::Core(Error::new(
                     Cause::file(format!("{DEFAULTS_DIR}/{REQUIREMENTS_FILE}")),
-                    format!("{DEFAULTS_DIR}/{REQUIREMENTS_FILE} is missing: base images are built with the Tutor it lists"),
+                    format!(
+                        "neither {own} nor {DEFAULTS_DIR}/{REQUIREMENTS_FILE} exists: \
+                         the venv of \"{name}\" needs one of them"
+                    ),
                 ))
-            })?;
-        context.repository.private_folder(BASE_ROOT)?;
-        let home_display = format!("{}/{BASE_ROOT}", crate::repository::PRIVATE_DIR);
-        Spec::new(
-            context,
-            home_display,
-            requirements_display,
-            requirements_text,
-        )
+            }),
+        }
     }
 
-    /// The venv in `home_display`, built from `requirements_display`: paths resolved inside the
-    /// repository.
-    fn new(
-        context: &Context,
-        home_display: String,
-        requirements_display: String,
-        requirements_text: String,
-    ) -> Result<Spec, Failure> {
-        let repository = &context.repository;
-        Ok(Spec {
-            home: repository.path(&home_display)?,
-            venv: repository.path(&format!("{home_display}/{VENV_DIR}"))?,
-            requirements: repository.path(&requirements_display)?,
-            home_display,
-            requirements_display,
-            requirements_text,
+    /// `defaults/grove-requirements.txt`, if it exists.
+    fn of_defaults(context: &Context) -> Result<Option<Requirements>, Failure> {
+        let path = format!("{DEFAULTS_DIR}/{REQUIREMENTS_FILE}");
+        match context.repository.read_text(&path)? {
+            Some(text) => Requirements::new(context, path, &text).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn new(context: &Context, display: String, text: &str) -> Result<Requirements, Failure> {
+        Ok(Requirements {
+            path: context.repository.path(&display)?,
+            hash: short_hash(text),
+            display,
+        })
+    }
+}
+
+/// Where one venv lives, and the name of its lock.
+struct Place {
+    /// The venv's folder, resolved inside the repository.
+    dir: PathBuf,
+    /// The same folder relative to the repository root, for messages.
+    display: String,
+    /// Its lock is `.grove/venvs/.KEY.lock`.
+    lock_key: String,
+    /// A shared venv: only ever built whole beside it and renamed into place, and with uv.
+    shared: bool,
+}
+
+impl Place {
+    /// Instance `name`'s own venv, `instances/NAME/.venv`.
+    fn own(context: &Context, name: &InstanceName) -> Result<Place, Failure> {
+        let display = format!("{INSTANCES_DIR}/{name}/{VENV_DIR}");
+        Ok(Place {
+            dir: context.repository.path(&display)?,
+            display,
+            lock_key: format!("instance-{name}"),
+            shared: false,
         })
     }
 
-    /// The venv's folder.
-    fn venv(&self) -> PathBuf {
-        self.venv.clone()
+    /// The base images' venv, `.grove/base/.venv`.
+    fn base(context: &Context) -> Result<Place, Failure> {
+        let display = format!("{PRIVATE_DIR}/{BASE_ROOT}/{VENV_DIR}");
+        Ok(Place {
+            dir: context.repository.private_path(&display, false)?,
+            display,
+            lock_key: BASE_ROOT.to_string(),
+            shared: false,
+        })
     }
 
-    /// The venv's folder relative to the repository root, for messages.
-    fn venv_display(&self) -> String {
-        format!("{}/{VENV_DIR}", self.home_display)
+    /// The shared venv of the requirements whose hash is `hash`, `.grove/venvs/HASH`.
+    fn shared(context: &Context, hash: &str) -> Result<Place, Failure> {
+        let display = shared_display(hash);
+        Ok(Place {
+            dir: context.repository.private_path(&display, false)?,
+            display,
+            lock_key: hash.to_string(),
+            shared: true,
+        })
+    }
+
+    /// Whether the venv was built whole from `requirements`; and for a shared venv, which a
+    /// CI cache may have brought from another machine, whether the Python it was built from
+    /// (its `bin/python` links to it) is here: a cached venv of another image is built anew.
+    fn is_current(&self, requirements: &Requirements) -> bool {
+        recorded_hash(&self.dir).as_deref() == Some(requirements.hash.as_str())
+            && (!self.shared || self.dir.join("bin/python").is_file())
+    }
+
+    /// The folder that holds the venv, and what builds and swaps leave beside it.
+    fn home(&self) -> &Path {
+        self.dir.parent().unwrap_or(&self.dir)
+    }
+
+    /// The prefix of what a build leaves beside the venv while it works, `what` being `new`
+    /// or `old`: `.venv.new-`, `.HASH.old-`. (The PID that follows tells nothing to the build,
+    /// which holds the lock, but keeps the names that clusters' `.gitignore` already ignore.)
+    fn scratch_prefix(&self, what: &str) -> String {
+        let name = self.dir.file_name().unwrap_or_default().to_string_lossy();
+        format!(".{}.{what}-", name.trim_start_matches('.'))
+    }
+
+    /// What this build works in beside the venv: `.venv.new-PID`, `.HASH.old-PID`.
+    fn scratch(&self, what: &str) -> PathBuf {
+        self.home().join(format!(
+            "{}{}",
+            self.scratch_prefix(what),
+            std::process::id()
+        ))
+    }
+
+    /// Takes the venv's lock, `.grove/venvs/.KEY.lock`, waiting (and saying so) while another
+    /// grove command holds it.
+    fn lock(&self, context: &Context) -> Result<fs::File, Failure> {
+        let dir = context.repository.private_folder(VENVS_DIR)?;
+        lock::hold(&dir.join(format!(".{}.lock", self.lock_key)), || {
+            context.ui.info(format!(
+                "waiting for another grove command that is building {}",
+                self.display
+            ))
+        })
+    }
+
+    /// The venv, for Tutor calls.
+    fn venv(&self) -> Venv {
+        Venv {
+            dir: self.dir.clone(),
+            display: self.display.clone(),
+        }
     }
 }
 
-/// `defaults/grove-requirements.txt`, for messages, and its text, if it exists.
-fn defaults_requirements(context: &Context) -> Result<Option<(String, String)>, Failure> {
-    let path = format!("{DEFAULTS_DIR}/{REQUIREMENTS_FILE}");
-    Ok(context
-        .repository
-        .read_text(&path)?
-        .map(|text| (path, text)))
+/// `.grove/venvs/HASH`.
+fn shared_display(hash: &str) -> String {
+    format!("{PRIVATE_DIR}/{VENVS_DIR}/{hash}")
 }
 
-/// Runs `action` on the venv of every instance in `names`: one at a time with its installer's
-/// output streamed, or several in parallel (bounded to the CPUs) with a progress bar on a
-/// terminal and one line per instance otherwise.
-fn for_each(context: &Context, names: &[InstanceName], action: Action) -> Result<(), Failure> {
-    if let [name] = names {
-        let spec = Spec::instance(context, name)?;
-        let outcome = Builder::new(context.ui, false)?.build(&spec, action)?;
-        context
-            .ui
-            .info(format!("{}: {outcome}", spec.venv_display()));
+/// Runs `action` on the own venv of every instance in `names`.
+fn for_each_own(context: &Context, names: &[InstanceName], action: Action) -> Result<(), Failure> {
+    for_each(context, names, InstanceName::to_string, |builder, name| {
+        let requirements = Requirements::of_instance(context, name)?;
+        let place = Place::own(context, name)?;
+        builder
+            .build(context, &place, &requirements, action)
+            .map(|outcome| (place.display, outcome))
+    })
+}
+
+/// Runs `work` on every item: one alone with its installer's output streamed, or several in
+/// parallel (bounded to the CPUs) with a progress bar on a terminal and one line per item
+/// (called by its `label`) otherwise. `work` returns what it did and to which venv.
+fn for_each<T: Sync>(
+    context: &Context,
+    items: &[T],
+    label: impl Fn(&T) -> String + Sync,
+    work: impl Fn(&Builder, &T) -> Result<(String, Outcome), Failure> + Sync,
+) -> Result<(), Failure> {
+    if let [item] = items {
+        let (venv, outcome) = work(&Builder::new(context.ui, false)?, item)?;
+        context.ui.info(format!("{venv}: {outcome}"));
         return Ok(());
     }
-    if names.is_empty() {
+    if items.is_empty() {
         context.ui.info("no instances: nothing to do");
         return Ok(());
     }
     let builder = Builder::new(context.ui, true)?;
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(names.len());
+        .min(items.len());
     let progress = (!context.ui.quiet && std::io::stderr().is_terminal()).then(|| {
-        let bar = indicatif::ProgressBar::new(names.len() as u64);
+        let bar = indicatif::ProgressBar::new(items.len() as u64);
         bar.set_style(
             indicatif::ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} venvs")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
@@ -290,25 +405,23 @@ fn for_each(context: &Context, names: &[InstanceName], action: Action) -> Result
         Some(bar) => bar.println(line),
         None => eprintln!("{line}"),
     };
-    let queue = Mutex::new(names.iter());
+    let queue = Mutex::new(items.iter());
     let failed = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| loop {
                 let next = queue.lock().map(|mut q| q.next()).ok().flatten();
-                let Some(name) = next else { break };
-                let result =
-                    Spec::instance(context, name).and_then(|spec| builder.build(&spec, action));
-                match result {
-                    Ok(outcome) => {
+                let Some(item) = next else { break };
+                match work(&builder, item) {
+                    Ok((_, outcome)) => {
                         if !context.ui.quiet {
-                            say(format!("grove: {name}: {outcome}"));
+                            say(format!("grove: {}: {outcome}", label(item)));
                         }
                     }
                     Err(failure) => {
-                        say(format!("error: {name}: {failure}"));
+                        say(format!("error: {}: {failure}", label(item)));
                         if let Ok(mut failed) = failed.lock() {
-                            failed.push(name.to_string());
+                            failed.push(label(item));
                         }
                     }
                 }
@@ -323,14 +436,14 @@ fn for_each(context: &Context, names: &[InstanceName], action: Action) -> Result
     }
     let mut failed = failed.into_inner().unwrap_or_default();
     if failed.is_empty() {
-        context.ui.info(format!("{} venvs done", names.len()));
+        context.ui.info(format!("{} venvs done", items.len()));
         Ok(())
     } else {
         failed.sort();
         Err(Failure::External(format!(
             "{} of {} venvs failed: {}",
             failed.len(),
-            names.len(),
+            items.len(),
             failed.join(", ")
         )))
     }
@@ -367,6 +480,21 @@ impl Installer {
                     what: INSTALLER_VARIABLE.into(),
                 },
                 format!("{INSTALLER_VARIABLE} is not UTF-8: use \"uv\" or \"pip\""),
+            ))),
+        }
+    }
+
+    /// Fails (exit 1) unless this installer builds venvs that can move to another path, as a
+    /// shared venv must: uv's relocatable ones.
+    fn relocatable(self) -> Result<(), Failure> {
+        match self {
+            Installer::Uv => Ok(()),
+            Installer::Pip => Err(Failure::External(format!(
+                "a shared venv must be relocatable, which only uv builds, and grove would build with pip \
+                 ({INSTALLER_VARIABLE}=pip, or no uv on PATH): a venv that pip builds holds its absolute \
+                 path in its scripts and cannot move to the next job's checkout. Put uv on PATH (with \
+                 {INSTALLER_VARIABLE} unset or uv), or build each instance's own venv with \
+                 `grove venv update NAME`"
             ))),
         }
     }
@@ -412,22 +540,45 @@ impl Builder {
         })
     }
 
-    /// Updates or resets the venv of `spec`.
-    fn build(&self, spec: &Spec, action: Action) -> Result<Outcome, Failure> {
-        recover(&spec.home)?;
-        let hash = short_hash(&spec.requirements_text);
+    /// Updates or resets the venv at `place` from `requirements`, holding its lock throughout,
+    /// after putting right what a killed build left beside it.
+    fn build(
+        &self,
+        context: &Context,
+        place: &Place,
+        requirements: &Requirements,
+        action: Action,
+    ) -> Result<Outcome, Failure> {
+        if place.shared {
+            self.installer.relocatable()?;
+        }
+        let _lock = place.lock(context)?;
+        recover(place)?;
         match action {
-            Action::Update => self.update(spec, &hash),
-            Action::Reset => self.reset(spec, &hash),
+            Action::Update if place.shared => {
+                if place.is_current(requirements) {
+                    return Ok(Outcome::UpToDate);
+                }
+                self.beside(place, requirements)?;
+                Ok(Outcome::Created)
+            }
+            Action::Update => self.update(place, requirements),
+            Action::Reset => match self.installer {
+                Installer::Uv => self
+                    .beside(place, requirements)
+                    .map(|()| Outcome::Reset)
+                    .map_err(|failure| reset_failed(place, failure)),
+                Installer::Pip => self.reset_in_place(place, requirements),
+            },
         }
     }
 
     /// Creates the venv if it is missing, and installs the requirements unless it is current.
-    fn update(&self, spec: &Spec, hash: &str) -> Result<Outcome, Failure> {
-        let venv = spec.venv();
-        if recorded_hash(&venv).as_deref() == Some(hash) {
+    fn update(&self, place: &Place, requirements: &Requirements) -> Result<Outcome, Failure> {
+        if place.is_current(requirements) {
             return Ok(Outcome::UpToDate);
         }
+        let venv = &place.dir;
         // From here on the venv is not current until the install succeeds.
         let hash_file = venv.join(HASH_FILE);
         match fs::remove_file(&hash_file) {
@@ -436,13 +587,13 @@ impl Builder {
             }
             _ => {}
         }
-        let created = !is_venv(&venv);
+        let created = !is_venv(venv);
         if created {
-            remove_dir_if_present(&venv)?;
-            self.create(&venv, &spec.home)?;
+            remove_dir_if_present(venv)?;
+            self.create(venv, place.home())?;
         }
-        self.install(&venv, spec)?;
-        write_atomically(&hash_file, hash.as_bytes())?;
+        self.install(venv, place, requirements)?;
+        write_atomically(&hash_file, requirements.hash.as_bytes())?;
         Ok(if created {
             Outcome::Created
         } else {
@@ -450,67 +601,58 @@ impl Builder {
         })
     }
 
-    /// Builds the venv anew and swaps it in only when it is complete.
-    fn reset(&self, spec: &Spec, hash: &str) -> Result<Outcome, Failure> {
-        match self.installer {
-            Installer::Uv => self.reset_beside(spec, hash),
-            Installer::Pip => self.reset_in_place(spec, hash),
-        }
-    }
-
-    /// uv: builds a relocatable venv in `.venv.new-PID`, then renames it over the old one.
-    fn reset_beside(&self, spec: &Spec, hash: &str) -> Result<Outcome, Failure> {
-        let venv = spec.venv();
-        let new = spec
-            .home
-            .join(format!("{NEW_PREFIX}{}", std::process::id()));
+    /// Builds a relocatable venv (uv) in `.venv.new-PID` beside the venv, then renames it
+    /// over the old one; on failure, the old one is left as it was.
+    fn beside(&self, place: &Place, requirements: &Requirements) -> Result<(), Failure> {
+        let venv = &place.dir;
+        let new = place.scratch("new");
         remove_dir_if_present(&new)?;
         let built = self
-            .create(&new, &spec.home)
-            .and_then(|()| self.install(&new, spec))
-            .and_then(|()| write_atomically(&new.join(HASH_FILE), hash.as_bytes()));
+            .create(&new, place.home())
+            .and_then(|()| self.install(&new, place, requirements))
+            .and_then(|()| write_atomically(&new.join(HASH_FILE), requirements.hash.as_bytes()));
         if let Err(failure) = built {
             let _ = fs::remove_dir_all(&new);
-            return Err(reset_failed(spec, failure));
+            return Err(failure);
         }
-        let old = spec
-            .home
-            .join(format!("{OLD_PREFIX}{}", std::process::id()));
+        let old = place.scratch("old");
         let had_old = venv.exists();
         if had_old {
-            if let Err(e) = fs::rename(&venv, &old) {
+            if let Err(e) = fs::rename(venv, &old) {
                 let _ = fs::remove_dir_all(&new);
-                return Err(Failure::io("move aside", &venv, e));
+                return Err(Failure::io("move aside", venv, e));
             }
         }
-        if let Err(e) = fs::rename(&new, &venv) {
+        if let Err(e) = fs::rename(&new, venv) {
             if had_old {
-                let _ = fs::rename(&old, &venv);
+                let _ = fs::rename(&old, venv);
             }
             let _ = fs::remove_dir_all(&new);
-            return Err(Failure::io("move into place", &venv, e));
+            return Err(Failure::io("move into place", venv, e));
         }
         if had_old {
             remove_dir_if_present(&old)?;
         }
-        Ok(Outcome::Reset)
+        Ok(())
     }
 
     /// pip: moves the old venv to `.venv.old-PID`, builds the new one in place (pip's venvs
     /// hold absolute paths), and moves the old one back if that fails.
-    fn reset_in_place(&self, spec: &Spec, hash: &str) -> Result<Outcome, Failure> {
-        let venv = spec.venv();
-        let old = spec
-            .home
-            .join(format!("{OLD_PREFIX}{}", std::process::id()));
+    fn reset_in_place(
+        &self,
+        place: &Place,
+        requirements: &Requirements,
+    ) -> Result<Outcome, Failure> {
+        let venv = &place.dir;
+        let old = place.scratch("old");
         let had_old = venv.exists();
         if had_old {
-            fs::rename(&venv, &old).map_err(|e| Failure::io("move aside", &venv, e))?;
+            fs::rename(venv, &old).map_err(|e| Failure::io("move aside", venv, e))?;
         }
         let built = self
-            .create(&venv, &spec.home)
-            .and_then(|()| self.install(&venv, spec))
-            .and_then(|()| write_atomically(&venv.join(HASH_FILE), hash.as_bytes()));
+            .create(venv, place.home())
+            .and_then(|()| self.install(venv, place, requirements))
+            .and_then(|()| write_atomically(&venv.join(HASH_FILE), requirements.hash.as_bytes()));
         match built {
             Ok(()) => {
                 if had_old {
@@ -519,17 +661,17 @@ impl Builder {
                 Ok(Outcome::Reset)
             }
             Err(failure) => {
-                let _ = fs::remove_dir_all(&venv);
+                let _ = fs::remove_dir_all(venv);
                 if had_old {
-                    if let Err(e) = fs::rename(&old, &venv) {
+                    if let Err(e) = fs::rename(&old, venv) {
                         return Err(Failure::External(format!(
-                            "the reset of {} failed ({failure}), and the old venv could not be moved back from {}: {e}; the next grove command that uses the venv moves it back",
-                            spec.venv_display(),
+                            "the reset of {} failed ({failure}), and the old venv could not be moved back from {}: {e}; the next grove command that builds the venv moves it back",
+                            place.display,
                             old.display()
                         )));
                     }
                 }
-                Err(reset_failed(spec, failure))
+                Err(reset_failed(place, failure))
             }
         }
     }
@@ -559,9 +701,14 @@ impl Builder {
         process::run(&self.ui, &mut command)
     }
 
-    /// Installs the requirements of `spec` into `venv`; relative paths in the requirements
-    /// are taken from the requirements file's folder.
-    fn install(&self, venv: &Path, spec: &Spec) -> Result<(), Failure> {
+    /// Installs `requirements` into `venv` (the venv at `place`, or the one being built beside
+    /// it); relative paths in the requirements are taken from the requirements file's folder.
+    fn install(
+        &self,
+        venv: &Path,
+        place: &Place,
+        requirements: &Requirements,
+    ) -> Result<(), Failure> {
         let python = venv.join("bin/python");
         let mut command = match self.installer {
             Installer::Uv => {
@@ -585,25 +732,24 @@ impl Builder {
         };
         command
             .arg("--requirement")
-            .arg(&spec.requirements)
-            .current_dir(spec.requirements.parent().unwrap_or(&spec.home))
+            .arg(&requirements.path)
+            .current_dir(requirements.path.parent().unwrap_or(place.home()))
             .env_remove("VIRTUAL_ENV")
             .env_remove("PYTHONHOME");
         process::run(&self.ui, &mut command).map_err(|failure| {
             Failure::External(format!(
                 "cannot install {} into {}: {failure}",
-                spec.requirements_display,
-                spec.venv_display()
+                requirements.display, place.display
             ))
         })
     }
 }
 
 /// The failure of a reset, saying that the old venv is still there.
-fn reset_failed(spec: &Spec, failure: Failure) -> Failure {
+fn reset_failed(place: &Place, failure: Failure) -> Failure {
     Failure::External(format!(
         "the reset of {} failed, the old venv is left as it was: {failure}",
-        spec.venv_display()
+        place.display
     ))
 }
 
@@ -627,53 +773,37 @@ fn remove_dir_if_present(dir: &Path) -> Result<(), Failure> {
     }
 }
 
-/// Puts right what an interrupted reset left in `home`, skipping what a running grove owns.
+/// Puts right what a killed build left beside the venv at `place`; called with its lock held,
+/// so whatever it finds is a dead command's.
 ///
-/// A `.venv.new-PID` never made it into place: it is removed. A `.venv.old-PID` is the venv
-/// from before the reset: it is removed when `.venv` was built whole, and moved back to
-/// `.venv` otherwise.
-fn recover(home: &Path) -> Result<(), Failure> {
+/// A new venv (`.venv.new-PID`) never made it into place: it is removed. An old one
+/// (`.venv.old-PID`) is the venv from before a swap: it is removed when the venv was built
+/// whole, and moved back into place otherwise.
+fn recover(place: &Place) -> Result<(), Failure> {
+    let home = place.home();
     let entries = match fs::read_dir(home) {
         Ok(entries) => entries,
         Err(e) if e.kind() == IoKind::NotFound => return Ok(()),
         Err(e) => return Err(Failure::io("list", home, e)),
     };
+    let (new_prefix, old_prefix) = (place.scratch_prefix("new"), place.scratch_prefix("old"));
     let mut olds = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let (is_new, pid) = if let Some(pid) = name.strip_prefix(NEW_PREFIX) {
-            (true, pid.to_string())
-        } else if let Some(pid) = name.strip_prefix(OLD_PREFIX) {
-            (false, pid.to_string())
-        } else {
-            continue;
-        };
-        if is_running(&pid) {
-            continue;
-        }
-        if is_new {
+        if name.starts_with(&new_prefix) {
             remove_dir_if_present(&entry.path())?;
-        } else {
+        } else if name.starts_with(&old_prefix) {
             olds.push(entry.path());
         }
     }
-    let venv = home.join(VENV_DIR);
+    let venv = &place.dir;
     for old in olds {
-        if recorded_hash(&venv).is_some() {
+        if recorded_hash(venv).is_some() {
             remove_dir_if_present(&old)?;
         } else {
-            remove_dir_if_present(&venv)?;
-            fs::rename(&old, &venv).map_err(|e| Failure::io("move back", &old, e))?;
+            remove_dir_if_present(venv)?;
+            fs::rename(&old, venv).map_err(|e| Failure::io("move back", &old, e))?;
         }
     }
     Ok(())
-}
-
-/// Whether the process `pid` (from a leftover's name) is running, other than this one.
-fn is_running(pid: &str) -> bool {
-    match pid.parse::<u32>() {
-        Ok(pid) if pid == std::process::id() => false,
-        Ok(pid) => Path::new("/proc").join(pid.to_string()).exists(),
-        Err(_) => false,
-    }
 }

@@ -439,35 +439,72 @@ fn real_python() -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// A scratch cluster whose instances `campus` and `labs` need the grove-hello wheel, and grove
+/// to run on it with the real uv.
+struct VenvCluster {
+    /// Removed with the cluster when the test passes.
+    _scratch: Scratch,
+    root: std::path::PathBuf,
+    /// What campus and labs need: `grove-hello @ file:///...whl`.
+    requirements: String,
+    /// PATH, with uv first.
+    path: std::ffi::OsString,
+    /// The Python uv builds venvs from.
+    python: String,
+}
+
+impl VenvCluster {
+    fn new(name: &str) -> VenvCluster {
+        let scratch = crash_scratch(name);
+        let base = scratch.0.clone();
+        let root = base.join("cluster");
+        copy_tree(&example_cluster(), &root);
+        let wheel = hello_wheel(&base.join("packages"));
+        let requirements = format!("grove-hello @ file://{}\n", wheel.display());
+        for name in ["campus", "labs"] {
+            fs::write(
+                root.join("instances")
+                    .join(name)
+                    .join("grove-requirements.txt"),
+                &requirements,
+            )
+            .unwrap();
+        }
+        let uv = tool("uv");
+        let path = std::env::join_paths(std::iter::once(uv.parent().unwrap().to_path_buf()).chain(
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+        ))
+        .unwrap();
+        VenvCluster {
+            _scratch: scratch,
+            root,
+            requirements,
+            path,
+            python: real_python(),
+        }
+    }
+
+    /// `grove ARGS...` on the cluster, with uv.
+    fn grove(&self, args: &[&str]) -> Command {
+        let mut command = grove_command(&self.root, args);
+        command
+            .env("PATH", &self.path)
+            .env("GROVE_VENV_INSTALLER", "uv")
+            .env("UV_PYTHON", &self.python);
+        command
+    }
+}
+
 /// `grove venv reset` (with uv, from the local grove-hello package) killed at every point:
 /// `.venv` is the old venv or the new one and works; `grove venv update` then finds it
 /// current, with no leftovers, and a reset after it ends in a new working venv.
 #[test]
 fn grove_venv_reset_killed_anywhere_leaves_a_working_old_or_new_venv() {
-    let scratch = crash_scratch("venv");
-    let base = scratch.0.clone();
-    let root = base.join("cluster");
-    copy_tree(&example_cluster(), &root);
-    let wheel = hello_wheel(&base.join("packages"));
-    let requirements = format!("grove-hello @ file://{}\n", wheel.display());
-    let instance = root.join("instances/campus");
-    fs::write(instance.join("grove-requirements.txt"), &requirements).unwrap();
+    let cluster = VenvCluster::new("venv");
+    let instance = cluster.root.join("instances/campus");
     let venv = instance.join(".venv");
-    let hash = grove_core::fleet::short_hash(&requirements);
-    let uv = tool("uv");
-    let path = std::env::join_paths(std::iter::once(uv.parent().unwrap().to_path_buf()).chain(
-        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
-    ))
-    .unwrap();
-    let python = real_python();
-    let grove = |args: &[&str]| {
-        let mut command = grove_command(&root, args);
-        command
-            .env("PATH", &path)
-            .env("GROVE_VENV_INSTALLER", "uv")
-            .env("UV_PYTHON", &python);
-        command
-    };
+    let hash = grove_core::fleet::short_hash(&cluster.requirements);
+    let grove = |args: &[&str]| cluster.grove(args);
     succeeded(
         &grove(&["venv", "update", "campus"]).output().unwrap(),
         "the first venv update",
@@ -554,6 +591,88 @@ fn grove_venv_reset_killed_anywhere_leaves_a_working_old_or_new_venv() {
                 state: state.to_string(),
                 phase,
                 full_run,
+            }
+        },
+    );
+    assert!(points >= 50, "only {points} kill points");
+}
+
+/// `grove venv update --shared campus labs` (their one shared venv, with uv) killed at every
+/// point of its build: `.grove/venvs/HASH` is absent or whole and working, never half built;
+/// the next run builds it, or finds it current, and leaves no leftovers and the lock free.
+#[test]
+fn grove_venv_update_shared_killed_anywhere_leaves_no_venv_or_a_whole_one() {
+    let cluster = VenvCluster::new("venv-shared");
+    let hash = grove_core::fleet::short_hash(&cluster.requirements);
+    let venvs = cluster.root.join(".grove/venvs");
+    let venv = venvs.join(&hash);
+    let update = || cluster.grove(&["venv", "update", "--shared", "campus", "labs"]);
+    let leftovers = || {
+        let mut left = names_starting(&venvs, &format!(".{hash}."));
+        left.retain(|n| !n.ends_with(".lock"));
+        left
+    };
+    let lock_is_free = || {
+        // Taken and let go with the file's closing, when it is free.
+        let lock = fs::File::open(venvs.join(format!(".{hash}.lock"))).unwrap();
+        lock.try_lock().is_ok()
+    };
+
+    let points = kill_loop(
+        "grove venv update --shared",
+        || {
+            let (output, took) = timed(&mut update());
+            succeeded(&output, "an uninterrupted shared update");
+            took
+        },
+        |delay| {
+            // Every trial starts from a cold cache: no shared venv.
+            if venv.exists() {
+                fs::remove_dir_all(&venv).unwrap();
+            }
+            if let Killed::Finished(code) = run_and_kill(update(), delay) {
+                assert_eq!(code, Some(0), "a shared update failed on its own");
+            }
+            let left = leftovers();
+            let whole = venv.exists();
+            let phase = if whole {
+                assert!(
+                    venv_works(&venv),
+                    "killed after {delay:?}, the shared venv is there but does not work (leftovers {left:?})"
+                );
+                assert_eq!(
+                    fs::read_to_string(venv.join(".grove-requirements-hash")).unwrap_or_default(),
+                    hash,
+                    "killed after {delay:?}, the shared venv does not record its requirements"
+                );
+                format!("whole, leftovers {}", left.len())
+            } else if left.is_empty() {
+                "no venv".to_string()
+            } else {
+                "no venv, a new one being built".to_string()
+            };
+
+            // The next run ends with the venv whole, by itself.
+            let (rerun, took) = timed(&mut update());
+            succeeded(&rerun, "the shared update after a killed one");
+            let said = String::from_utf8_lossy(&rerun.stderr);
+            let expected = if whole {
+                "(campus, labs): up to date, nothing to do"
+            } else {
+                "(campus, labs): created"
+            };
+            assert!(
+                said.contains(expected),
+                "killed after {delay:?} ({phase}): {}",
+                describe(&rerun)
+            );
+            assert_eq!(leftovers(), Vec::<String>::new(), "after the rerun");
+            assert!(venv_works(&venv), "after the rerun, the venv does not work");
+            assert!(lock_is_free(), "after the rerun, the venv's lock is held");
+            Landing {
+                state: if whole { "whole" } else { "none" }.to_string(),
+                phase,
+                full_run: (!whole).then_some(took),
             }
         },
     );

@@ -38,6 +38,11 @@ impl Cluster {
 
     /// Runs grove with uv on PATH, and the installer chosen.
     fn grove(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("grove runs")
+    }
+
+    /// grove with uv on PATH, and the installer chosen, ready to run.
+    fn command(&self, args: &[&str]) -> Command {
         let uv = tool("uv");
         let path = std::env::join_paths(std::iter::once(uv.parent().unwrap().to_path_buf()).chain(
             std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
@@ -56,7 +61,7 @@ impl Cluster {
         for (key, value) in &self.env {
             command.env(key, value);
         }
-        command.output().expect("grove runs")
+        command
     }
 
     fn instance(&self, name: &str) -> PathBuf {
@@ -83,6 +88,16 @@ fn hello_runs(venv: &Path) -> bool {
         .env_remove("VIRTUAL_ENV")
         .output()
         .is_ok_and(|o| o.status.success() && o.stdout == b"hello from grove-hello\n")
+}
+
+/// Where the venv's python, importing grove_hello, says its venv is (`sys.prefix`), resolved.
+fn python_prefix(venv: &Path) -> PathBuf {
+    let python = Command::new(venv.join("bin/python"))
+        .args(["-c", "import grove_hello, sys; print(sys.prefix)"])
+        .output()
+        .unwrap();
+    assert!(python.status.success(), "{}", describe(&python));
+    std::fs::canonicalize(String::from_utf8_lossy(&python.stdout).trim()).unwrap()
 }
 
 /// The names in `dir` that start with `.venv.` (what a reset leaves while it runs).
@@ -259,13 +274,8 @@ fn reset_swaps_only_a_working_venv_in(installer: &'static str) {
         "the old venv is still in place"
     );
     assert!(hello_runs(&venv), "the reset venv's scripts do not run");
-    let python = Command::new(venv.join("bin/python"))
-        .args(["-c", "import grove_hello, sys; print(sys.prefix)"])
-        .output()
-        .unwrap();
-    assert!(python.status.success(), "{}", describe(&python));
     assert_eq!(
-        std::fs::canonicalize(String::from_utf8_lossy(&python.stdout).trim()).unwrap(),
+        python_prefix(&venv),
         std::fs::canonicalize(&venv).unwrap(),
         "the venv's python thinks it lives elsewhere"
     );
@@ -290,8 +300,11 @@ fn what_an_interrupted_reset_left_is_put_right() {
     cluster.set_requirements("labs", &cluster.hello);
     succeeded(&cluster.grove(&["venv", "update", "campus", "--quiet"]));
     succeeded(&cluster.grove(&["venv", "update", "labs", "--quiet"]));
-    // No process has these ids (they are above Linux's pid limit).
-    let (dead_new, dead_old) = (".venv.new-4194399", ".venv.old-4194398");
+    // Named after a process that runs (this test): what tells a dead build's leftovers is that
+    // no grove holds the venv's lock, not whether a process of that id runs.
+    let pid = std::process::id();
+    let (dead_new, dead_old) = (format!(".venv.new-{pid}"), format!(".venv.old-{pid}"));
+    let (dead_new, dead_old) = (dead_new.as_str(), dead_old.as_str());
 
     // campus: interrupted after the old venv was moved aside, before the new one moved in.
     let campus = cluster.instance("campus");
@@ -491,4 +504,338 @@ fn an_unknown_installer_is_refused() {
         describe(&run)
     );
     assert!(!cluster.instance("campus").join(".venv").exists());
+}
+
+// ---------------------------------------------------------------------------------------
+// Shared venvs: .grove/venvs/HASH
+
+impl Cluster {
+    /// The shared venv of the requirements `text`: `.grove/venvs/HASH`.
+    fn shared(&self, text: &str) -> PathBuf {
+        self.root
+            .join(".grove/venvs")
+            .join(grove_core::fleet::short_hash(text))
+    }
+
+    /// The shared venvs there are, by name.
+    fn shared_venvs(&self) -> Vec<String> {
+        names_in(&self.root.join(".grove/venvs"), |n| !n.starts_with('.'))
+    }
+
+    /// What lies beside the shared venvs other than their locks: a build's leftovers.
+    fn shared_leftovers(&self) -> Vec<String> {
+        names_in(&self.root.join(".grove/venvs"), |n| {
+            n.starts_with('.') && !n.ends_with(".lock")
+        })
+    }
+
+    /// Stores a generation of `name`'s state in a folder store, as `grove prepare` would, so
+    /// that `grove tutor exec` runs.
+    fn store_state(&self, name: &str) {
+        let store = folder_store(&self.root);
+        let config = format!("ID: {name}-id\nK8S_NAMESPACE: {name}\n");
+        stored_generation(&store, name, 1, &[("config.yml", &config)]);
+    }
+}
+
+/// The names in `dir` that `keep` keeps, sorted; none if there is no `dir`.
+fn names_in(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| keep(n))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Copies a folder tree with its symbolic links as links (as a CI cache or a checkout carries
+/// a venv, whose `bin/python` is a link to the Python it was made from).
+fn copy_with_links(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        let kind = entry.file_type().unwrap();
+        if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(entry.path()).unwrap(), dest).unwrap();
+        } else if kind.is_dir() {
+            copy_with_links(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
+/// Whether no process holds the lock file at `path` (this takes it and lets it go).
+fn lock_is_free(path: &Path) -> bool {
+    let file = std::fs::File::open(path).unwrap();
+    let free = file.try_lock().is_ok();
+    if free {
+        file.unlock().unwrap();
+    }
+    free
+}
+
+/// The stand-in `tutor`'s line for `args`, run from the venv at `venv`.
+fn tutor_ran_in(venv: &Path, args: &str) -> String {
+    format!(
+        "tutor in {}: {args}\n",
+        std::fs::canonicalize(venv).unwrap().display()
+    )
+}
+
+#[test]
+fn update_shared_builds_one_venv_for_the_instances_with_the_same_requirements() {
+    let cluster = Cluster::new("venv-shared", "uv");
+    cluster.set_requirements("campus", &cluster.hello);
+    cluster.set_requirements("labs", &cluster.hello);
+
+    let run = cluster.grove(&["venv", "update", "--shared", "campus", "labs"]);
+    succeeded(&run);
+    let hash = grove_core::fleet::short_hash(&cluster.hello);
+    let venv = cluster.shared(&cluster.hello);
+    assert!(
+        stderr(&run).contains(&format!(".grove/venvs/{hash} (campus, labs): created")),
+        "{}",
+        describe(&run)
+    );
+    assert_eq!(cluster.shared_venvs(), vec![hash.clone()]);
+    assert_eq!(recorded_hash(&venv), hash);
+    assert!(hello_runs(&venv));
+    assert_eq!(cluster.shared_leftovers(), Vec::<String>::new());
+    for name in ["campus", "labs"] {
+        assert!(
+            !cluster.instance(name).join(".venv").exists(),
+            "{name} got a venv of its own"
+        );
+    }
+    assert!(lock_is_free(
+        &cluster.root.join(format!(".grove/venvs/.{hash}.lock"))
+    ));
+
+    // Again: nothing to do, nothing touched.
+    let before = snapshot(&venv);
+    let run = cluster.grove(&["venv", "update", "--shared", "labs", "campus"]);
+    succeeded(&run);
+    assert!(
+        stderr(&run).contains(&format!(
+            ".grove/venvs/{hash} (labs, campus): up to date, nothing to do"
+        )),
+        "{}",
+        describe(&run)
+    );
+    assert_eq!(snapshot(&venv), before, "a second update changed the venv");
+    assert_eq!(cluster.shared_venvs(), vec![hash]);
+}
+
+#[test]
+fn a_shared_venv_works_in_another_checkout_and_tutor_calls_use_it() {
+    let cluster = Cluster::new("venv-shared-moves", "uv");
+    cluster.set_requirements("campus", &cluster.hello);
+    cluster.set_requirements("labs", &cluster.hello);
+    succeeded(&cluster.grove(&["venv", "update", "--shared", "campus", "labs"]));
+
+    // The next job's checkout: the same repository, cache restored, at another absolute path;
+    // the first one is gone.
+    let moved = Cluster {
+        root: cluster
+            .root
+            .parent()
+            .unwrap()
+            .join("another/runner/builds/cluster"),
+        hello: cluster.hello.clone(),
+        installer: "uv",
+        env: Vec::new(),
+    };
+    copy_with_links(&cluster.root, &moved.root);
+    std::fs::remove_dir_all(&cluster.root).unwrap();
+    let venv = moved.shared(&moved.hello);
+    assert!(hello_runs(&venv), "the moved venv's script does not run");
+    assert_eq!(
+        python_prefix(&venv),
+        std::fs::canonicalize(&venv).unwrap(),
+        "the moved venv's python thinks it lives elsewhere"
+    );
+
+    // Every Tutor call there runs the shared venv's `tutor`, and builds no venv of its own.
+    for name in ["campus", "labs"] {
+        moved.store_state(name);
+        let run = moved.grove(&["tutor", "exec", name, "config printvalue LMS_HOST"]);
+        succeeded(&run);
+        assert_eq!(
+            String::from_utf8_lossy(&run.stdout),
+            tutor_ran_in(&venv, "config printvalue LMS_HOST"),
+            "{}",
+            describe(&run)
+        );
+        assert!(
+            !moved.instance(name).join(".venv").exists(),
+            "{name} built a venv of its own: {}",
+            describe(&run)
+        );
+    }
+}
+
+#[test]
+fn different_requirements_get_different_venvs_and_a_stale_one_is_not_used() {
+    let cluster = Cluster::new("venv-shared-apart", "uv");
+    let labs_requirements = format!("# labs pins its own\n{}", cluster.hello);
+    cluster.set_requirements("campus", &cluster.hello);
+    cluster.set_requirements("labs", &labs_requirements);
+    let run = cluster.grove(&["venv", "update", "--shared", "campus", "labs"]);
+    succeeded(&run);
+    let (campus_venv, labs_venv) = (
+        cluster.shared(&cluster.hello),
+        cluster.shared(&labs_requirements),
+    );
+    assert_ne!(campus_venv, labs_venv);
+    let mut both = vec![
+        grove_core::fleet::short_hash(&cluster.hello),
+        grove_core::fleet::short_hash(&labs_requirements),
+    ];
+    both.sort();
+    assert_eq!(cluster.shared_venvs(), both);
+    for (venv, requirements) in [
+        (&campus_venv, &cluster.hello),
+        (&labs_venv, &labs_requirements),
+    ] {
+        assert_eq!(
+            recorded_hash(venv),
+            grove_core::fleet::short_hash(requirements)
+        );
+        assert!(hello_runs(venv));
+    }
+    let err = stderr(&run);
+    assert!(err.contains("(campus): created"), "{err}");
+    assert!(err.contains("(labs): created"), "{err}");
+    assert!(err.contains("2 venvs done"), "{err}");
+
+    // Each instance's Tutor runs in the venv of its own requirements.
+    for (name, venv) in [("campus", &campus_venv), ("labs", &labs_venv)] {
+        cluster.store_state(name);
+        let run = cluster.grove(&["tutor", "exec", name, "config printvalue ID"]);
+        succeeded(&run);
+        assert_eq!(
+            String::from_utf8_lossy(&run.stdout),
+            tutor_ran_in(venv, "config printvalue ID")
+        );
+    }
+
+    // campus's requirements change: the shared venv of the old ones is not used; its own venv
+    // is built from the new ones.
+    let changed = format!("# campus moved on\n{}", cluster.hello);
+    cluster.set_requirements("campus", &changed);
+    let run = cluster.grove(&["tutor", "exec", "campus", "config printvalue ID"]);
+    succeeded(&run);
+    let own = cluster.instance("campus").join(".venv");
+    assert!(
+        stderr(&run).contains("instances/campus/.venv: created"),
+        "{}",
+        describe(&run)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout),
+        tutor_ran_in(&own, "config printvalue ID")
+    );
+    assert_eq!(recorded_hash(&own), grove_core::fleet::short_hash(&changed));
+}
+
+#[test]
+fn a_shared_venv_needs_uv() {
+    let cluster = Cluster::new("venv-shared-pip", "pip");
+    cluster.set_requirements("campus", &cluster.hello);
+    let run = cluster.grove(&["venv", "update", "--shared", "campus"]);
+    assert_eq!(run.status.code(), Some(1), "{}", describe(&run));
+    assert!(
+        stderr(&run).contains("a shared venv must be relocatable, which only uv builds"),
+        "{}",
+        describe(&run)
+    );
+    assert_eq!(cluster.shared_venvs(), Vec::<String>::new());
+    assert!(!cluster.instance("campus").join(".venv").exists());
+}
+
+/// A build waits while another grove holds the venv's lock, and leaves what that one works in
+/// alone; once the lock is free, it takes what it finds for a dead build's leftovers.
+#[test]
+fn a_build_waits_for_the_venv_s_lock_then_puts_right_what_it_finds() {
+    use std::io::BufRead;
+    let cluster = Cluster::new("venv-shared-lock", "uv");
+    cluster.set_requirements("campus", &cluster.hello);
+    let hash = grove_core::fleet::short_hash(&cluster.hello);
+    let venvs = cluster.root.join(".grove/venvs");
+    std::fs::create_dir_all(&venvs).unwrap();
+    // Another grove's build, under way: its lock held, its new venv beside.
+    let lock = std::fs::File::create(venvs.join(format!(".{hash}.lock"))).unwrap();
+    lock.lock().unwrap();
+    let building = venvs.join(format!(".{hash}.new-4194399"));
+    std::fs::create_dir_all(building.join("bin")).unwrap();
+
+    let mut child = cluster
+        .command(&["venv", "update", "--shared", "campus"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut said = String::new();
+    while !said.contains("waiting for another grove command") {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            panic!("grove ended without waiting for the lock: {said}");
+        }
+        said.push_str(&line);
+    }
+    assert!(
+        said.contains(&format!(
+            "waiting for another grove command that is building .grove/venvs/{hash}"
+        )),
+        "{said}"
+    );
+    assert!(building.exists(), "grove touched a build under way");
+
+    drop(lock);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert!(child.wait().unwrap().success(), "{said}{rest}");
+    assert!(rest.contains(": created"), "{rest}");
+    assert!(hello_runs(&cluster.shared(&cluster.hello)));
+    assert_eq!(cluster.shared_leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn a_shared_venv_whose_python_is_gone_is_not_used_and_is_built_anew() {
+    let cluster = Cluster::new("venv-shared-python-gone", "uv");
+    cluster.set_requirements("campus", &cluster.hello);
+    succeeded(&cluster.grove(&["venv", "update", "--shared", "campus"]));
+    let venv = cluster.shared(&cluster.hello);
+    // As a cache made in another image would bring it: its Python is not on this machine.
+    let python = venv.join("bin/python");
+    std::fs::remove_file(&python).unwrap();
+    std::os::unix::fs::symlink("/nonexistent/grove-test/python3", &python).unwrap();
+
+    cluster.store_state("campus");
+    let run = cluster.grove(&["tutor", "exec", "campus", "config printvalue ID"]);
+    succeeded(&run);
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout),
+        tutor_ran_in(
+            &cluster.instance("campus").join(".venv"),
+            "config printvalue ID"
+        ),
+        "{}",
+        describe(&run)
+    );
+
+    let run = cluster.grove(&["venv", "update", "--shared", "campus"]);
+    succeeded(&run);
+    assert!(
+        stderr(&run).contains("(campus): created"),
+        "{}",
+        describe(&run)
+    );
+    assert!(hello_runs(&venv));
+    assert_eq!(cluster.shared_leftovers(), Vec::<String>::new());
 }

@@ -62,12 +62,7 @@ impl FolderStore {
 /// open. The kernel releases it when its holder exits, however it exits, so a killed push
 /// never leaves the store locked.
 fn lock(path: &Path) -> Result<fs::File, StoreError> {
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .map_err(|e| failed("create", path, e))?;
+    let file = crate::lock::open(path).map_err(|e| failed("create", path, e))?;
     let started = Instant::now();
     loop {
         match file.try_lock() {
