@@ -47,15 +47,8 @@ impl Sandbox {
     /// `grove ARGS` in the repository with the secret in its environment, killed (and the test
     /// failed) if it runs longer than 60 seconds: nothing here may block.
     fn grove(&self, args: &[&str]) -> Output {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_grove"));
-        command
-            .arg("--root")
-            .arg(&self.root)
-            .args(args)
-            .env_remove("GROVE_ROOT")
-            .env_remove("GROVE_PIPELINE_IMAGE")
-            .env("GROVE_TEST_SENTINEL", SECRET)
-            .env("NO_COLOR", "1");
+        let mut command = grove_command(&self.root, args);
+        command.env("GROVE_TEST_SENTINEL", SECRET);
         within(command, Duration::from_secs(60))
     }
 

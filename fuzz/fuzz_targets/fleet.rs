@@ -4,15 +4,18 @@
 
 use grove_core::fleet::Fleet;
 use grove_core::name::InstanceName;
-use grove_core::template::Templates;
-use grove_core::{request_from_title, Files};
+use grove_core::render::template::Templates;
+use grove_core::{shard, title, Files, Options, Plan};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
 /// The embedded templates, compiled once (compiling them per input would be most of the time).
 fn templates() -> &'static Templates {
     static TEMPLATES: OnceLock<Templates> = OnceLock::new();
-    TEMPLATES.get_or_init(|| Templates::new(&Fleet::new(Files::new()).unwrap()).unwrap())
+    TEMPLATES.get_or_init(|| {
+        let fleet = Fleet::new(Files::new()).unwrap();
+        Templates::new(&fleet, Options::default().patches(&fleet)).unwrap()
+    })
 }
 
 fuzz_target!(|input: (&str, &str, &str)| {
@@ -29,8 +32,10 @@ fuzz_target!(|input: (&str, &str, &str)| {
     if let Err(e) = fleet.instance(&InstanceName::parse("campus").unwrap()) {
         check(&e);
     }
-    let (request, _) = request_from_title("[AutoDeploy][Batch][UpgradeTo] abcdef1").unwrap();
-    if let Err(e) = grove_core::generate_with(&request, &fleet, templates()) {
+    let (request, _) = title::request("[AutoDeploy][Batch][UpgradeTo] abcdef1").unwrap();
+    let rendered = Plan::new(&request, &fleet)
+        .and_then(|plan| shard::render(&plan, &fleet, templates(), &Options::default()));
+    if let Err(e) = rendered {
         check(&e);
     }
 });

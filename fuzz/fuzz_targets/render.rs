@@ -4,8 +4,8 @@
 
 use grove_core::fleet::Fleet;
 use grove_core::plan::Plan;
-use grove_core::template::Templates;
-use grove_core::{pipeline, request_from_title, Files};
+use grove_core::render::template::Templates;
+use grove_core::{shard, title, Files, Options};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
@@ -14,16 +14,19 @@ fn fixture() -> &'static (Fleet, Templates) {
     static FIXTURE: OnceLock<(Fleet, Templates)> = OnceLock::new();
     FIXTURE.get_or_init(|| {
         let fleet = Fleet::new(Files::new()).unwrap();
-        let templates = Templates::new(&fleet).unwrap();
+        let templates = Templates::new(&fleet, Options::default().patches(&fleet)).unwrap();
         (fleet, templates)
     })
 }
 
 fuzz_target!(|value: &str| {
     let (fleet, templates) = fixture();
-    let mut plan = Plan::new(&request_from_title("no tag").unwrap().0, fleet).unwrap();
+    let mut plan = Plan::new(&title::request("no tag").unwrap().0, fleet).unwrap();
     plan.reason = Some(value.to_string());
-    let (_, rendered) = pipeline::render(&plan, fleet, templates).expect("any value renders");
+    let rendered = shard::render(&plan, fleet, templates, &Options::default())
+        .expect("any value renders")
+        .main
+        .pipeline;
     assert_eq!(rendered.jobs.len(), 1);
     let job = &rendered.jobs[0];
     assert_eq!(job.name, "noop");

@@ -50,18 +50,23 @@ pub fn golden_titles() -> Vec<(String, String)> {
     cases
 }
 
-/// Runs `grove` with `args` on the repository at `root`, with no GROVE_ROOT, GROVE_PIPELINE_IMAGE
-/// or colour from outside.
-pub fn grove(root: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_grove"))
+/// The command `grove --root ROOT ARGS`, with no GROVE_ROOT, GROVE_PIPELINE_IMAGE or colour
+/// from outside.
+pub fn grove_command(root: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_grove"));
+    command
         .arg("--root")
         .arg(root)
         .args(args)
         .env_remove("GROVE_ROOT")
         .env_remove("GROVE_PIPELINE_IMAGE")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("grove runs")
+        .env("NO_COLOR", "1");
+    command
+}
+
+/// Runs `grove` with `args` on the repository at `root` ([`grove_command`]).
+pub fn grove(root: &Path, args: &[&str]) -> Output {
+    grove_command(root, args).output().expect("grove runs")
 }
 
 /// The exit code, stdout and stderr of a run, for assertion messages.
