@@ -1,10 +1,13 @@
-//! What Grove does to an instance on the Kubernetes cluster: deploy, post-deploy, archive.
+//! What Grove does to an instance on the Kubernetes cluster: deploy, post-deploy, archive,
+//! delete.
 
 use crate::failure::Failure;
 use crate::process;
 use crate::state;
 use crate::Context;
+use grove_core::fleet::{CONFIG_FILE, INSTANCES_DIR};
 use grove_core::name::InstanceName;
+use grove_core::{Cause, Error};
 use std::process::Command;
 
 fn kubectl(namespace: &str) -> Command {
@@ -80,5 +83,59 @@ pub fn archive(context: &Context, name: &InstanceName) -> Result<(), Failure> {
         running.len(),
         if running.len() == 1 { "" } else { "s" }
     ));
+    Ok(())
+}
+
+/// Namespaces that are never an instance's, whatever a stored state says.
+const SYSTEM_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/// `grove delete NAME`: removes an instance for good, once its folder is gone from the
+/// checkout (the commit that deletes it removes it, so that no later Terraform run recreates
+/// it): its namespace, with its workloads and volumes, then its stored state and its Tutor
+/// root. The namespace comes from the stored state. Every step is idempotent, and an instance
+/// already gone is success; killed half-way, the next run finishes the work.
+pub fn delete(context: &Context, name: &InstanceName) -> Result<(), Failure> {
+    let config = format!("{INSTANCES_DIR}/{name}/{CONFIG_FILE}");
+    if context.repository.require(name).is_ok() {
+        return Err(Failure::Core(Error::new(
+            Cause::file(&config),
+            format!(
+                "instance \"{name}\" is still in the checkout ({config} exists): remove its folder in \
+                 the commit that deletes it (`git rm -r {INSTANCES_DIR}/{name}`), so that no later \
+                 Terraform run recreates it"
+            ),
+        )));
+    }
+    let namespace = state::namespace(context, name)?;
+    if SYSTEM_NAMESPACES.contains(&namespace.as_str()) {
+        return Err(Failure::Core(Error::new(
+            Cause::setting(&config, "K8S_NAMESPACE"),
+            format!("the namespace of {name} is {namespace}, which is Kubernetes' own: Grove deletes no such namespace"),
+        )));
+    }
+    let exists = process::succeeds(
+        &context.ui,
+        Command::new("kubectl").args(["get", "namespace", namespace.as_str()]),
+    )?;
+    if exists {
+        process::run(
+            &context.ui,
+            Command::new("kubectl").args([
+                "delete",
+                "namespace",
+                namespace.as_str(),
+                "--ignore-not-found",
+                "--wait=true",
+            ]),
+        )?;
+        context
+            .ui
+            .info(format!("deleted namespace {namespace} of {name}"));
+    } else {
+        context
+            .ui
+            .info(format!("namespace {namespace} of {name} is already gone"));
+    }
+    state::forget(context, name)?;
     Ok(())
 }

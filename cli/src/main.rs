@@ -204,6 +204,12 @@ enum Command {
         /// The instance.
         name: String,
     },
+    /// Deletes an instance for good, once its folder is gone: its namespace (workloads and
+    /// volumes), then its stored state. An instance already gone is success.
+    Delete {
+        /// The instance.
+        name: String,
+    },
     /// Runs Terraform for the cluster's infrastructure.
     Terraform {
         #[command(subcommand)]
@@ -558,6 +564,7 @@ fn run(context: &Context, command: Command) -> Result<(), Failure> {
             PreviewAction::Down { name } => preview::down(context, &name),
         },
         Command::Archive { name } => cluster::archive(context, &existing(context, &name)?),
+        Command::Delete { name } => cluster::delete(context, &parse_name(&name)?),
         Command::Terraform { action } => match action {
             TerraformAction::Plan => terraform::plan(context),
             TerraformAction::Apply => terraform::apply(context),

@@ -118,7 +118,7 @@ pub fn up(context: &Context, args: &UpArgs<'_>) -> Result<(), Failure> {
     let repository =
         Repository::parse(args.repository).map_err(|e| invalid("--repository", e.message))?;
     let version = Version::parse(args.version).map_err(|e| invalid("--version", e.message))?;
-    preview::check_host(args.host).map_err(|m| invalid("--host", m))?;
+    grove_core::value::Host::parse(args.host).map_err(|m| invalid("--host", m))?;
     if name == template {
         return Err(not_a_preview(format!(
             "a preview cannot be its own template \"{template}\""

@@ -247,6 +247,19 @@ impl Repository {
         for (path, text) in self.read_all(paths)? {
             files.insert(path, text);
         }
+        // The Terraform files, by name only: plans that run Terraform check that there is a
+        // configuration to run, and Grove reads nothing of it. (A grove.yml that does not
+        // parse is reported when core reads it.)
+        let settings =
+            grove_core::fleet::cluster_settings(files.get(CLUSTER_SETTINGS).map(String::as_str));
+        if let Ok(settings) = settings {
+            let dir = settings.terraform_dir();
+            for name in self.list(dir)? {
+                if name.ends_with(".tf") {
+                    files.insert(format!("{dir}/{name}"), String::new());
+                }
+            }
+        }
         Ok(files)
     }
 

@@ -456,9 +456,19 @@ impl TutorRoot {
 
 /// The namespace instance `name` is deployed in: as its stored state gives it to Tutor (the
 /// pinned or current generation); with no stored state, `K8S_NAMESPACE` of its `config.yml`
-/// in git, else its name. Checked as a DNS label, like instance names.
+/// in git (if its folder is there: a deleted instance's is not), else its name. Checked as a
+/// DNS label, like instance names.
 pub fn namespace(context: &Context, name: &InstanceName) -> Result<String, Failure> {
-    let (fleet, instance) = context.repository.fleet_of(name)?;
+    let fleet = grove_core::Fleet::new(
+        context
+            .repository
+            .load(&grove_core::request::Need::Only(vec![name]))?,
+    )?;
+    let in_git = match fleet.instance(name) {
+        Ok(instance) => instance.config.k8s_namespace,
+        Err(e) if e.cause == grove_core::Cause::NoSuchInstance => None,
+        Err(e) => return Err(e.into()),
+    };
     let store = store_of(context, &fleet)?;
     let store = store.as_ref();
     let manifest = match pinned(name)? {
@@ -473,9 +483,7 @@ pub fn namespace(context: &Context, name: &InstanceName) -> Result<String, Failu
         }
         None => None,
     };
-    let namespace = stored
-        .or(instance.config.k8s_namespace)
-        .unwrap_or_else(|| name.to_string());
+    let namespace = stored.or(in_git).unwrap_or_else(|| name.to_string());
     checked_namespace(name, namespace)
 }
 

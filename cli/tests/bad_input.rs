@@ -38,7 +38,7 @@ fn malformed_titles_give_exit_5_and_name_the_problem() {
     let long_name = format!("[AutoDeploy][Update] {}", "a".repeat(50));
     let long_title = format!("[AutoDeploy][Update] a,{}", "b,".repeat(2100));
     let cases: &[(&str, &str)] = &[
-        ("[AutoDeploy][Creat] a", "unknown type \"Creat\"; expected one of Create, Update, Archive, Infrastructure, Batch"),
+        ("[AutoDeploy][Creat] a", "unknown type \"Creat\"; expected one of Create, Update, Archive, Delete, Infrastructure, Batch, Build"),
         ("[AutoDeploy][create] a", "did you mean [Create]?"),
         ("[AutoDeploy][Deploy] a", "unknown type \"Deploy\""),
         ("[AutoDeploy][] a", "unknown type \"\""),

@@ -1297,16 +1297,11 @@ fn pinned_generation(store: &Path, instance: &str) -> String {
     )
 }
 
-const INSTANCE_CHAIN: [&str; 6] = [
-    "venv",
-    "prepare",
-    "image",
-    "predeploy",
-    "deploy",
-    "postdeploy",
-];
+/// The jobs of a deployed instance, in their order: what does not touch the cluster, then its
+/// release under the instance's lock.
+const INSTANCE_CHAIN: [&str; 2] = ["build", "release"];
 
-/// The six jobs of a deployed instance, in their order.
+/// The two jobs of a deployed instance, in their order.
 fn instance_jobs(instance: &str) -> Vec<String> {
     INSTANCE_CHAIN
         .iter()
@@ -1314,9 +1309,14 @@ fn instance_jobs(instance: &str) -> Vec<String> {
         .collect()
 }
 
-/// Asserts what the jobs of one deployed instance ran: its venv built without Tutor, its config
-/// saved and stored, its image built and pushed, Tutor's k8s launch, then a rollout restart;
-/// every job after prepare on exactly the generation prepare stored.
+/// The venv jobs of a pipeline file whose instances use `n` requirements sets.
+fn venv_jobs(n: usize) -> Vec<String> {
+    (1..=n).map(|i| format!("venv:{i}")).collect()
+}
+
+/// Asserts what the jobs of one deployed instance ran: the venv jobs without Tutor; its build
+/// saved and stored its config, then built and pushed its image on exactly the generation it
+/// stored; its release ran Tutor's k8s launch, then a rollout restart, on that generation too.
 fn assert_instance_deployed(run: &Run, store: &Path, instance: &str) {
     assert_instance_deployed_in(run, store, "", instance);
 }
@@ -1326,24 +1326,29 @@ fn assert_instance_deployed_in(run: &Run, store: &Path, folder: &str, instance: 
     let jobs = instance_jobs(instance);
     let chain: Vec<&str> = jobs.iter().map(String::as_str).collect();
     run.assert_order(&chain);
+    for (job, _) in &run.calls {
+        assert!(
+            !job.starts_with("venv:"),
+            "{job} ran a program\n{}",
+            run.text
+        );
+    }
     let root = tutor_root(folder, instance);
     let pinned = pinned_generation(store, instance);
-    assert_eq!(
-        run.calls_of(&jobs[0]),
-        Vec::<Vec<String>>::new(),
-        "{}",
-        run.text
-    );
-    let prepare = run.calls_of(&jobs[1]);
+    let build = run.calls_of(&jobs[0]);
     assert!(
-        prepare.iter().any(|call| {
-            *call == argv(&["tutor", "config", "save", &root, "GROVE_STATE_GENERATION="])
-        }),
-        "prepare:{instance} did not save the Tutor config in the instance: {prepare:?}\n{}",
+        build.contains(&argv(&[
+            "tutor",
+            "config",
+            "save",
+            &root,
+            "GROVE_STATE_GENERATION="
+        ])),
+        "build:{instance} did not save the Tutor config in the instance: {build:?}\n{}",
         run.text
     );
     assert_eq!(
-        run.calls_of(&jobs[2]),
+        build[build.len().saturating_sub(2)..],
         [
             argv(&["tutor", "images", "build", "openedx", &root, &pinned]),
             argv(&["tutor", "images", "push", "openedx", &root, &pinned]),
@@ -1352,34 +1357,25 @@ fn assert_instance_deployed_in(run: &Run, store: &Path, folder: &str, instance: 
         run.text
     );
     assert_eq!(
-        run.calls_of(&jobs[3]),
-        Vec::<Vec<String>>::new(),
-        "{}",
-        run.text
-    );
-    assert_eq!(
-        run.calls_of(&jobs[4]),
-        [argv(&[
-            "tutor",
-            "k8s",
-            "launch",
-            "--non-interactive",
-            &root,
-            &pinned
-        ])],
-        "{}",
-        run.text
-    );
-    assert_eq!(
-        run.calls_of(&jobs[5]),
-        [argv(&[
-            "kubectl",
-            "--namespace",
-            instance,
-            "rollout",
-            "restart",
-            "deployment"
-        ])],
+        run.calls_of(&jobs[1]),
+        [
+            argv(&[
+                "tutor",
+                "k8s",
+                "launch",
+                "--non-interactive",
+                &root,
+                &pinned
+            ]),
+            argv(&[
+                "kubectl",
+                "--namespace",
+                instance,
+                "rollout",
+                "restart",
+                "deployment"
+            ])
+        ],
         "{}",
         run.text
     );
@@ -1422,6 +1418,7 @@ fn e2e_create_runs_terraform_then_each_instance() {
     );
     let mut expected = set(parent_jobs());
     expected.extend(["terraform:plan".to_string(), "terraform:apply".to_string()]);
+    expected.extend(venv_jobs(1));
     expected.extend(instance_jobs("campus"));
     expected.extend(instance_jobs("newcampus"));
     assert_eq!(run.jobs(), expected, "{}", run.text);
@@ -1453,7 +1450,7 @@ fn e2e_create_runs_terraform_then_each_instance() {
         run.text
     );
     for instance in ["campus", "newcampus"] {
-        run.assert_order(&["terraform:apply", &format!("prepare:{instance}")]);
+        run.assert_order(&["terraform:apply", &format!("build:{instance}")]);
         assert_instance_deployed(&run, &cluster.store, instance);
     }
 }
@@ -1462,9 +1459,10 @@ fn e2e_create_runs_terraform_then_each_instance() {
 fn e2e_update_deploys_only_the_listed_instance() {
     let (cluster, run) = push("e2e-update", "[AutoDeploy][Update] campus|42");
     let mut expected = set(parent_jobs());
+    expected.extend(venv_jobs(1));
     expected.extend(instance_jobs("campus"));
     assert_eq!(run.jobs(), expected, "{}", run.text);
-    run.assert_order(&["grove-generate", "venv:campus"]);
+    run.assert_order(&["grove-generate", "venv:1", "build:campus"]);
     assert_instance_deployed(&run, &cluster.store, "campus");
     assert!(
         run.calls.iter().all(|(job, _)| job.ends_with(":campus")),
@@ -1479,6 +1477,7 @@ fn e2e_a_cluster_in_a_folder_of_the_project_deploys_from_there() {
     let cluster = Cluster::in_folder("e2e-folder", Some(folder));
     let run = cluster.run(&[("CI_COMMIT_TITLE", "[AutoDeploy][Update] campus|42")]);
     let mut expected = set(parent_jobs());
+    expected.extend(venv_jobs(1));
     expected.extend(instance_jobs("campus"));
     assert_eq!(run.jobs(), expected, "{}", run.text);
     assert_instance_deployed_in(&run, &cluster.store, &format!("{folder}/"), "campus");
@@ -1492,7 +1491,7 @@ fn e2e_a_cluster_in_a_folder_of_the_project_deploys_from_there() {
     assert!(!generated.contains("instances/campus/\n"), "{generated}");
     // The cache paths start with the folder.
     assert!(
-        generated.contains(&format!("      - {folder}/instances/campus/.venv/\n")),
+        generated.contains(&format!("      - {folder}/.grove/venvs/")),
         "{generated}"
     );
     // The generated jobs run in the component's tool image.
@@ -1545,6 +1544,8 @@ fn e2e_batch_upgrade_builds_base_images_then_each_matching_instance() {
     let (cluster, run) = push("e2e-batch", title.trim_end());
     let mut expected = set(parent_jobs());
     expected.extend(["base-image:1".to_string(), "base-image:2".to_string()]);
+    // The test cluster's instances share one requirements set (the fake Tutor).
+    expected.extend(venv_jobs(1));
     for instance in ["academy", "campus", "labs"] {
         expected.extend(instance_jobs(instance));
     }
@@ -1603,7 +1604,7 @@ fn e2e_batch_upgrade_builds_base_images_then_each_matching_instance() {
         ("campus", "base-image:2"),
         ("labs", "base-image:1"),
     ] {
-        run.assert_order(&[base, &format!("image:{instance}")]);
+        run.assert_order(&[base, &format!("build:{instance}")]);
         assert_instance_deployed(&run, &cluster.store, instance);
     }
 }
@@ -1809,6 +1810,7 @@ fn e2e_with_the_real_tutor_the_second_pipeline_deploys_the_first_ones_secrets() 
     let first = Cluster::build("e2e-real-tutor-1", None, Some(&store), Some(&kubernetes));
     let run = first.run(&[("CI_COMMIT_TITLE", title)]);
     let mut expected = set(parent_jobs());
+    expected.extend(venv_jobs(1));
     expected.extend(instance_jobs("campus"));
     assert_eq!(run.jobs(), expected, "{}", run.text);
     let id = stored_value(&store, "campus", "ID");
@@ -1819,18 +1821,18 @@ fn e2e_with_the_real_tutor_the_second_pipeline_deploys_the_first_ones_secrets() 
     );
     // What Tutor applied belongs to the instance (its ID) and its own namespace.
     let instance = format!("openedx-{id}");
-    let jobs = fields_of(&run, "deploy:campus", "applied", "instance=");
+    let jobs = fields_of(&run, "release:campus", "applied", "instance=");
     assert!(
         !jobs.is_empty() && jobs.iter().all(|i| *i == instance),
         "{jobs:?}\n{}",
         run.text
     );
-    let namespaces = fields_of(&run, "deploy:campus", "applied", "namespace=");
+    let namespaces = fields_of(&run, "release:campus", "applied", "namespace=");
     assert!(
         !namespaces.is_empty() && namespaces.iter().all(|n| n == "campus"),
         "{namespaces:?}"
     );
-    let applied_first = fields_of(&run, "deploy:campus", "applied", "SECRET_KEY: ");
+    let applied_first = fields_of(&run, "release:campus", "applied", "SECRET_KEY: ");
     assert!(!applied_first.is_empty(), "{}", run.text);
     assert!(
         applied_first
@@ -1857,19 +1859,19 @@ fn e2e_with_the_real_tutor_the_second_pipeline_deploys_the_first_ones_secrets() 
         id,
         "the secrets rotated"
     );
-    let jobs = fields_of(&run, "deploy:campus", "applied", "instance=");
+    let jobs = fields_of(&run, "release:campus", "applied", "instance=");
     assert!(
         !jobs.is_empty() && jobs.iter().all(|i| *i == instance),
         "{jobs:?}\n{}",
         run.text
     );
     assert_eq!(
-        fields_of(&run, "deploy:campus", "applied", "SECRET_KEY: "),
+        fields_of(&run, "release:campus", "applied", "SECRET_KEY: "),
         applied_first,
         "the second deploy applied other secrets\n{}",
         run.text
     );
-    let names = fields_of(&run, "deploy:campus", "applied", "PLATFORM_NAME: ");
+    let names = fields_of(&run, "release:campus", "applied", "PLATFORM_NAME: ");
     assert!(
         names.iter().all(|n| n == "\"Campus Online, renamed\""),
         "{names:?}\n{}",
@@ -1944,7 +1946,7 @@ fn jobs_by_pipeline(stdout: &str) -> BTreeMap<String, BTreeSet<String>> {
 /// cluster's copy: `tutor k8s launch` once per cluster, each in its own folder.
 fn assert_each_cluster_deployed_its_own(run: &Run, instance: &str) {
     let launches: BTreeSet<String> = run
-        .calls_of(&format!("deploy:{instance}"))
+        .calls_of(&format!("release:{instance}"))
         .into_iter()
         .filter(|call| call.starts_with(&argv(&["tutor", "k8s", "launch"])))
         .filter_map(|call| call.into_iter().find(|f| f.starts_with("TUTOR_ROOT=")))
@@ -1975,9 +1977,11 @@ fn assert_each_cluster_deployed_its_own(run: &Run, instance: &str) {
 fn e2e_two_clusters_in_one_project_each_run_their_own_jobs() {
     let (cluster, run) = two_clusters("e2e-two-clusters", "", "");
     let by_pipeline = jobs_by_pipeline(&run.stdout);
+    // The instances share one requirements set (the fake Tutor).
     let chains: BTreeSet<String> = ["campus", "labs", "academy"]
         .iter()
         .flat_map(|i| instance_jobs(i))
+        .chain(venv_jobs(1))
         .collect();
     let parent: BTreeSet<String> = ["production-generate", "staging-generate"]
         .map(String::from)
@@ -1994,9 +1998,7 @@ fn e2e_two_clusters_in_one_project_each_run_their_own_jobs() {
     for prefix in ["production", "staging"] {
         let generated = cluster.written(&format!("{prefix}-generate"), "generated.yml");
         assert!(
-            generated.contains(&format!(
-                "      - clusters/{prefix}/instances/campus/.venv/\n"
-            )),
+            generated.contains(&format!("      - clusters/{prefix}/.grove/venvs/")),
             "{generated}"
         );
         let dind = "  services:\n    - name: \"docker:27.5.1-dind@sha256:aa3df78ecf320f5fafdce71c659f1629e96e9de0968305fe1de670e0ca9176ce\"\n      alias: docker\n";
@@ -2006,17 +2008,22 @@ fn e2e_two_clusters_in_one_project_each_run_their_own_jobs() {
 
 #[test]
 fn e2e_two_sharded_clusters_in_one_project_each_fetch_their_own_shards() {
-    // production: one instance per shard; staging: two.
+    // production: one instance per shard; staging: two. (A shard holds the venv job of its
+    // instances' requirements set, which they share here.)
     let (cluster, run) = two_clusters(
         "e2e-two-sharded",
+        "\nLIMITS:\n  jobs_per_pipeline: 4\n",
         "\nLIMITS:\n  jobs_per_pipeline: 6\n",
-        "\nLIMITS:\n  jobs_per_pipeline: 12\n",
     );
     let by_pipeline = jobs_by_pipeline(&run.stdout);
     let names =
         |jobs: &[&str]| -> BTreeSet<String> { jobs.iter().map(|j| j.to_string()).collect() };
     let chains = |instances: &[&str]| -> BTreeSet<String> {
-        instances.iter().flat_map(|i| instance_jobs(i)).collect()
+        instances
+            .iter()
+            .flat_map(|i| instance_jobs(i))
+            .chain(venv_jobs(1))
+            .collect()
     };
     // Shards are packed in plan order: the title's.
     let expected: BTreeMap<String, BTreeSet<String>> = [
@@ -2052,7 +2059,7 @@ fn e2e_two_sharded_clusters_in_one_project_each_fetch_their_own_shards() {
         for n in 1..=shards {
             let shard = cluster.written(&job, &format!("generated-shards/shard-{n}.yml"));
             assert!(
-                shard.contains(&format!("      - clusters/{prefix}/instances/")),
+                shard.contains(&format!("      - clusters/{prefix}/.grove/venvs/")),
                 "{prefix} shard {n}:\n{shard}"
             );
         }

@@ -42,6 +42,8 @@ const GROVE_RUNS: &[(&str, &[&str])] = &[
     // `tutor k8s do settheme`, then `kubectl rollout restart`.
     ("postdeploy", &["tutor", "kubectl"]),
     ("archive", &["kubectl"]),
+    // The namespace, deleted; the store is a folder or S3 (no program).
+    ("delete", &["kubectl"]),
     ("terraform plan", &["terraform"]),
     ("terraform apply", &["terraform"]),
     ("preview up", &["kubectl"]),
@@ -335,7 +337,7 @@ fn pipeline_files() -> Vec<(String, Value)> {
     let text = std::fs::read_to_string(&settings).unwrap();
     std::fs::write(
         &settings,
-        format!("{text}\nLIMITS:\n  jobs_per_pipeline: 12\n"),
+        format!("{text}\nLIMITS:\n  jobs_per_pipeline: 6\n"),
     )
     .unwrap();
     let out = root.join("generated.yml");
@@ -586,10 +588,15 @@ fn each_grove_command_starts_exactly_the_programs_of_its_row() {
         ("archive", vec!["archive", "campus"]),
         ("preview up", preview.to_vec()),
         ("preview down", vec!["preview", "down", "pr-7-feature"]),
+        // Last: the commit of a Delete removes the instance's folder.
+        ("delete", vec!["delete", "campus"]),
     ];
     let mut covered = BTreeSet::new();
     for (command, args) in runs {
         let programs = row(command);
+        if command == "delete" {
+            std::fs::remove_dir_all(sandbox.root.join("instances/campus")).unwrap();
+        }
         sandbox.provide(programs);
         let started = sandbox.run(&args);
         assert_eq!(

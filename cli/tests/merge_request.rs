@@ -52,7 +52,7 @@ fn the_markdown_plan_of_a_sharded_pipeline_lists_its_shards() {
     let text = std::fs::read_to_string(&settings).unwrap();
     std::fs::write(
         &settings,
-        format!("{text}\nLIMITS:\n  jobs_per_pipeline: 12\n"),
+        format!("{text}\nLIMITS:\n  jobs_per_pipeline: 6\n"),
     )
     .unwrap();
     let name = "07-batch-upgrade";

@@ -156,7 +156,7 @@ fn grove_yml_patches_of_the_image_jobs_come_first_and_their_own_services_win() {
     let root = cluster_with(
         "services-patch",
         "",
-        "  image-job: |\n    tags: [docker-privileged]\n",
+        "  build-job: |\n    tags: [docker-privileged]\n",
     );
     let yaml = pipeline(
         &root,
@@ -166,7 +166,7 @@ fn grove_yml_patches_of_the_image_jobs_come_first_and_their_own_services_win() {
     );
     assert!(
         yaml.contains(&format!(
-            "    - grove buildimage \"$INSTANCE_NAME\" openedx\n  tags: [docker-privileged]\n{}",
+            "      dotenv: grove-state.env\n  tags: [docker-privileged]\n{}",
             dind_block()
         )),
         "{yaml}"
@@ -176,7 +176,7 @@ fn grove_yml_patches_of_the_image_jobs_come_first_and_their_own_services_win() {
     let root = cluster_with(
         "services-own",
         "",
-        "  image-job: |\n    services:\n      - name: registry.example.org/dind:1\n",
+        "  build-job: |\n    services:\n      - name: registry.example.org/dind:1\n",
     );
     let yaml = pipeline(
         &root,

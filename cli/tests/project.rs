@@ -31,15 +31,25 @@ fn grove_in(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
 }
 
 /// The reviewed Create pipeline, with its paths where the repository is in the project.
+/// (A path that starts with `.` is quoted at the top of the project, and plain below a folder.)
 fn create_golden_at(prefix: &str) -> String {
-    std::fs::read_to_string(project().join("tests/titles/03-create.yml"))
-        .unwrap()
-        .replace(
-            "\".grove/terraform.plan\"",
-            &format!("{prefix}.grove/terraform.plan"),
-        )
-        .replace("- instances/", &format!("- {prefix}instances/"))
-        .replace("- \"instances/", &format!("- \"{prefix}instances/"))
+    let golden = std::fs::read_to_string(project().join("tests/titles/03-create.yml")).unwrap();
+    let mut out = String::new();
+    for line in golden.split_inclusive('\n') {
+        let grove_dir = line
+            .trim_end()
+            .strip_suffix('"')
+            .and_then(|l| l.split_once("\".grove/"));
+        match grove_dir {
+            Some((before, after)) => out.push_str(&format!("{before}{prefix}.grove/{after}\n")),
+            None => out.push_str(
+                &line
+                    .replace("- instances/", &format!("- {prefix}instances/"))
+                    .replace("- \"instances/", &format!("- \"{prefix}instances/")),
+            ),
+        }
+    }
+    out
 }
 
 const CREATE: &str = "[AutoDeploy][Create] campus|101,newcampus|102";

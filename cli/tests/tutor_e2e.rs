@@ -29,7 +29,8 @@ esac
 exit 0
 "#;
 
-/// A scratch copy of the example cluster (one clone of it), uv and the fakes on PATH.
+/// A scratch copy of the example cluster (one clone of it) without its Terraform folder, uv and
+/// the fakes on PATH.
 struct Cluster {
     root: PathBuf,
     fakes: PathBuf,
@@ -55,6 +56,8 @@ impl Cluster {
         let base = scratch(name);
         let root = base.join("cluster");
         copy_tree(&example_cluster(), &root);
+        // Without the example's Terraform: the tests that need infrastructure make their own.
+        std::fs::remove_dir_all(root.join("infrastructure")).unwrap();
         set_store(&root, store);
         let fakes = base.join("fakes");
         std::fs::create_dir_all(&fakes).unwrap();

@@ -146,13 +146,13 @@ impl Fleet {
                 ));
             }
             if let Some(host) = &config.lms_host {
-                if let Some(other) = hosts.insert(host.to_ascii_lowercase(), name) {
+                if let Some(other) = hosts.insert(host.as_str().to_ascii_lowercase(), name) {
                     return Err(self.shared(
                         other,
                         name,
                         CONFIG_FILE,
                         "LMS_HOST",
-                        &format!("the LMS_HOST {host:?}"),
+                        &format!("the LMS_HOST {:?}", host.as_str()),
                     ));
                 }
             }
@@ -209,6 +209,11 @@ impl Fleet {
             .range(prefix.clone()..)
             .take_while(move |(path, _)| path.starts_with(&prefix))
             .map(move |(path, text)| (&path[dir.len() + 1..], text.as_str()))
+    }
+
+    /// What Grove read of an instance's `config.yml`, if it is an instance whose config parsed.
+    pub fn config(&self, name: &InstanceName) -> Option<&InstanceConfig> {
+        self.configs.get(name)?.as_ref().ok()
     }
 
     /// Parses one instance. Fails with exit 3 if it is not there, 5 if a file is malformed.
@@ -273,13 +278,25 @@ pub fn cluster_settings(text: Option<&str>) -> Result<ClusterSettings> {
 /// of the files of a cluster repository that core looks at.
 ///
 /// These are the root `grove.yml`, `defaults/grove-requirements.txt`, the pipeline templates
-/// directly in `templates/pipelines/`, and `config.yml`, `grove.yml` and
-/// `grove-requirements.txt` of each folder under `instances/` whose name does not start with `.`.
+/// directly in `templates/pipelines/`, `config.yml`, `grove.yml` and `grove-requirements.txt`
+/// of each folder under `instances/` whose name does not start with `.`, and the Terraform
+/// files (`*.tf`) of a folder such as `infrastructure/`, whose presence is all Grove reads of
+/// them.
 pub fn is_fleet_file(path: &str) -> bool {
     fn under<'a>(path: &'a str, dir: &str) -> Option<&'a str> {
         path.strip_prefix(dir)?.strip_prefix('/')
     }
     if path == CLUSTER_SETTINGS {
+        return true;
+    }
+    // A Terraform configuration, whose presence plans that run Terraform check: `*.tf` files of
+    // a folder outside instances/, defaults/ and templates/, at most three folders deep.
+    if path.ends_with(".tf")
+        && path.split('/').count() <= 4
+        && ![INSTANCES_DIR, DEFAULTS_DIR, "templates"]
+            .iter()
+            .any(|dir| path.starts_with(&format!("{dir}/")))
+    {
         return true;
     }
     if let Some(file) = under(path, DEFAULTS_DIR) {

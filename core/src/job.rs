@@ -10,12 +10,16 @@ use std::fmt;
 pub enum Stage {
     /// Terraform's plan and apply.
     Terraform,
-    /// The base images of a batch upgrade.
+    /// The base images of a batch upgrade or a build.
     BaseImage,
+    /// The venvs, one per requirements set.
+    Venv,
     /// One step of deployed instances, in the order of the steps.
     Step(Step),
     /// Instances archived.
     Archive,
+    /// Instances deleted.
+    Delete,
     /// A pull request's preview instance.
     Preview,
     /// The job that says there is nothing to do.
@@ -30,8 +34,10 @@ impl Stage {
         match self {
             Stage::Terraform => "terraform",
             Stage::BaseImage => "base-image",
+            Stage::Venv => "venv",
             Stage::Step(step) => step.as_str(),
             Stage::Archive => "archive",
+            Stage::Delete => "delete",
             Stage::Preview => "preview",
             Stage::Noop => "noop",
             Stage::Shards => "shards",
@@ -39,50 +45,37 @@ impl Stage {
     }
 }
 
-/// One job of a deployed instance's chain, in the order they run. Adding a step is an entry
-/// here and its job in the `instance` template.
+/// One job of a deployed instance's chain, in the order they run: at most three per instance,
+/// since every job costs a runner, an image pull and a checkout before its script starts.
+/// Adding a step is an entry here and its job in the `instance` template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Step {
-    /// Its venv, from its requirements.
-    Venv,
-    /// Its Tutor config and env, stored as a new generation.
-    Prepare,
-    /// Its image.
-    Image,
-    /// Its themes.
-    Predeploy,
-    /// The deployment.
-    Deploy,
-    /// The theme enabled, the deployments restarted.
-    Postdeploy,
+    /// Its state (Tutor's config and env, stored as a new generation), its themes cloned into
+    /// Tutor's build context, and its image built from them: nothing that touches the cluster.
+    Build,
+    /// Everything that touches the cluster, under the instance's one lock: the deployment,
+    /// then the theme enabled and the deployments restarted.
+    Release,
 }
 
 impl Step {
     /// Every step, in the order they run.
-    pub const ALL: [Step; 6] = [
-        Step::Venv,
-        Step::Prepare,
-        Step::Image,
-        Step::Predeploy,
-        Step::Deploy,
-        Step::Postdeploy,
-    ];
+    pub const ALL: [Step; 2] = [Step::Build, Step::Release];
 
     /// The step's name: its stage's, and the first part of its jobs' names.
     pub fn as_str(self) -> &'static str {
         match self {
-            Step::Venv => "venv",
-            Step::Prepare => "prepare",
-            Step::Image => "image",
-            Step::Predeploy => "predeploy",
-            Step::Deploy => "deploy",
-            Step::Postdeploy => "postdeploy",
+            Step::Build => "build",
+            Step::Release => "release",
         }
     }
 
-    /// The steps that touch the cluster, which hold the instance's lock (`resource_group`).
-    pub fn locks(self) -> bool {
-        matches!(self, Step::Predeploy | Step::Deploy | Step::Postdeploy)
+    /// The step in words, with what it runs, for the plan.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Step::Build => "build (state, themes, image)",
+            Step::Release => "release (deploy, postdeploy)",
+        }
     }
 }
 
@@ -95,10 +88,14 @@ pub enum Job<'a> {
     TerraformApply,
     /// `base-image:N`, for the base image at this index of the plan (from 0).
     BaseImage(usize),
+    /// `venv:N`, for the Nth requirements set of a pipeline file (from 0).
+    Venv(usize),
     /// `STEP:NAME`, such as `deploy:campus`.
     Step(Step, &'a InstanceName),
     /// `archive:NAME`.
     Archive(&'a InstanceName),
+    /// `delete:NAME`.
+    Delete(&'a InstanceName),
     /// `preview-up:NAME`.
     PreviewUp(&'a InstanceName),
     /// `preview-down:NAME`.
@@ -117,8 +114,10 @@ impl fmt::Display for Job<'_> {
             Job::TerraformPlan => f.write_str("terraform:plan"),
             Job::TerraformApply => f.write_str("terraform:apply"),
             Job::BaseImage(index) => write!(f, "base-image:{}", index + 1),
+            Job::Venv(index) => write!(f, "venv:{}", index + 1),
             Job::Step(step, name) => write!(f, "{}:{name}", step.as_str()),
             Job::Archive(name) => write!(f, "archive:{name}"),
+            Job::Delete(name) => write!(f, "delete:{name}"),
             Job::PreviewUp(name) => write!(f, "preview-up:{name}"),
             Job::PreviewDown(name) => write!(f, "preview-down:{name}"),
             Job::Noop => f.write_str("noop"),
@@ -135,7 +134,8 @@ impl Job<'_> {
     }
 }
 
-/// The resource group that locks an instance's jobs that touch the cluster: `instance-NAME`.
+/// The resource group that locks an instance's jobs that touch the cluster (its release,
+/// archive, delete, preview): `instance-NAME`.
 pub fn resource_group(name: &InstanceName) -> String {
     format!("instance-{name}")
 }

@@ -27,6 +27,8 @@ pub enum Action {
     Upgrade,
     /// Workloads stopped, data kept.
     Archive,
+    /// Namespace and stored state deleted, for good (its folder already gone).
+    Delete,
 }
 
 /// One instance the pipeline acts on.
@@ -174,18 +176,21 @@ impl Plan {
             Request::Update(targets) => plan.instances = deployed(fleet, targets, Action::Update)?,
             Request::Archive(names) => {
                 require_all(fleet, names.iter())?;
-                plan.instances = names
-                    .iter()
-                    .map(|name| PlannedInstance {
-                        name: name.clone(),
-                        deployment_id: None,
-                        action: Action::Archive,
-                        exists: true,
-                        requirements_hash: fleet.requirements_hash(name),
-                        base_image: None,
-                        edx_platform_version: None,
-                    })
-                    .collect();
+                plan.instances = named(fleet, names, Action::Archive);
+            }
+            Request::Delete(names) => {
+                require_gone(fleet, names)?;
+                plan.terraform = true;
+                plan.instances = named(fleet, names, Action::Delete);
+            }
+            Request::BuildImage(refs) => {
+                for r in refs {
+                    plan.base_images.push(BaseImage {
+                        repository: r.repository.clone(),
+                        version: r.version.to_string(),
+                        instances: 0,
+                    });
+                }
             }
             Request::BatchUpgrade(refs) => batch(&mut plan, fleet, Batch::Pairs(refs))?,
             Request::BatchUpgradeTo(commit) => batch(&mut plan, fleet, Batch::To(commit))?,
@@ -216,11 +221,15 @@ impl Plan {
             && plan.instances.is_empty()
             && !plan.terraform
             && plan.preview.is_none()
+            && plan.base_images.is_empty()
         {
             plan.reason = Some("no instance matches the request".into());
         }
         if !plan.instances.is_empty() || plan.preview.is_some() {
             check_store(fleet)?;
+        }
+        if plan.terraform {
+            check_terraform(fleet, plan.kind)?;
         }
         Ok(plan)
     }
@@ -240,6 +249,15 @@ impl Plan {
             Kind::Update => format!(
                 "Update: deploy {}, no Terraform.",
                 count(self.instances.len())
+            ),
+            Kind::Delete => format!(
+                "Delete: Terraform plan and apply, then delete the namespace and the stored state of {}, for good.",
+                count(self.instances.len())
+            ),
+            Kind::BuildImage => format!(
+                "Build image: build and push {} base image{}; deploy nothing.",
+                self.base_images.len(),
+                if self.base_images.len() == 1 { "" } else { "s" }
             ),
             Kind::Archive => format!(
                 "Archive: stop the workloads of {}, keeping their data.",
@@ -304,12 +322,15 @@ impl Report<'_> {
             out.push('\n');
         }
         for (i, image) in plan.base_images.iter().enumerate() {
+            let used = match image.instances {
+                0 => String::new(),
+                n => format!(" (for {})", count(n)),
+            };
             out.push_str(&format!(
-                "  base image {}: {} at {} (for {})\n",
+                "  base image {}: {} at {}{used}\n",
                 i + 1,
                 image.repository,
                 image.version,
-                count(image.instances)
             ));
         }
         for instance in &plan.instances {
@@ -394,12 +415,15 @@ impl Report<'_> {
         if !plan.base_images.is_empty() {
             out.push_str("\nBase images, built first:\n\n| # | Repository | Version | For |\n|---|---|---|---|\n");
             for (i, image) in plan.base_images.iter().enumerate() {
+                let used = match image.instances {
+                    0 => "no instance of this pipeline".to_string(),
+                    n => instances(n),
+                };
                 out.push_str(&format!(
-                    "| {} | {} | {} | {} |\n",
+                    "| {} | {} | {} | {used} |\n",
                     i + 1,
                     code(image.repository.as_str()),
                     code(&image.version),
-                    instances(image.instances)
                 ));
             }
         }
@@ -510,7 +534,10 @@ fn capitalized(text: &str) -> String {
 fn steps(instance: &PlannedInstance) -> String {
     match instance.action {
         Action::Archive => "archive".to_string(),
-        _ => Step::ALL.map(Step::as_str).join(" → "),
+        Action::Delete => "delete (namespace, stored state)".to_string(),
+        Action::Create | Action::Update | Action::Upgrade => {
+            Step::ALL.map(Step::describe).join(" → ")
+        }
     }
 }
 
@@ -645,6 +672,58 @@ fn require_committed<'a>(
             ),
         )),
     }
+}
+
+/// Fails with exit 5 when an instance to delete is still in the commit: its commit must remove
+/// its folder, so that no later Terraform run recreates what this one destroys.
+fn require_gone(fleet: &Fleet, names: &[InstanceName]) -> Result<()> {
+    match names.iter().find(|name| fleet.contains(name)) {
+        None => Ok(()),
+        Some(name) => Err(Error::new(
+            Cause::file(format!("{INSTANCES_DIR}/{name}/{CONFIG_FILE}")),
+            format!(
+                "instance \"{name}\" is still in this commit ({INSTANCES_DIR}/{name}/{CONFIG_FILE} exists): \
+                 a Delete's commit also removes {INSTANCES_DIR}/{name}/ (`git rm -r {INSTANCES_DIR}/{name}`), \
+                 so that no later Terraform run recreates what this one destroys"
+            ),
+        )),
+    }
+}
+
+/// Fails with exit 5 when a plan that runs Terraform has no Terraform configuration to run:
+/// no `.tf` file in `TERRAFORM_DIR` (`infrastructure/` unless grove.yml names another folder).
+fn check_terraform(fleet: &Fleet, kind: Kind) -> Result<()> {
+    let dir = fleet.settings.terraform_dir();
+    if fleet
+        .files_under(dir)
+        .any(|(path, _)| path.ends_with(".tf") && !path.contains('/'))
+    {
+        return Ok(());
+    }
+    Err(Error::new(
+        Cause::setting(CLUSTER_SETTINGS, "TERRAFORM_DIR"),
+        format!(
+            "{dir}/ holds no Terraform configuration (*.tf), and a {} pipeline runs Terraform first: \
+             add the cluster's Terraform to {dir}/, or name its folder in TERRAFORM_DIR of {CLUSTER_SETTINGS}",
+            kind.as_str()
+        ),
+    ))
+}
+
+/// The instances `names`, each with `action` (one that needs no more of the fleet).
+fn named(fleet: &Fleet, names: &[InstanceName], action: Action) -> Vec<PlannedInstance> {
+    names
+        .iter()
+        .map(|name| PlannedInstance {
+            name: name.clone(),
+            deployment_id: None,
+            action,
+            exists: fleet.contains(name),
+            requirements_hash: fleet.requirements_hash(name),
+            base_image: None,
+            edx_platform_version: None,
+        })
+        .collect()
 }
 
 /// Fails with exit 3, naming every listed instance that is not in the fleet.

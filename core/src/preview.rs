@@ -116,28 +116,6 @@ pub struct Source {
     pub version: Version,
 }
 
-/// Checks a preview host given on the command line: a DNS name of lowercase labels.
-pub fn check_host(host: &str) -> std::result::Result<(), String> {
-    let ok = !host.is_empty()
-        && host.len() <= 253
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "host {host:?} is not a host name of lowercase letters, digits, '-' and '.'"
-        ))
-    }
-}
-
 /// Whether a top-level key of the template's Tutor config is left out of a preview, so that
 /// Tutor generates the preview's own: its id, passwords, secrets and keys.
 fn is_secret(key: &str) -> bool {

@@ -23,6 +23,11 @@ pub enum Request {
     Update(Vec<Target>),
     /// `[AutoDeploy][Archive] NAME,...`: archive these instances.
     Archive(Vec<InstanceName>),
+    /// `[AutoDeploy][Delete] NAME,...`: Terraform (the commit removes their folders), then
+    /// delete these instances' namespaces and stored state, for good.
+    Delete(Vec<InstanceName>),
+    /// `[AutoDeploy][Build][Image] REPO|VERSION,...`: build and push these base images.
+    BuildImage(Vec<PlatformRef>),
     /// `[AutoDeploy][Batch][Upgrade] REPO|VERSION,...`: rebuild and redeploy matching instances.
     BatchUpgrade(Vec<PlatformRef>),
     /// `[AutoDeploy][Batch][UpgradeTo] COMMIT`: move every batch-enabled instance to a commit.
@@ -55,6 +60,10 @@ pub enum Kind {
     Update,
     /// Stop instances' workloads, keeping their data.
     Archive,
+    /// Terraform, then delete instances for good.
+    Delete,
+    /// Build base images, deploy nothing.
+    BuildImage,
     /// Rebuild and redeploy the instances built from some repositories and versions.
     BatchUpgrade,
     /// Move every batch-enabled instance to one edx-platform commit.
@@ -74,6 +83,8 @@ impl Kind {
             Kind::Create => "create",
             Kind::Update => "update",
             Kind::Archive => "archive",
+            Kind::Delete => "delete",
+            Kind::BuildImage => "build-image",
             Kind::BatchUpgrade => "batch-upgrade",
             Kind::BatchUpgradeTo => "batch-upgrade-to",
             Kind::PreviewUp => "preview-up",
@@ -134,6 +145,8 @@ impl Request {
             Request::Create(_) => Kind::Create,
             Request::Update(_) => Kind::Update,
             Request::Archive(_) => Kind::Archive,
+            Request::Delete(_) => Kind::Delete,
+            Request::BuildImage(_) => Kind::BuildImage,
             Request::BatchUpgrade(_) | Request::Pushed(_) => Kind::BatchUpgrade,
             Request::BatchUpgradeTo(_) => Kind::BatchUpgradeTo,
             Request::PreviewUp(_) => Kind::PreviewUp,
@@ -147,7 +160,10 @@ impl Request {
             Request::Nothing
             | Request::Infrastructure { .. }
             | Request::Ignored { .. }
-            | Request::PreviewDown(_) => Need::Only(Vec::new()),
+            | Request::PreviewDown(_)
+            | Request::BuildImage(_)
+            // The folders of instances to delete are gone from the commit.
+            | Request::Delete(_) => Need::Only(Vec::new()),
             // The template it is built from.
             Request::PreviewUp(preview) => Need::Only(vec![&preview.template]),
             Request::Create(targets) | Request::Update(targets) => {
@@ -164,6 +180,17 @@ impl Request {
     /// so do the requests only a webhook can make (`Pushed`, `PreviewUp`, `PreviewDown`,
     /// `Ignored`), which no title asks for.
     pub fn to_title(&self) -> String {
+        fn names_of(names: &[InstanceName]) -> String {
+            let names: Vec<&str> = names.iter().map(InstanceName::as_str).collect();
+            names.join(",")
+        }
+        fn refs_of(refs: &[PlatformRef]) -> String {
+            let refs: Vec<String> = refs
+                .iter()
+                .map(|r| format!("{}|{}", r.repository, r.version))
+                .collect();
+            refs.join(",")
+        }
         fn targets(list: &[Target]) -> String {
             let items: Vec<String> = list
                 .iter()
@@ -184,17 +211,12 @@ impl Request {
             }
             Request::Create(list) => format!("[AutoDeploy][Create] {}", targets(list)),
             Request::Update(list) => format!("[AutoDeploy][Update] {}", targets(list)),
-            Request::Archive(names) => {
-                let names: Vec<&str> = names.iter().map(InstanceName::as_str).collect();
-                format!("[AutoDeploy][Archive] {}", names.join(","))
-            }
+            Request::Archive(names) => format!("[AutoDeploy][Archive] {}", names_of(names)),
+            Request::Delete(names) => format!("[AutoDeploy][Delete] {}", names_of(names)),
             Request::BatchUpgrade(refs) => {
-                let refs: Vec<String> = refs
-                    .iter()
-                    .map(|r| format!("{}|{}", r.repository, r.version))
-                    .collect();
-                format!("[AutoDeploy][Batch][Upgrade] {}", refs.join(","))
+                format!("[AutoDeploy][Batch][Upgrade] {}", refs_of(refs))
             }
+            Request::BuildImage(refs) => format!("[AutoDeploy][Build][Image] {}", refs_of(refs)),
             Request::BatchUpgradeTo(commit) => format!("[AutoDeploy][Batch][UpgradeTo] {commit}"),
             Request::Pushed(_)
             | Request::PreviewUp(_)

@@ -10,7 +10,7 @@
 use crate::diagnostic::Diagnostic;
 use crate::error::{Cause, Error, Result};
 use crate::name::InstanceName;
-use crate::value::{Repository, RepositoryKind, Version};
+use crate::value::{Host, Repository, RepositoryKind, Version};
 use crate::yaml;
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
@@ -59,7 +59,7 @@ pub struct InstanceConfig {
     pub k8s_namespace: Option<String>,
     /// The host the instance's LMS is served at.
     #[serde(rename = "LMS_HOST")]
-    pub lms_host: Option<String>,
+    pub lms_host: Option<Host>,
 }
 
 /// An instance's Grove settings from its `grove.yml`.

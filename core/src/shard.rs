@@ -154,15 +154,26 @@ pub fn render(
 /// The jobs of one planned instance.
 fn jobs_of(action: Action) -> usize {
     match action {
-        Action::Archive => 1,
-        _ => Step::ALL.len(),
+        Action::Archive | Action::Delete => 1,
+        Action::Create | Action::Update | Action::Upgrade => Step::ALL.len(),
     }
 }
 
-/// The jobs the templates make of `plan`, as Grove's own templates make them.
+/// How many requirements sets the deployed instances of `plan` use: one venv job each.
+fn requirements_sets(plan: &Plan) -> usize {
+    plan.instances
+        .iter()
+        .filter(|i| jobs_of(i.action) == Step::ALL.len())
+        .map(|i| i.requirements_hash.as_str())
+        .collect::<BTreeSet<_>>()
+        .len()
+}
+
+/// The jobs the templates make of `plan` with instances, as Grove's own templates make them
+/// (never more: a pipeline this estimate says is too big is sharded without being rendered).
 fn estimated_jobs(plan: &Plan) -> usize {
     let chains: usize = plan.instances.iter().map(|i| jobs_of(i.action)).sum();
-    chains + plan.base_images.len() + if plan.terraform { 2 } else { 0 } + 1
+    chains + requirements_sets(plan) + plan.base_images.len() + if plan.terraform { 2 } else { 0 }
 }
 
 /// A copy of `plan` with no instance (and nothing left out, no reason, no preview).
@@ -240,7 +251,12 @@ impl Renderer<'_> {
             .map(|i| jobs_of(i.action))
             .max()
             .unwrap_or(1);
-        let capacity = (self.limits.jobs_per_pipeline / per_instance).max(1);
+        // Each shard holds the venv jobs of its instances' requirements sets too.
+        let room = self
+            .limits
+            .jobs_per_pipeline
+            .saturating_sub(requirements_sets(plan));
+        let capacity = (room / per_instance).max(1);
         // A trigger job needs the publish job, Terraform's apply, and its shard's base images.
         let fixed_needs = 1 + usize::from(plan.terraform);
         let images_per_shard = self.limits.needs_per_job.saturating_sub(fixed_needs);

@@ -4,16 +4,17 @@
 //! title     = ws* ( autodeploy | anything )
 //! autodeploy= "[AutoDeploy]" ( typed | older )
 //! typed     = "[" type "]" ( "[" subtype "]" )? ws* body
-//! type      = "Create" | "Update" | "Archive" | "Infrastructure" | "Batch"
+//! type      = "Create" | "Update" | "Archive" | "Delete" | "Infrastructure" | "Batch" | "Build"
 //! subtype   = "Upgrade" | "UpgradeTo"                      (only after Batch)
+//!           | "Image"                                      (only after Build)
 //! body      = item ( "," item )*                           (per type, see below)
 //! older     = ws* NAME ":" ID " - " MESSAGE                 (MESSAGE starts with
 //!             "deploy new instance" or "apply changes")
 //! ```
 //!
-//! Create and Update take `NAME` or `NAME|ID` items, Archive takes `NAME` items, Batch Upgrade
-//! takes `REPOSITORY|VERSION` items, Batch UpgradeTo takes one commit hash, Infrastructure takes
-//! any message. A title without the tag at its start is not a deployment. Every problem is
+//! Create and Update take `NAME` or `NAME|ID` items, Archive and Delete take `NAME` items, Batch
+//! Upgrade and Build Image take `REPOSITORY|VERSION` items, Batch UpgradeTo takes one commit
+//! hash, Infrastructure takes any message. A title without the tag at its start is not a deployment. Every problem is
 //! reported with the byte range of the offending part, and all problems of a list are reported
 //! at once.
 
@@ -36,8 +37,29 @@ pub const MAX_ITEMS: usize = 10_000;
 /// The tag that makes a commit a deployment.
 pub const TAG: &str = "[AutoDeploy]";
 
-const TYPES: [&str; 5] = ["Create", "Update", "Archive", "Infrastructure", "Batch"];
-const BATCH_TYPES: [&str; 2] = ["Upgrade", "UpgradeTo"];
+const TYPES: [&str; 7] = [
+    "Create",
+    "Update",
+    "Archive",
+    "Delete",
+    "Infrastructure",
+    "Batch",
+    "Build",
+];
+
+/// The types that take a second tag, with their second tags and an example.
+const GROUPS: [(&str, &[&str], &str); 2] = [
+    (
+        "Batch",
+        &["Upgrade", "UpgradeTo"],
+        "[AutoDeploy][Batch][Upgrade] REPOSITORY|VERSION",
+    ),
+    (
+        "Build",
+        &["Image"],
+        "[AutoDeploy][Build][Image] REPOSITORY|VERSION",
+    ),
+];
 
 type Input<'a> = LocatingSlice<&'a str>;
 
@@ -291,33 +313,39 @@ impl<'a> TitleParser<'a> {
         };
         let mut rest = Self::after(piece, used);
         let mut subtype = None;
+        let group = GROUPS.iter().find(|(group, _, _)| *group == kind.text);
         match kind.text {
-            "Batch" => match run(rest, tag) {
-                Some((sub, used)) if BATCH_TYPES.contains(&sub.text) => {
-                    subtype = Some(sub.text);
-                    rest = Self::after(rest, used);
+            _ if group.is_some() => {
+                let (group, subtypes, example) = group.expect("found above");
+                match run(rest, tag) {
+                    Some((sub, used)) if subtypes.contains(&sub.text) => {
+                        subtype = Some(sub.text);
+                        rest = Self::after(rest, used);
+                    }
+                    Some((sub, _)) => {
+                        self.error(
+                            sub.range(),
+                            format!(
+                                "unknown {} type \"{}\"; expected {}",
+                                group.to_lowercase(),
+                                sub.text,
+                                subtypes.join(" or ")
+                            ),
+                            suggest(sub.text, subtypes),
+                        );
+                        return Request::Nothing;
+                    }
+                    None => {
+                        let tags: Vec<String> = subtypes.iter().map(|t| format!("[{t}]")).collect();
+                        self.error(
+                            kind.start - 1..kind.start + kind.text.len() + 1,
+                            format!("[{group}] needs a second tag: {}", tags.join(" or ")),
+                            Some(format!("for example {example}")),
+                        );
+                        return Request::Nothing;
+                    }
                 }
-                Some((sub, _)) => {
-                    self.error(
-                        sub.range(),
-                        format!(
-                            "unknown batch type \"{}\"; expected one of {}",
-                            sub.text,
-                            BATCH_TYPES.join(", ")
-                        ),
-                        suggest(sub.text, &BATCH_TYPES),
-                    );
-                    return Request::Nothing;
-                }
-                None => {
-                    self.error(
-                        kind.start - 1..kind.start + kind.text.len() + 1,
-                        "[Batch] needs a second tag: [Upgrade] or [UpgradeTo]",
-                        Some("for example [AutoDeploy][Batch][Upgrade] REPOSITORY|VERSION".into()),
-                    );
-                    return Request::Nothing;
-                }
-            },
+            }
             t if TYPES.contains(&t) => {}
             other => {
                 self.error(
@@ -347,8 +375,10 @@ impl<'a> TitleParser<'a> {
             },
             ("Create", _) => Request::Create(self.targets(body)),
             ("Update", _) => Request::Update(self.targets(body)),
-            ("Archive", _) => Request::Archive(self.names(body)),
+            ("Archive", _) => Request::Archive(self.names(body, "Archive")),
+            ("Delete", _) => Request::Delete(self.names(body, "Delete")),
             (_, Some("Upgrade")) => Request::BatchUpgrade(self.platform_refs(body)),
+            (_, Some("Image")) => Request::BuildImage(self.platform_refs(body)),
             _ => self
                 .commit(body)
                 .map_or(Request::Nothing, Request::BatchUpgradeTo),
@@ -444,7 +474,8 @@ impl<'a> TitleParser<'a> {
         targets
     }
 
-    fn names(&mut self, body: Piece<'a>) -> Vec<InstanceName> {
+    /// The instance names of `kind` (`Archive`, `Delete`), which takes no deployment ids.
+    fn names(&mut self, body: Piece<'a>, kind: &str) -> Vec<InstanceName> {
         let mut seen = BTreeSet::new();
         let mut names = Vec::new();
         for item in self.list(body, "instances") {
@@ -452,8 +483,8 @@ impl<'a> TitleParser<'a> {
                 let at = item.start + bar;
                 self.error(
                     at..item.start + item.text.len(),
-                    "Archive takes instance names without deployment ids",
-                    Some("write [AutoDeploy][Archive] NAME,NAME".into()),
+                    format!("{kind} takes instance names without deployment ids"),
+                    Some(format!("write [AutoDeploy][{kind}] NAME,NAME")),
                 );
                 continue;
             }
@@ -518,7 +549,7 @@ impl<'a> TitleParser<'a> {
         let (_, lead) = run(piece, blanks).unwrap_or(("", 0));
         let piece = Self::after(piece, lead).trimmed();
         let format_hint = || {
-            Some("expected [Create], [Update], [Archive], [Infrastructure], [Batch][...] or the older NAME:ID - MESSAGE".to_string())
+            Some("expected [Create], [Update], [Archive], [Delete], [Infrastructure], [Batch][...], [Build][Image] or the older NAME:ID - MESSAGE".to_string())
         };
         if piece.text.is_empty() {
             self.error(
@@ -719,7 +750,7 @@ Warning 8..20 "[AutoDeploy]": the [AutoDeploy] tag is not at the start of the ti
         check(
             "[AutoDeploy][Creat] a",
             r#"failed
-Error 13..18 "Creat": unknown type "Creat"; expected one of Create, Update, Archive, Infrastructure, Batch [did you mean [Create]?]"#,
+Error 13..18 "Creat": unknown type "Creat"; expected one of Create, Update, Archive, Delete, Infrastructure, Batch, Build [did you mean [Create]?]"#,
         );
         check(
             "[autodeploy][Update] a",

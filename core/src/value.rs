@@ -152,6 +152,60 @@ fn check(
     Ok(())
 }
 
+/// A host name, as in `LMS_HOST`: DNS labels of letters, digits and `-` (none starting or
+/// ending with `-`), at most 253 bytes, and an optional `:PORT`. It is written into URLs that
+/// GitLab reads (an environment's `url`), so nothing else is allowed in it, `$` least of all.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Host(String);
+
+impl Host {
+    /// Checks `text` and returns it as a host.
+    pub fn parse(text: &str) -> Result<Host, String> {
+        let (name, port) = match text.split_once(':') {
+            Some((name, port)) => (name, Some(port)),
+            None => (text, None),
+        };
+        let name_ok = !name.is_empty()
+            && name.len() <= 253
+            && name.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        let port_ok = port
+            .is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.chars().all(|c| c.is_ascii_digit()));
+        if name_ok && port_ok {
+            Ok(Host(text.to_string()))
+        } else {
+            Err(format!(
+                "{text:?} is not a host name of letters, digits, '-' and '.' (with an optional :PORT)"
+            ))
+        }
+    }
+
+    /// The host as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Host {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        Host::parse(&text)
+    }
+}
+
+impl fmt::Display for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// The same repository whatever the spelling: host and path, lowercase, without scheme, user,
 /// port, trailing `/` or `.git`. `git@host:path`, `ssh://git@host/path` and
 /// `https://host/path.git` are one repository.
@@ -214,6 +268,31 @@ mod tests {
             repository_key("https://evil.org/github.com/open-craft/edx-platform"),
             key
         );
+    }
+
+    #[test]
+    fn hosts_are_dns_names() {
+        for ok in [
+            "campus.example.org",
+            "Campus.Example.org",
+            "localhost",
+            "a-b.c:8000",
+        ] {
+            assert!(Host::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "-a.org",
+            "a-.org",
+            "a..org",
+            "a.org/x",
+            "$CI_JOB_TOKEN.org",
+            "a.org:",
+            "a.org:x",
+            "a b.org",
+        ] {
+            assert!(Host::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

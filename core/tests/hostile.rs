@@ -34,7 +34,9 @@ fn template_script_lines() -> BTreeSet<String> {
         .iter()
         .flat_map(|(_, text)| text.lines())
         .filter_map(|line| line.trim_start().strip_prefix("- "))
-        .filter(|line| line.starts_with("grove ") || line.starts_with("echo "))
+        .filter(|line| {
+            line.starts_with("grove ") || line.starts_with("echo ") || line.starts_with("export ")
+        })
         .map(str::to_string)
         .collect()
 }
@@ -211,14 +213,14 @@ fn unknown_patches_are_listed_not_dropped() {
     let mut files = example_files();
     files.insert(
         "grove.yml".into(),
-        "ENV_STORE: s3://grove-state/fleet\nPIPELINE_PATCHES:\n  deploy-job: \"retry: 1\\n\"\n  deploy-jobs: \"retry: 2\\n\"\n".into(),
+        "ENV_STORE: s3://grove-state/fleet\nPIPELINE_PATCHES:\n  release-job: \"retry: 1\\n\"\n  release-jobs: \"retry: 2\\n\"\n".into(),
     );
     let generated = generate(files, "[AutoDeploy][Update] campus").unwrap();
-    assert_eq!(generated.unknown_patches, ["deploy-jobs"]);
+    assert_eq!(generated.unknown_patches, ["release-jobs"]);
     assert!(generated.main.yaml.contains("  retry: 1\n"));
     assert!(!generated.main.yaml.contains("retry: 2"));
     assert!(generated
         .report()
         .describe()
-        .contains("Unknown patches: PIPELINE_PATCHES in grove.yml names deploy-jobs"));
+        .contains("Unknown patches: PIPELINE_PATCHES in grove.yml names release-jobs"));
 }

@@ -41,6 +41,19 @@ fn targets() -> impl Strategy<Value = Vec<Target>> {
     })
 }
 
+/// One to three distinct (repository, version) pairs.
+fn platform_refs() -> impl Strategy<Value = Vec<PlatformRef>> {
+    prop::collection::btree_set((repository(), version()), 1..4).prop_map(|pairs| {
+        pairs
+            .into_iter()
+            .map(|(repository, version)| PlatformRef {
+                repository,
+                version,
+            })
+            .collect()
+    })
+}
+
 fn request() -> impl Strategy<Value = Request> {
     prop_oneof![
         Just(Request::Nothing),
@@ -53,25 +66,20 @@ fn request() -> impl Strategy<Value = Request> {
         targets().prop_map(Request::Update),
         prop::collection::btree_set(name(), 1..6)
             .prop_map(|names| Request::Archive(names.into_iter().collect())),
-        prop::collection::btree_set((repository(), version()), 1..4).prop_map(|pairs| {
-            Request::BatchUpgrade(
-                pairs
-                    .into_iter()
-                    .map(|(repository, version)| PlatformRef {
-                        repository,
-                        version,
-                    })
-                    .collect(),
-            )
-        }),
+        prop::collection::btree_set(name(), 1..6)
+            .prop_map(|names| Request::Delete(names.into_iter().collect())),
+        platform_refs().prop_map(Request::BuildImage),
+        platform_refs().prop_map(Request::BatchUpgrade),
         "[0-9a-f]{7,40}".prop_map(|c| Request::BatchUpgradeTo(CommitHash::parse(&c).unwrap())),
     ]
 }
 
 /// A fleet that holds every instance the request names, built from the request's own pairs
-/// (so that batch upgrades match something), plus one instance with batch upgrades disabled.
+/// (so that batch upgrades match something), plus one instance with batch upgrades disabled;
+/// with a Terraform configuration, and without the folders of the instances a Delete names.
 fn fleet_for(request: &Request) -> Files {
     let mut files = Files::new();
+    files.insert("infrastructure/main.tf".into(), String::new());
     files.insert("defaults/grove-requirements.txt".into(), "tutor\n".into());
     files.insert(
         "grove.yml".into(),
@@ -133,7 +141,7 @@ fn free_values(request: &Request) -> Vec<String> {
             .iter()
             .filter_map(|t| t.deployment_id.as_ref().map(|d| d.to_string()))
             .collect(),
-        Request::BatchUpgrade(pairs) => pairs
+        Request::BatchUpgrade(pairs) | Request::BuildImage(pairs) => pairs
             .iter()
             .flat_map(|p| [p.repository.to_string(), p.version.to_string()])
             .collect(),

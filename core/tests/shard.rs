@@ -55,16 +55,17 @@ fn assert_every_file_fits(generated: &Generated, limits: &Limits) {
 
 #[test]
 fn just_under_the_job_limit_is_one_file_and_just_over_is_sharded() {
-    // One base image and six jobs per instance: 83 instances are 499 jobs, 84 are 505.
-    let under = run(83, "", TITLE).unwrap();
+    // One base image, one venv and two jobs per instance: 249 instances are 500 jobs, 250 are
+    // 502.
+    let under = run(249, "", TITLE).unwrap();
     assert!(under.shards.is_empty());
     assert!(under.planned_shards.is_empty());
-    assert_eq!(under.main.pipeline.jobs.len(), 499);
+    assert_eq!(under.main.pipeline.jobs.len(), 500);
     assert!(!under.main.yaml.contains(PUBLISH_JOB));
     let json = serde_json::to_string(&under.report()).unwrap();
     assert!(!json.contains("\"shards\""), "{json}");
 
-    let over = run(84, "", TITLE).unwrap();
+    let over = run(250, "", TITLE).unwrap();
     assert_eq!(over.shards.len(), 2);
     assert_every_file_fits(&over, &Limits::default());
     let jobs: BTreeSet<&str> = over.main.pipeline.job_names().collect();
@@ -91,35 +92,38 @@ fn just_under_the_job_limit_is_one_file_and_just_over_is_sharded() {
     assert!(over.main.yaml.contains(
         "      - artifact: \"generated-shards/shard-2.yml\"\n        job: grove-shards\n"
     ));
-    // Whole chains, 83 instances in the first shard, and every instance exactly once.
-    assert_eq!(over.planned_shards[0].instances.len(), 83);
-    assert_eq!(over.planned_shards[0].jobs, 498);
+    // Whole chains, 249 instances and their venv in the first shard, every instance exactly
+    // once, and each shard with the venv job of its instances.
+    assert_eq!(over.planned_shards[0].instances.len(), 249);
+    assert_eq!(over.planned_shards[0].jobs, 499);
     assert_eq!(over.planned_shards[1].instances.len(), 1);
     let mut all = BTreeSet::new();
     for shard in &over.shards {
-        for job in &shard.content.pipeline.jobs {
-            assert!(all.insert(job.name.clone()), "{} twice", job.name);
-            assert!(!job.name.starts_with("base-image"), "{}", job.name);
+        let names: Vec<&str> = shard.content.pipeline.job_names().collect();
+        assert_eq!(names[0], "venv:1", "{}", shard.file);
+        for name in &names[1..] {
+            assert!(all.insert(name.to_string()), "{name} twice");
+            assert!(!name.starts_with("base-image"), "{name}");
         }
     }
-    assert_eq!(all.len(), 84 * 6);
+    assert_eq!(all.len(), 250 * 2);
     let text = over.report().describe();
     assert!(text.contains("triggers 2 shard pipelines"), "{text}");
     assert!(
-        text.contains("  shard 2 (shard-2.yml): 1 instance, 6 jobs"),
+        text.contains("  shard 2 (shard-2.yml): 1 instance, 3 jobs"),
         "{text}"
     );
     let json = serde_json::to_value(over.report()).unwrap();
-    assert_eq!(json["shards"][1]["instances"][0], "i0083");
-    assert_eq!(json["shards"][0]["jobs"], 498);
+    assert_eq!(json["shards"][1]["instances"][0], "i0249");
+    assert_eq!(json["shards"][0]["jobs"], 499);
 }
 
 #[test]
 fn the_limits_are_settings() {
-    // 1000 jobs allowed: 166 instances (997 jobs) fit in one file, 167 do not.
+    // 1000 jobs allowed: 499 instances (1000 jobs) fit in one file, 500 do not.
     let settings = "LIMITS:\n  jobs_per_pipeline: 1000\n";
-    assert!(run(166, settings, TITLE).unwrap().shards.is_empty());
-    assert_eq!(run(167, settings, TITLE).unwrap().shards.len(), 2);
+    assert!(run(499, settings, TITLE).unwrap().shards.is_empty());
+    assert_eq!(run(500, settings, TITLE).unwrap().shards.len(), 2);
     // The YAML size counts too.
     let small = run(10, "LIMITS:\n  artifact_yaml_bytes: 6000\n", TITLE).unwrap();
     assert!(small.shards.len() > 1);
@@ -150,7 +154,7 @@ fn the_limits_are_settings() {
         assert_eq!(e.exit_code(), 5);
     }
     // Sharding needs a second level of child pipelines.
-    let e = run(84, "LIMITS:\n  child_pipeline_depth: 1\n", TITLE).unwrap_err();
+    let e = run(250, "LIMITS:\n  child_pipeline_depth: 1\n", TITLE).unwrap_err();
     assert_eq!(e.cause, Cause::Limits);
     assert!(
         e.message.contains("child_pipeline_depth is 1"),

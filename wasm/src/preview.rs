@@ -549,7 +549,7 @@ mod tests {
         let files: Vec<(&str, &str)> = vec![
             (
                 "grove.yml",
-                "ENV_STORE: s3://grove-state/fleet\nLIMITS:\n  jobs_per_pipeline: 10\n",
+                "ENV_STORE: s3://grove-state/fleet\nLIMITS:\n  jobs_per_pipeline: 4\n",
             ),
             ("instances/a/config.yml", "LMS_HOST: a.org\n"),
             ("instances/b/config.yml", "LMS_HOST: b.org\n"),
@@ -568,8 +568,8 @@ mod tests {
             names,
             [
                 ("generated.yml", 3),
-                ("generated-shards/shard-1.yml", 6),
-                ("generated-shards/shard-2.yml", 6)
+                ("generated-shards/shard-1.yml", 3),
+                ("generated-shards/shard-2.yml", 3)
             ]
         );
         let main = kept.file("generated.yml").expect("the main file");
@@ -588,9 +588,10 @@ mod tests {
         );
         let shard = kept.file("generated-shards/shard-2.yml").expect("a shard");
         assert_eq!(shard.yaml, whole.shards[1].yaml);
-        assert_eq!(shard.graph.jobs.len(), 6);
-        // In file order: the instance's chain, venv first.
-        assert_eq!(shard.graph.jobs[0].name, "venv:b");
+        assert_eq!(shard.graph.jobs.len(), 3);
+        // In file order: the venv of its requirements, then the instance's build and release.
+        assert_eq!(shard.graph.jobs[0].name, "venv:1");
+        assert_eq!(shard.graph.jobs[2].name, "release:b");
         let lines: Vec<&str> = shard.yaml.lines().collect();
         for job in &shard.graph.jobs {
             assert_eq!(lines[job.line - 1], format!("{}:", job.name));
@@ -629,6 +630,7 @@ mod tests {
                 "ENV_STORE: s3://grove-state/fleet\nPIPELINE_PATCHES:\n  nowhere: x\n",
             ),
             ("instances/a/config.yml", "LMS_HOST: a.org\n"),
+            ("infrastructure/main.tf", ""),
         ]);
         let core_fleet = InMemory::new(
             [
@@ -637,6 +639,7 @@ mod tests {
                     "ENV_STORE: s3://grove-state/fleet\nPIPELINE_PATCHES:\n  nowhere: x\n",
                 ),
                 ("instances/a/config.yml", "LMS_HOST: a.org\n"),
+                ("infrastructure/main.tf", ""),
             ]
             .iter()
             .map(|(p, t)| (p.to_string(), t.to_string()))
@@ -668,14 +671,14 @@ mod tests {
         let preview = f.preview_title("[AutoDeploy][Update] a");
         assert!(preview.error.is_none());
         let yaml = preview.yaml.expect("yaml");
-        assert!(yaml.contains("deploy:a"), "{yaml}");
+        assert!(yaml.contains("release:a"), "{yaml}");
         assert!(preview.plan_json.expect("json").ends_with("}\n"));
         assert!(preview.plan_text.expect("text").starts_with("Update:"));
         let graph = preview.graph.expect("graph");
-        let deploy = graph.jobs.iter().find(|j| j.name == "deploy:a");
+        let release = graph.jobs.iter().find(|j| j.name == "release:a");
         assert_eq!(
-            deploy.map(|j| j.needs.clone()),
-            Some(vec!["predeploy:a".to_string(), "prepare:a".to_string()])
+            release.map(|j| j.needs.clone()),
+            Some(vec!["build:a".to_string()])
         );
     }
 
@@ -756,7 +759,7 @@ mod tests {
         let files: Vec<(&str, &str)> = vec![
             (
                 "grove.yml",
-                "ENV_STORE: s3://grove-state/fleet\nLIMITS:\n  jobs_per_pipeline: 10\n",
+                "ENV_STORE: s3://grove-state/fleet\nLIMITS:\n  jobs_per_pipeline: 4\n",
             ),
             ("instances/a/config.yml", "LMS_HOST: a.org\n"),
             ("instances/b/config.yml", "LMS_HOST: b.org\n"),

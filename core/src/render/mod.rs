@@ -11,6 +11,7 @@ pub mod template;
 use crate::error::Result;
 use crate::fleet::{Fleet, INSTANCES_DIR};
 use crate::job::{resource_group, Job, Stage, Step};
+use crate::name::InstanceName;
 use crate::plan::{Action, Plan, PlannedInstance};
 use crate::preview::Preview;
 use crate::request::Kind;
@@ -65,7 +66,16 @@ impl Default for Options {
 
 /// The patch points of the jobs that build Docker images (Tutor's `images build` and `push`),
 /// which get [`Options::image_builder_services`].
-pub const IMAGE_BUILDER_PATCHES: [&str; 3] = ["base-image-job", "image-job", "preview-up-job"];
+pub const IMAGE_BUILDER_PATCHES: [&str; 3] = ["base-image-job", "build-job", "preview-up-job"];
+
+/// Where a pipeline's jobs find the shared venv of a requirements set, relative to the
+/// repository: `.grove/venvs/HASH/` (what `grove venv update --shared` builds).
+pub const SHARED_VENVS_DIR: &str = ".grove/venvs";
+
+/// The GitLab environment of a deployed instance: `instances/NAME`.
+pub fn environment(name: &InstanceName) -> String {
+    format!("{INSTANCES_DIR}/{name}")
+}
 
 impl Options {
     /// The patches in force: grove.yml's `PIPELINE_PATCHES`, with the image builder's services
@@ -115,10 +125,14 @@ pub struct Context {
     pub terraform: Option<TerraformData>,
     /// The base images, built first.
     pub base_images: Vec<BaseImageData>,
+    /// The venvs of the deployed instances: one per requirements set.
+    pub venvs: Vec<VenvData>,
     /// The deployed instances' chains.
     pub instances: Vec<InstanceData>,
     /// The archived instances.
-    pub archives: Vec<ArchiveData>,
+    pub archives: Vec<StopData>,
+    /// The deleted instances.
+    pub deletes: Vec<StopData>,
     /// The preview instance's jobs, if any.
     pub preview: Option<PreviewData>,
     /// The no-op job, when there is nothing to do.
@@ -159,13 +173,33 @@ pub struct Variable {
     pub value: String,
 }
 
-/// A venv cache.
+/// A shared venv's cache.
 #[derive(Debug, Clone, Serialize)]
 pub struct CacheData {
-    /// Its key: the instance and the hash of its requirements.
+    /// Its key: the hash of the requirements it is built from.
     pub key: String,
     /// The venv's folder.
     pub path: String,
+}
+
+/// The job that builds the shared venv of one requirements set.
+#[derive(Debug, Clone, Serialize)]
+pub struct VenvData {
+    /// `venv:N`.
+    pub job: String,
+    /// The first instance of the set, whose requirements it is built from.
+    pub name: String,
+    /// The venv's cache, which the instances' jobs pull.
+    pub cache: CacheData,
+}
+
+/// A GitLab environment.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvironmentData {
+    /// `instances/NAME`.
+    pub name: String,
+    /// `https://LMS_HOST`, when the config sets `LMS_HOST`.
+    pub url: Option<String>,
 }
 
 /// One deployed instance's chain of jobs.
@@ -177,27 +211,33 @@ pub struct InstanceData {
     pub folder: String,
     /// Each step's job name, by step.
     pub jobs: BTreeMap<&'static str, String>,
-    /// What each step's job needs, by step (the first step needs nothing).
+    /// What each step's job needs, by step.
     pub needs: BTreeMap<&'static str, Vec<String>>,
-    /// Its venv's cache.
+    /// The cache of the shared venv of its requirements.
     pub cache: CacheData,
-    /// The lock of its jobs that touch the cluster.
+    /// The lock of its release, which touches the cluster.
     pub resource_group: String,
+    /// The environment its release deploys.
+    pub environment: EnvironmentData,
     /// Its jobs' variables.
     pub variables: Vec<Variable>,
     /// The edx-platform version it is moved to, in `UpgradeTo`.
     pub edx_platform_version: Option<CommitHash>,
 }
 
-/// One archived instance's job.
+/// One archived or deleted instance's job, which stops its environment.
 #[derive(Debug, Clone, Serialize)]
-pub struct ArchiveData {
-    /// `archive:NAME`.
+pub struct StopData {
+    /// `archive:NAME` or `delete:NAME`.
     pub job: String,
     /// The instance.
     pub name: String,
     /// Its lock.
     pub resource_group: String,
+    /// The environment it stops.
+    pub environment: String,
+    /// What comes first: nothing for an archive, Terraform's apply for a delete.
+    pub needs: Vec<String>,
 }
 
 /// A preview instance's jobs.
@@ -291,19 +331,58 @@ pub fn context(plan: &Plan, fleet: &Fleet, options: &Options) -> Context {
             }
         })
         .collect();
+    let mut venvs: Vec<VenvData> = Vec::new();
     let mut instances = Vec::new();
     let mut archives = Vec::new();
+    let mut deletes = Vec::new();
     for instance in &plan.instances {
-        if instance.action == Action::Archive {
-            stages.insert(Stage::Archive);
-            archives.push(ArchiveData {
-                job: Job::Archive(&instance.name).name(),
-                name: instance.name.to_string(),
-                resource_group: resource_group(&instance.name),
-            });
-        } else {
-            stages.extend(Step::ALL.map(Stage::Step));
-            instances.push(deployed(plan, instance, prefix));
+        let name = &instance.name;
+        match instance.action {
+            Action::Archive | Action::Delete => {
+                let (stage, job, needs, list) = if instance.action == Action::Archive {
+                    (
+                        Stage::Archive,
+                        Job::Archive(name),
+                        Vec::new(),
+                        &mut archives,
+                    )
+                } else {
+                    let needs = vec![Job::TerraformApply.name()];
+                    (Stage::Delete, Job::Delete(name), needs, &mut deletes)
+                };
+                stages.insert(stage);
+                list.push(StopData {
+                    job: job.name(),
+                    name: name.to_string(),
+                    resource_group: resource_group(name),
+                    environment: environment(name),
+                    needs,
+                });
+            }
+            Action::Create | Action::Update | Action::Upgrade => {
+                stages.insert(Stage::Venv);
+                stages.extend(Step::ALL.map(Stage::Step));
+                let cache = CacheData {
+                    key: format!("venv-{}", instance.requirements_hash),
+                    path: format!("{prefix}{SHARED_VENVS_DIR}/{}/", instance.requirements_hash),
+                };
+                let venv = match venvs.iter().position(|v| v.cache.key == cache.key) {
+                    Some(index) => index,
+                    None => {
+                        venvs.push(VenvData {
+                            job: Job::Venv(venvs.len()).name(),
+                            name: name.to_string(),
+                            cache: cache.clone(),
+                        });
+                        venvs.len() - 1
+                    }
+                };
+                let url = fleet
+                    .config(name)
+                    .and_then(|config| config.lms_host.as_ref())
+                    .map(|host| format!("https://{host}"));
+                instances.push(deployed(plan, instance, prefix, venv, cache, url));
+            }
         }
     }
     let preview = plan.preview.as_ref().map(|preview| {
@@ -327,8 +406,10 @@ pub fn context(plan: &Plan, fleet: &Fleet, options: &Options) -> Context {
             .or_else(|| options.image.clone()),
         terraform,
         base_images,
+        venvs,
         instances,
         archives,
+        deletes,
         preview,
         noop,
         shards: None,
@@ -336,28 +417,28 @@ pub fn context(plan: &Plan, fleet: &Fleet, options: &Options) -> Context {
 }
 
 /// The data for one deployed instance's chain of jobs; its paths start with `prefix`, where the
-/// repository is in the CI project ([`Options::path_in_project`]).
-fn deployed(plan: &Plan, instance: &PlannedInstance, prefix: &str) -> InstanceData {
+/// repository is in the CI project ([`Options::path_in_project`]); its venv is built by the
+/// `venv`th venv job, into `cache`; its environment is reached at `url`.
+fn deployed(
+    plan: &Plan,
+    instance: &PlannedInstance,
+    prefix: &str,
+    venv: usize,
+    cache: CacheData,
+    url: Option<String>,
+) -> InstanceData {
     let name = &instance.name;
-    let folder = format!("{prefix}{INSTANCES_DIR}/{name}/");
     let job = |step: Step| Job::Step(step, name).name();
     let needs = Step::ALL
         .iter()
-        .filter(|&&step| step != Step::Venv)
         .map(|&step| {
-            let mut needs = match step {
-                Step::Venv => Vec::new(),
-                Step::Prepare => vec![job(Step::Venv)],
-                Step::Image => vec![job(Step::Prepare)],
-                Step::Predeploy => vec![job(Step::Image), job(Step::Prepare)],
-                Step::Deploy => vec![job(Step::Predeploy), job(Step::Prepare)],
-                Step::Postdeploy => vec![job(Step::Deploy), job(Step::Prepare)],
+            let needs = match step {
+                Step::Build => std::iter::once(Job::Venv(venv).name())
+                    .chain(plan.terraform.then(|| Job::TerraformApply.name()))
+                    .chain(instance.base_image.map(|i| Job::BaseImage(i).name()))
+                    .collect(),
+                Step::Release => vec![job(Step::Build)],
             };
-            match step {
-                Step::Prepare if plan.terraform => needs.push(Job::TerraformApply.name()),
-                Step::Image => needs.extend(instance.base_image.map(|i| Job::BaseImage(i).name())),
-                _ => {}
-            }
             (step.as_str(), needs)
         })
         .collect();
@@ -379,14 +460,15 @@ fn deployed(plan: &Plan, instance: &PlannedInstance, prefix: &str) -> InstanceDa
     }
     InstanceData {
         name: name.to_string(),
+        folder: format!("{prefix}{INSTANCES_DIR}/{name}/"),
         jobs: Step::ALL.iter().map(|&s| (s.as_str(), job(s))).collect(),
         needs,
-        cache: CacheData {
-            key: format!("venv-{name}-{}", instance.requirements_hash),
-            path: format!("{folder}.venv/"),
-        },
-        folder,
+        cache,
         resource_group: resource_group(name),
+        environment: EnvironmentData {
+            name: environment(name),
+            url,
+        },
         variables,
         edx_platform_version: instance.edx_platform_version.clone(),
     }

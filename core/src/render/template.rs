@@ -48,8 +48,16 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../templates/pipelines/instance-cache.yml.hbs"),
     ),
     (
+        "venv",
+        include_str!("../../../templates/pipelines/venv.yml.hbs"),
+    ),
+    (
         "archive",
         include_str!("../../../templates/pipelines/archive.yml.hbs"),
+    ),
+    (
+        "delete",
+        include_str!("../../../templates/pipelines/delete.yml.hbs"),
     ),
     (
         "noop",
