@@ -329,3 +329,63 @@ fn concurrent_runs_on_one_file_leave_the_whole_set_of_one() {
         );
     }
 }
+
+/// What a batch costs on GitLab: on a generated fleet whose instances use two requirements
+/// sets, one venv job per set (not per instance), and at most three jobs that name an instance
+/// (by job name or by its INSTANCE_NAME): its build, its release, and the venv job it may lend
+/// its name to. The file passes GitLab's schema, and gitlab-ci-local reads the same jobs.
+#[test]
+fn a_batch_has_one_venv_job_per_requirements_set_and_three_jobs_per_instance_at_most() {
+    let root = write_fleet(60);
+    let (file, shards) = pipeline(&root, UPGRADE_TO);
+    assert!(shards.is_empty(), "{shards:?}");
+    let yaml = std::fs::read_to_string(&file).unwrap();
+    let pipeline = Pipeline::parse(&yaml).unwrap();
+    let venvs: Vec<&str> = pipeline
+        .job_names()
+        .filter(|n| n.starts_with("venv:"))
+        .collect();
+    assert_eq!(venvs, ["venv:1", "venv:2"]);
+    let mut per_instance: BTreeMap<String, usize> = BTreeMap::new();
+    for job in &pipeline.jobs {
+        let mut named: Vec<String> = job
+            .variables
+            .iter()
+            .filter(|v| v.name == "INSTANCE_NAME")
+            .map(|v| v.value.clone())
+            .collect();
+        if let Some((_, instance)) = job.name.split_once(':') {
+            if instance.starts_with("inst-") {
+                named.push(instance.to_string());
+            }
+        }
+        named.sort();
+        named.dedup();
+        for instance in named {
+            *per_instance.entry(instance).or_default() += 1;
+        }
+    }
+    let plan = grove(&root, &["plan", UPGRADE_TO, "--format", "json"]);
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let instances = plan["instances"].as_array().unwrap();
+    assert_eq!(per_instance.len(), instances.len());
+    assert!(instances.len() > 40, "{}", instances.len());
+    let most = per_instance.values().max().copied().unwrap_or_default();
+    assert!(most <= 3, "{per_instance:?}");
+    // Each release comes after its build, and each build after its venv (whose cache it reads).
+    let files = check_every_file(&file, &[]);
+    for (job, needs) in &files[0] {
+        if let Some(name) = job.strip_prefix("release:") {
+            assert_eq!(needs, &[format!("build:{name}")]);
+        }
+        if job.starts_with("build:") {
+            assert_eq!(
+                needs.iter().filter(|n| n.starts_with("venv:")).count(),
+                1,
+                "{job}: {needs:?}"
+            );
+        }
+    }
+    check_schema(vec![file.clone()]);
+    assert_eq!(listed_by_gitlab_ci_local("venvs", &file), files[0]);
+}
