@@ -1,4 +1,4 @@
-// The preview page in a real browser (Debian's Chromium through playwright-core), served from
+// The playground in a real browser (Debian's Chromium through playwright-core), served from
 // web/dist by web/serve.py as a user would serve it. Run by scripts/test-web after
 // scripts/build-web.
 //
@@ -349,7 +349,7 @@ test('a config error is marked in the file editor at its line, and said once', a
   assert.equal(await page.inputValue('#file-select'), 'grove.yml');
   assert.equal(await page.evaluate(() => document.activeElement.id), 'file-text');
   assert.ok(await page.evaluate(() => document.getElementById('file-text').selectionStart > 0));
-  // An instance's broken config, previewed: the same.
+  // An instance's broken config, shown: the same.
   await page.fill('#file-text', text);
   await page.selectOption('#file-select', 'instances/campus/config.yml');
   await page.fill('#file-text', 'LMS_HOST: campus.example.org\nEDX_PLATFORM_VERSION: [1\n');

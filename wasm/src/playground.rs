@@ -1,5 +1,6 @@
-//! The preview: one commit title against one fleet, and everything the page shows about it, as
-//! plain data that serializes to JavaScript.
+//! The playground's work: one commit title (or webhook payload) against one fleet, and
+//! everything the page shows about it (its [`Outcome`]), as plain data that serializes to
+//! JavaScript.
 //!
 //! This module has no JavaScript in it, so it runs and is tested like any Rust code. A failure is
 //! a value here, never a panic: a malformed title gives its diagnostics, and any other failure
@@ -7,7 +8,7 @@
 //!
 //! Every kind of input goes through [`LoadedFleet::keep`]: a title is read into a request by
 //! [`LoadedFleet::keep_title`], a webhook payload by [`LoadedFleet::keep_webhook`]. What it keeps
-//! ([`Kept`]) is handed to the page whole, as a [`Preview`], or in parts: its [`Outline`] (all but
+//! ([`Kept`]) is handed to the page whole, as an [`Outcome`], or in parts: its [`Outline`] (all but
 //! the pipeline files' text), then each [`PipelineFile`] when it is shown.
 
 use crate::graph::Graph;
@@ -56,7 +57,7 @@ impl From<&Error> for Failure {
 /// set and `error` is `None`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Preview {
+pub struct Outcome {
     /// The input's errors and warnings, with byte ranges into it (UTF-8 offsets).
     pub diagnostics: Vec<Diagnostic>,
     /// What the pipeline will do.
@@ -76,13 +77,13 @@ pub struct Preview {
     pub error: Option<Failure>,
 }
 
-impl From<Kept> for Preview {
-    fn from(kept: Kept) -> Preview {
+impl From<Kept> for Outcome {
+    fn from(kept: Kept) -> Outcome {
         let graph = kept.graph(0);
         let mut files = kept.files.into_iter();
         let yaml = files.next().map(|main| main.yaml);
         let outline = kept.outline;
-        Preview {
+        Outcome {
             diagnostics: outline.diagnostics,
             plan: outline.plan,
             plan_json: outline.plan_json,
@@ -101,7 +102,7 @@ impl From<Kept> for Preview {
     }
 }
 
-/// A preview without the text of its pipeline files: what the page shows on every keystroke.
+/// An outcome without the text of its pipeline files: what the page shows on every keystroke.
 ///
 /// Either `error` is set and the plan fields are `None` (and `files` empty), or the plan fields
 /// are all set and `error` is `None`.
@@ -146,10 +147,10 @@ pub struct PipelineFile {
     pub graph: Graph,
 }
 
-/// The main pipeline file of a preview (shard files are named by core).
+/// The main pipeline file of an outcome (shard files are named by core).
 pub const MAIN_FILE: &str = "generated.yml";
 
-/// A file of a preview, as core made it.
+/// A file of an outcome, as core made it.
 #[derive(Debug, Clone)]
 struct KeptFile {
     file: String,
@@ -157,7 +158,7 @@ struct KeptFile {
     pipeline: Pipeline,
 }
 
-/// A preview kept whole: its outline, and its pipeline files with their models, so that each
+/// An outcome kept whole: its outline, and its pipeline files with their models, so that each
 /// file's graph is drawn only when the file is shown.
 #[derive(Debug, Clone)]
 pub struct Kept {
@@ -167,7 +168,7 @@ pub struct Kept {
 }
 
 impl Kept {
-    /// A preview that stops at `error`, keeping the input's diagnostics.
+    /// An outcome that stops at `error`, keeping the input's diagnostics.
     fn failed(diagnostics: Vec<Diagnostic>, error: &Error) -> Kept {
         Kept {
             outline: Outline {
@@ -231,11 +232,11 @@ pub struct FleetSummary {
     pub error: Option<Failure>,
 }
 
-/// A fleet read from its files once, with its pipeline templates compiled once, ready to preview
-/// many inputs against (one per keystroke): core's in-memory cluster, with the CLI's default
-/// options.
+/// A fleet read from its files once, with its pipeline templates compiled once, ready to show
+/// the outcome of many inputs (one per keystroke): core's in-memory cluster, with the CLI's
+/// default options.
 ///
-/// A fleet that cannot be read is kept as its error, so that every preview reports it.
+/// A fleet that cannot be read is kept as its error, so that every outcome reports it.
 pub struct LoadedFleet {
     cluster: InMemory,
 }
@@ -276,22 +277,22 @@ impl LoadedFleet {
         }
     }
 
-    /// Previews a commit title: its diagnostics, and its plan and pipeline if it has no errors.
-    pub fn preview_title(&self, title: &str) -> Preview {
+    /// Shows a commit title: its diagnostics, and its plan and pipeline if it has no errors.
+    pub fn show_title(&self, title: &str) -> Outcome {
         self.keep_title(title).into()
     }
 
-    /// Previews a webhook payload (GitLab or GitHub JSON), as `grove webhookpipeline` and
+    /// Shows a webhook payload (GitLab or GitHub JSON), as `grove webhookpipeline` and
     /// `grove plan --webhook` read it against this fleet's `WEBHOOKS` settings.
     ///
-    /// The preview's own diagnostics are always empty: they would point into the payload. When
+    /// The outcome's own diagnostics are always empty: they would point into the payload. When
     /// a push to the cluster repository carries a malformed commit title, the error's
     /// diagnostics point into that title (its `source` is `commit title`).
-    pub fn preview_webhook(&self, payload: &str) -> Preview {
+    pub fn show_webhook(&self, payload: &str) -> Outcome {
         self.keep_webhook(payload).into()
     }
 
-    /// [`LoadedFleet::preview_title`], kept whole. An instance the title names that the fleet
+    /// [`LoadedFleet::show_title`], kept whole. An instance the title names that the fleet
     /// does not have is also a diagnostic over its name, so that the page underlines it.
     pub fn keep_title(&self, title: &str) -> Kept {
         let kept = self.keep(Input::Title(title));
@@ -315,12 +316,12 @@ impl LoadedFleet {
         }
     }
 
-    /// [`LoadedFleet::preview_webhook`], kept whole.
+    /// [`LoadedFleet::show_webhook`], kept whole.
     pub fn keep_webhook(&self, payload: &str) -> Kept {
         self.keep(Input::Webhook(payload))
     }
 
-    /// Previews any input, kept whole: what core's one generator makes of it, as the CLI
+    /// Shows any input, kept whole: what core's one generator makes of it, as the CLI
     /// would.
     pub fn keep(&self, input: Input<'_>) -> Kept {
         let generated = match grove_core::generate(&self.cluster, input, &Options::default()) {
@@ -498,11 +499,11 @@ mod tests {
 
     #[test]
     fn a_bad_title_gives_diagnostics_and_exit_5() {
-        let preview = fleet(&[]).preview_title("[AutoDeploy][Updte] a");
-        assert!(preview.yaml.is_none() && preview.plan.is_none());
-        assert_eq!(preview.diagnostics.len(), 1);
-        assert_eq!(preview.diagnostics[0].range(), 13..18);
-        let error = preview.error.expect("an error");
+        let outcome = fleet(&[]).show_title("[AutoDeploy][Updte] a");
+        assert!(outcome.yaml.is_none() && outcome.plan.is_none());
+        assert_eq!(outcome.diagnostics.len(), 1);
+        assert_eq!(outcome.diagnostics[0].range(), 13..18);
+        let error = outcome.error.expect("an error");
         assert_eq!((error.kind, error.exit_code), ("invalid-input", 5));
         assert_eq!(error.source.as_deref(), Some("commit title"));
     }
@@ -511,11 +512,11 @@ mod tests {
     fn a_missing_instance_is_exit_3_as_data_and_underlined() {
         let f = fleet(&[("instances/campus/config.yml", "")]);
         let title = "[AutoDeploy][Update] campus,nowhere|4, campsu";
-        let preview = f.preview_title(title);
-        let error = preview.error.expect("an error");
+        let outcome = f.show_title(title);
+        let error = outcome.error.expect("an error");
         assert_eq!((error.kind, error.exit_code), ("no-such-instance", 3));
         assert!(error.message.contains("\"nowhere\""), "{}", error.message);
-        let under: Vec<(&str, Option<&str>)> = preview
+        let under: Vec<(&str, Option<&str>)> = outcome
             .diagnostics
             .iter()
             .map(|d| (&title[d.range()], d.hint.as_deref()))
@@ -530,22 +531,22 @@ mod tests {
                 ("campsu", Some("did you mean campus?")),
             ]
         );
-        assert!(preview.diagnostics.iter().all(Diagnostic::is_error));
+        assert!(outcome.diagnostics.iter().all(Diagnostic::is_error));
         // A tag that holds the name is not the name.
-        let preview = f.preview_title("[AutoDeploy][Archive] archive");
-        let d = &preview.diagnostics[0];
+        let outcome = f.show_title("[AutoDeploy][Archive] archive");
+        let d = &outcome.diagnostics[0];
         assert_eq!(d.range(), 22..29);
         // The older form, and a name that exists: nothing to underline.
-        let preview = f.preview_title("[AutoDeploy] gone:5 - apply changes");
-        assert_eq!(preview.diagnostics[0].range(), 13..17);
+        let outcome = f.show_title("[AutoDeploy] gone:5 - apply changes");
+        assert_eq!(outcome.diagnostics[0].range(), 13..17);
         assert!(f
-            .preview_title("[AutoDeploy][Update] campus")
+            .show_title("[AutoDeploy][Update] campus")
             .diagnostics
             .is_empty());
     }
 
     #[test]
-    fn kept_in_parts_it_is_the_whole_preview() {
+    fn kept_in_parts_it_is_the_whole_outcome() {
         let files: Vec<(&str, &str)> = vec![
             (
                 "grove.yml",
@@ -556,7 +557,7 @@ mod tests {
         ];
         let f = fleet(&files);
         let title = "[AutoDeploy][Update] a,b";
-        let whole = f.preview_title(title);
+        let whole = f.show_title(title);
         let kept = f.keep_title(title);
         let names: Vec<(&str, usize)> = kept
             .outline
@@ -604,21 +605,21 @@ mod tests {
     }
 
     #[test]
-    fn a_malformed_root_settings_file_fails_every_preview() {
+    fn a_malformed_root_settings_file_fails_every_outcome() {
         let f = fleet(&[("grove.yml", "PIPELINE_PATCHES: [\n")]);
         assert!(f.summary().error.is_some());
-        let preview = f.preview_title("no tag");
-        let error = preview.error.expect("an error");
+        let outcome = f.show_title("no tag");
+        let error = outcome.error.expect("an error");
         assert!(error.message.starts_with("grove.yml:"), "{}", error.message);
     }
 
     #[test]
-    fn a_template_that_does_not_compile_fails_every_preview() {
+    fn a_template_that_does_not_compile_fails_every_outcome() {
         let f = fleet(&[
             ("instances/a/config.yml", ""),
             ("templates/pipelines/noop.yml.hbs", "noop: {{{reason}}}\n"),
         ]);
-        let error = f.preview_title("no tag").error.expect("an error");
+        let error = f.show_title("no tag").error.expect("an error");
         assert!(error.message.contains("raw output"), "{}", error.message);
     }
 
@@ -650,7 +651,7 @@ mod tests {
             let expected =
                 grove_core::generate(&core_fleet, Input::Title(title), &Options::default())
                     .expect("generated");
-            let got = f.preview_title(title);
+            let got = f.show_title(title);
             assert_eq!(
                 got.yaml.as_deref(),
                 Some(expected.main.yaml.as_str()),
@@ -668,13 +669,13 @@ mod tests {
     fn a_good_title_gives_every_output() {
         let f = fleet(&[("instances/a/config.yml", "LMS_HOST: a.org\n")]);
         assert_eq!(f.summary().instances, ["a"]);
-        let preview = f.preview_title("[AutoDeploy][Update] a");
-        assert!(preview.error.is_none());
-        let yaml = preview.yaml.expect("yaml");
+        let outcome = f.show_title("[AutoDeploy][Update] a");
+        assert!(outcome.error.is_none());
+        let yaml = outcome.yaml.expect("yaml");
         assert!(yaml.contains("release:a"), "{yaml}");
-        assert!(preview.plan_json.expect("json").ends_with("}\n"));
-        assert!(preview.plan_text.expect("text").starts_with("Update:"));
-        let graph = preview.graph.expect("graph");
+        assert!(outcome.plan_json.expect("json").ends_with("}\n"));
+        assert!(outcome.plan_text.expect("text").starts_with("Update:"));
+        let graph = outcome.graph.expect("graph");
         let release = graph.jobs.iter().find(|j| j.name == "release:a");
         assert_eq!(
             release.map(|j| j.needs.clone()),
@@ -698,7 +699,7 @@ mod tests {
         "ENV_STORE: s3://grove-state/fleet\nWEBHOOKS:\n  cluster_repository: https://gitlab.example.org/ops/cluster.git\n";
 
     #[test]
-    fn a_cluster_push_is_previewed_as_its_head_commit_title() {
+    fn a_cluster_push_is_shown_as_its_head_commit_title() {
         let f = fleet(&[
             ("grove.yml", WEBHOOK_SETTINGS),
             ("instances/a/config.yml", "LMS_HOST: a.org\n"),
@@ -707,8 +708,8 @@ mod tests {
             "https://gitlab.example.org/ops/cluster.git",
             "[AutoDeploy][Update] a|4",
         );
-        let by_payload = f.preview_webhook(&payload);
-        let by_title = f.preview_title("[AutoDeploy][Update] a|4");
+        let by_payload = f.show_webhook(&payload);
+        let by_title = f.show_title("[AutoDeploy][Update] a|4");
         assert!(by_payload.error.is_none(), "{:?}", by_payload.error);
         assert_eq!(by_payload.yaml, by_title.yaml);
         assert_eq!(by_payload.plan_json, by_title.plan_json);
@@ -721,9 +722,9 @@ mod tests {
             "https://gitlab.example.org/ops/cluster.git",
             "[AutoDeploy][Updte] a",
         );
-        let preview = f.preview_webhook(&payload);
-        assert!(preview.diagnostics.is_empty());
-        let error = preview.error.expect("an error");
+        let outcome = f.show_webhook(&payload);
+        assert!(outcome.diagnostics.is_empty());
+        let error = outcome.error.expect("an error");
         assert_eq!((error.kind, error.exit_code), ("invalid-input", 5));
         assert_eq!(error.source.as_deref(), Some("commit title"));
         assert_eq!(error.diagnostics[0].range(), 13..18);
@@ -733,7 +734,7 @@ mod tests {
     fn payloads_grove_cannot_read_or_does_not_trust() {
         let f = fleet(&[("grove.yml", WEBHOOK_SETTINGS)]);
         let error = f
-            .preview_webhook("{\"object_kind\": ")
+            .show_webhook("{\"object_kind\": ")
             .error
             .expect("an error");
         assert_eq!((error.kind, error.exit_code), ("invalid-input", 5));
@@ -744,7 +745,7 @@ mod tests {
             "{}",
             error.summary
         );
-        let untrusted = f.preview_webhook(&gitlab_push(
+        let untrusted = f.show_webhook(&gitlab_push(
             "https://gitlab.example.org/other/repo.git",
             "[AutoDeploy][Update] a",
         ));
@@ -766,8 +767,8 @@ mod tests {
             ("instances/c/config.yml", "LMS_HOST: c.org\n"),
         ];
         let title = "[AutoDeploy][Update] a,b,c";
-        let preview = fleet(&files).preview_title(title);
-        assert!(preview.error.is_none(), "{:?}", preview.error);
+        let outcome = fleet(&files).show_title(title);
+        assert!(outcome.error.is_none(), "{:?}", outcome.error);
         let core_fleet = InMemory::new(
             files
                 .iter()
@@ -778,8 +779,8 @@ mod tests {
         let expected = grove_core::generate(&core_fleet, Input::Title(title), &Options::default())
             .expect("generated");
         assert_eq!(expected.shards.len(), 3);
-        assert_eq!(preview.yaml.as_deref(), Some(expected.main.yaml.as_str()));
-        let got: Vec<(&str, usize, &str)> = preview
+        assert_eq!(outcome.yaml.as_deref(), Some(expected.main.yaml.as_str()));
+        let got: Vec<(&str, usize, &str)> = outcome
             .shards
             .iter()
             .map(|s| (s.file.as_str(), s.jobs, s.yaml.as_str()))
