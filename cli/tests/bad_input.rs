@@ -1,4 +1,4 @@
-//! Hostile and malformed input through the `grove` binary: the exit code of SPEC.md, a message
+//! Hostile and malformed input through the `grove` binary: the exit code README.md gives, a message
 //! that names the problem, and nothing written.
 
 mod common;
