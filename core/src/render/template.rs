@@ -253,7 +253,7 @@ fn refuse_raw_output(origin: &str, text: &str) -> Result<()> {
 }
 
 /// The patch names a template has patch points for: `{{patch "NAME"}}`.
-pub fn patch_names(text: &str) -> impl Iterator<Item = String> + '_ {
+fn patch_names(text: &str) -> impl Iterator<Item = String> + '_ {
     text.match_indices("{{").filter_map(move |(at, _)| {
         let rest = text[at + 2..].trim_start_matches('~').trim_start();
         let rest = rest.strip_prefix("patch")?.trim_start();
