@@ -3,9 +3,13 @@
 //!
 //! Writes `$OUT_DIR/golden.rs` with `CLUSTER` (every file of `examples/cluster/`, path → text),
 //! `WEBHOOK_CLUSTER` (the files `tests/webhooks/cluster/` lays over it), `CASES` (each
-//! `NAME.title` with its expected `.yml`, `.plan.json` and `.plan.txt`) and `WEBHOOK_CASES`
-//! (each payload `NAME.json` with the same three), as `include_str!`s, so that the tests in the
-//! browser need no file system and fail if a case changes.
+//! `NAME.title` with its expected `.yml`, `.plan.json` and `.plan.txt`, read from the insta
+//! snapshots `NAME.yml.snap`, ... after their header) and `WEBHOOK_CASES` (each payload
+//! `NAME.json` with the same three), so that the tests in the browser need no file system and
+//! fail if a case changes.
+
+#[path = "../cli/tests/common/snapshot.rs"]
+mod snapshot;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -66,8 +70,8 @@ fn files_const(out: &mut String, name: &str, doc: &str, dir: &Path) {
     out.push_str("];\n\n");
 }
 
-/// Writes `const NAME: &[Case]`: every `CASE{input_suffix}` of `dir` (other than a
-/// `.plan.json`) with its `.yml`, `.plan.json` and `.plan.txt`.
+/// Writes `const NAME: &[Case]`: every `CASE{input_suffix}` of `dir` with its `.yml`,
+/// `.plan.json` and `.plan.txt` (the text of `CASE.yml.snap`, ...).
 fn cases_const(out: &mut String, name: &str, doc: &str, dir: &Path, input_suffix: &str) {
     writeln!(out, "/// {doc}\nconst {name}: &[Case] = &[").expect("write");
     let mut names: Vec<String> = fs::read_dir(dir)
@@ -76,9 +80,6 @@ fn cases_const(out: &mut String, name: &str, doc: &str, dir: &Path, input_suffix
                 .filter_map(|e| e.ok())
                 .filter_map(|e| {
                     let file = e.file_name().to_string_lossy().into_owned();
-                    if file.ends_with(".plan.json") {
-                        return None;
-                    }
                     file.strip_suffix(input_suffix).map(str::to_string)
                 })
                 .collect()
@@ -86,15 +87,23 @@ fn cases_const(out: &mut String, name: &str, doc: &str, dir: &Path, input_suffix
         .unwrap_or_default();
     names.sort();
     for case in &names {
-        let file = |suffix: &str| dir.join(format!("{case}{suffix}")).display().to_string();
+        let input = dir.join(format!("{case}{input_suffix}"));
+        let golden = |suffix: &str| {
+            let path = dir.join(format!("{case}{suffix}.snap"));
+            println!("cargo:rerun-if-changed={}", path.display());
+            let text = fs::read_to_string(&path).expect("a golden case's output");
+            snapshot::text(&text)
+                .unwrap_or_else(|| panic!("{} is not an insta snapshot", path.display()))
+                .to_string()
+        };
         writeln!(
             out,
-            "    Case {{ name: {case:?}, input: include_str!({:?}), yaml: include_str!({:?}), \
-             plan_json: include_str!({:?}), plan_text: include_str!({:?}) }},",
-            file(input_suffix),
-            file(".yml"),
-            file(".plan.json"),
-            file(".plan.txt"),
+            "    Case {{ name: {case:?}, input: include_str!({:?}), yaml: {:?}, \
+             plan_json: {:?}, plan_text: {:?} }},",
+            input.display().to_string(),
+            golden(".yml"),
+            golden(".plan.json"),
+            golden(".plan.txt"),
         )
         .expect("write");
     }

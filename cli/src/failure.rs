@@ -1,4 +1,5 @@
-//! Why a command failed, and the exit code of SPEC.md that says so.
+//! Why a command failed, and the exit code that says so (the table of README.md; core's
+//! causes map to theirs in `grove_core::Cause::exit_code`).
 
 use grove_core::Error;
 use std::fmt;

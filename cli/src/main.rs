@@ -2,7 +2,7 @@
 //!
 //! This crate is the thin side of Grove that touches the world: it reads the cluster
 //! repository, runs programs (never through a shell), writes files and prints. The deciding
-//! is done by `grove-core`. Exit codes follow SPEC.md.
+//! is done by `grove-core`. The exit codes are README.md's table, decided in `failure`.
 
 mod boundary;
 mod by_hand;

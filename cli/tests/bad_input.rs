@@ -1,9 +1,11 @@
-//! Hostile and malformed input through the `grove` binary: the exit code of SPEC.md, a message
+//! Hostile and malformed input through the `grove` binary: the exit code README.md gives, a message
 //! that names the problem, and nothing written.
 
 mod common;
 
 use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Output;
 
 /// Runs `grove pipeline` on a title; asserts exit `code`, `message` on stderr, and no file written.
 fn check(title: &str, code: i32, message: &str) {
@@ -31,6 +33,14 @@ fn check(title: &str, code: i32, message: &str) {
         0,
         "{shown:?}: something was written"
     );
+}
+
+/// Runs `grove pipeline TITLE` on the repository at `root`, to `root/p.yml`: the run, and that
+/// path.
+fn pipeline_in(root: &Path, title: &str) -> (Output, PathBuf) {
+    let out = root.join("p.yml");
+    let run = grove(root, &["pipeline", title, out.to_str().unwrap()]);
+    (run, out)
 }
 
 #[test]
@@ -163,15 +173,7 @@ fn a_malformed_config_is_exit_5_naming_the_file_and_line() {
         "LMS_HOST: campus.example.org\nEDX_PLATFORM_VERSION: [open-release\n",
     )
     .unwrap();
-    let out = root.join("p.yml");
-    let run = grove(
-        &root,
-        &[
-            "pipeline",
-            "[AutoDeploy][Update] campus",
-            out.to_str().unwrap(),
-        ],
-    );
+    let (run, out) = pipeline_in(&root, "[AutoDeploy][Update] campus");
     assert_eq!(run.status.code(), Some(5), "{}", describe(&run));
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(
@@ -180,24 +182,10 @@ fn a_malformed_config_is_exit_5_naming_the_file_and_line() {
     );
     assert!(!out.exists());
     // An unrelated instance still deploys: only the plans that read the broken file fail.
-    let run = grove(
-        &root,
-        &[
-            "pipeline",
-            "[AutoDeploy][Update] labs",
-            out.to_str().unwrap(),
-        ],
-    );
+    let (run, _) = pipeline_in(&root, "[AutoDeploy][Update] labs");
     assert!(run.status.success(), "{}", describe(&run));
     // A batch upgrade must read every instance, so it fails too.
-    let run = grove(
-        &root,
-        &[
-            "pipeline",
-            "[AutoDeploy][Batch][UpgradeTo] abcdef1",
-            root.join("b.yml").to_str().unwrap(),
-        ],
-    );
+    let (run, _) = pipeline_in(&root, "[AutoDeploy][Batch][UpgradeTo] abcdef1");
     assert_eq!(run.status.code(), Some(5), "{}", describe(&run));
 }
 
@@ -327,5 +315,45 @@ fn a_store_that_dies_with_the_job_is_refused_for_pipelines_that_deploy() {
         for title in ["[AutoDeploy][Infrastructure] bump", "Fix a typo"] {
             assert_eq!(check(title).0, Some(0), "{setting:?} {title}");
         }
+    }
+}
+
+/// A template override whose partials include each other, or a patch point with an indent
+/// beyond the limit, is exit 5 at once, naming the file and line (it used to overflow the stack
+/// or try to allocate gigabytes).
+#[test]
+fn partials_that_include_themselves_and_huge_indents_are_exit_5() {
+    let cases = [
+        (
+            "{{#*inline \"x\"}}\n{{> x}}\n{{/inline}}\n{{> x}}\n",
+            "error: templates/pipelines/pipeline.yml.hbs:2: the partial \"x\" includes itself, \
+             which never ends",
+        ),
+        (
+            "{{> a}}\n{{#*inline \"a\"}}{{> b}}{{/inline}}\n{{#*inline \"b\"}}{{> a}}{{/inline}}\n",
+            "error: templates/pipelines/pipeline.yml.hbs:3: the partials include each other, \
+             which never ends: b → a → b",
+        ),
+        (
+            "stages: [x]\n{{patch \"pipeline-tail\" indent=18446744073709551615}}\n",
+            "error: templates/pipelines/pipeline.yml.hbs:2: the indent= of a patch must be a \
+             number from 0 to 64",
+        ),
+        (
+            "stages: [x]\n{{patch \"pipeline-tail\" indent=4000000000}}\n",
+            "error: templates/pipelines/pipeline.yml.hbs:2: the indent= of a patch must be a \
+             number from 0 to 64",
+        ),
+    ];
+    for (template, first_line) in cases {
+        let root = scratch("template-cycle");
+        copy_tree(&example_cluster(), &root);
+        std::fs::create_dir_all(root.join("templates/pipelines")).unwrap();
+        std::fs::write(root.join("templates/pipelines/pipeline.yml.hbs"), template).unwrap();
+        let (run, out) = pipeline_in(&root, "[AutoDeploy][Update] campus");
+        assert_eq!(run.status.code(), Some(5), "{template}: {}", describe(&run));
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(stderr.lines().next(), Some(first_line), "{stderr}");
+        assert!(!out.exists());
     }
 }

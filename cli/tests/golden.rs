@@ -1,36 +1,64 @@
-//! Golden pipelines: every title form in `tests/titles/` on the example cluster, end to end
-//! through the `grove` binary, against expected files reviewed like code.
+//! Golden pipelines: every title form in `tests/titles/` on the example cluster and every
+//! payload in `tests/webhooks/` on the webhook cluster, end to end through the `grove` binary,
+//! against outputs reviewed like code (insta snapshots beside each input: see
+//! `common::golden_settings` and CONTRIBUTING.md for accepting a change).
 
 mod common;
 
 use common::*;
+use std::path::Path;
+
+/// Runs `grove` with `args` on `root`; its stdout, after asserting that it succeeded.
+fn stdout_of(root: &Path, args: &[&str]) -> String {
+    let run = grove(root, args);
+    assert!(run.status.success(), "{args:?}: {}", describe(&run));
+    String::from_utf8(run.stdout).unwrap()
+}
 
 #[test]
-fn every_title_form_gives_its_reviewed_pipeline_and_plan() {
-    let root = example_cluster();
+fn every_title_and_payload_gives_its_reviewed_pipeline_and_plan() {
+    let cluster = example_cluster();
+    let webhook_cluster = webhook_cluster();
     let out_dir = scratch("golden");
-    for (name, title) in golden_titles() {
-        let out = out_dir.join(format!("{name}.yml"));
-        let run = grove(&root, &["pipeline", &title, out.to_str().unwrap()]);
-        assert!(run.status.success(), "{name}: {}", describe(&run));
-        let yaml = std::fs::read_to_string(&out).unwrap();
-        check_golden(&project().join(format!("tests/titles/{name}.yml")), &yaml);
-
-        let plan = grove(&root, &["plan", &title, "--format", "json"]);
-        assert!(plan.status.success(), "{name}: {}", describe(&plan));
-        let plan = String::from_utf8(plan.stdout).unwrap();
-        check_golden(
-            &project().join(format!("tests/titles/{name}.plan.json")),
-            &plan,
-        );
-
-        let text = grove(&root, &["plan", &title]);
-        assert!(text.status.success(), "{name}: {}", describe(&text));
-        check_golden(
-            &project().join(format!("tests/titles/{name}.plan.txt")),
-            &String::from_utf8(text.stdout).unwrap(),
-        );
-    }
+    insta::glob!("../../tests", "{titles/*.title,webhooks/*.json}", |input| {
+        let name = input.file_stem().unwrap().to_str().unwrap();
+        let dir = input
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap();
+        let out = out_dir.join(format!("{dir}-{name}.yml"));
+        let out = out.to_str().unwrap();
+        let title = std::fs::read_to_string(input).unwrap();
+        let title = title.trim_end_matches('\n');
+        let payload = input.to_str().unwrap();
+        let (root, pipeline, plan): (&Path, Vec<&str>, Vec<&str>) = match dir {
+            "titles" => (&cluster, vec!["pipeline", title, out], vec!["plan", title]),
+            _ => (
+                &webhook_cluster,
+                vec!["webhookpipeline", "--output", out, "--payload", payload],
+                vec!["plan", "--webhook", payload],
+            ),
+        };
+        stdout_of(root, &pipeline);
+        let outputs = [
+            ("yml", std::fs::read_to_string(out).unwrap()),
+            (
+                "plan.json",
+                stdout_of(root, &[&plan[..], &["--format", "json"]].concat()),
+            ),
+            ("plan.txt", stdout_of(root, &plan)),
+        ];
+        golden_settings(dir).bind(|| {
+            for (suffix, output) in outputs {
+                let file = format!("{name}.{suffix}");
+                assert_kept_whole(&file, &output);
+                insta::assert_snapshot!(file, output);
+            }
+        });
+    });
 }
 
 #[test]
@@ -108,19 +136,10 @@ fn batch_upgrade_leaves_out_disabled_instances_and_says_so() {
 /// from the store. What a job does keep is for readers who may run pipelines at most.
 #[test]
 fn no_pipeline_publishes_an_instances_state_to_every_reader() {
-    let mut files: Vec<std::path::PathBuf> = Vec::new();
-    for dir in ["tests/titles", "tests/webhooks"] {
-        for entry in std::fs::read_dir(project().join(dir)).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "yml") {
-                files.push(path);
-            }
-        }
-    }
-    assert!(files.len() >= 30, "{files:?}");
+    let files = goldens(".yml");
+    assert!(files.len() >= 30, "only {} golden pipelines", files.len());
     let mut artifacts = 0;
-    for file in files {
-        let text = std::fs::read_to_string(&file).unwrap();
+    for (file, text) in files {
         let pipeline: serde_json::Value =
             grove_core::yaml::from_str(&text, &grove_core::yaml::Limits::PIPELINE).unwrap();
         for (job, body) in pipeline.as_object().unwrap() {
@@ -135,18 +154,14 @@ fn no_pipeline_publishes_an_instances_state_to_every_reader() {
                     || path.contains(".grove/tutor")
                     || path.contains("env")
                     || path.ends_with("config.yml");
-                assert!(
-                    !state,
-                    "{}: job {job} keeps {path} as an artifact",
-                    file.display()
-                );
+                assert!(!state, "{file}: job {job} keeps {path} as an artifact");
                 if path.contains("terraform") {
-                    assert_eq!(access, "developer", "{}: job {job}", file.display());
+                    assert_eq!(access, "developer", "{file}: job {job}");
                 }
             }
             // A dotenv report carries the generation's id, never a value of the config.
             if let Some(report) = kept["reports"]["dotenv"].as_str() {
-                assert_eq!(report, "grove-state.env", "{}: job {job}", file.display());
+                assert_eq!(report, "grove-state.env", "{file}: job {job}");
             }
         }
     }

@@ -313,21 +313,12 @@ fn jobs(yaml: &Value) -> Vec<(String, Option<String>, Vec<String>)> {
 /// The pipeline files the test reads: every golden, a sharded pipeline, the components' bodies.
 fn pipeline_files() -> Vec<(String, Value)> {
     let mut files = Vec::new();
-    for folder in ["tests/titles", "tests/webhooks"] {
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(project().join(folder))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "yml"))
-            .collect();
-        paths.sort();
-        for path in paths {
-            let text = std::fs::read_to_string(&path).unwrap();
-            files.push((
-                path.strip_prefix(project()).unwrap().display().to_string(),
-                grove_core::yaml::from_str::<Value>(&text, &grove_core::yaml::Limits::PIPELINE)
-                    .unwrap(),
-            ));
-        }
+    for (name, text) in goldens(".yml") {
+        files.push((
+            format!("tests/{name}"),
+            grove_core::yaml::from_str::<Value>(&text, &grove_core::yaml::Limits::PIPELINE)
+                .unwrap(),
+        ));
     }
     assert!(files.len() >= 40, "goldens are missing");
     // A sharded pipeline: its publish job and its shards.

@@ -103,8 +103,7 @@ fn a_sharded_pipeline_fetches_its_shards_from_the_named_parent_job() {
 fn the_image_jobs_get_the_docker_daemon_service_and_no_other_job_does() {
     let root = cluster("services", "");
     let yaml = pipeline(&root, BATCH, &["--image-builder-service", DIND], &[]);
-    let golden =
-        std::fs::read_to_string(project().join("tests/titles/08-batch-upgrade-to.yml")).unwrap();
+    let golden = golden("titles/08-batch-upgrade-to.yml");
     // Two base images and five instance images: each job that builds one, and only those.
     assert_eq!(yaml.matches(&dind_block()).count(), 7, "{yaml}");
     assert_eq!(yaml.replace(&dind_block(), ""), golden);
@@ -193,10 +192,7 @@ fn grove_yml_patches_of_the_image_jobs_come_first_and_their_own_services_win() {
     for env in [vec![], vec![("GROVE_IMAGE_BUILDER_SERVICES", "")]] {
         let root = cluster("services-none", "");
         let yaml = pipeline(&root, "[AutoDeploy][Update] campus|42", &[], &env);
-        assert_eq!(
-            yaml,
-            std::fs::read_to_string(project().join("tests/titles/04-update.yml")).unwrap()
-        );
+        assert_eq!(yaml, golden("titles/04-update.yml"));
     }
 }
 

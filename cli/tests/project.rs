@@ -33,7 +33,7 @@ fn grove_in(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
 /// The reviewed Create pipeline, with its paths where the repository is in the project.
 /// (A path that starts with `.` is quoted at the top of the project, and plain below a folder.)
 fn create_golden_at(prefix: &str) -> String {
-    let golden = std::fs::read_to_string(project().join("tests/titles/03-create.yml")).unwrap();
+    let golden = golden("titles/03-create.yml");
     let mut out = String::new();
     for line in golden.split_inclusive('\n') {
         let grove_dir = line
@@ -89,7 +89,7 @@ fn a_repository_in_a_folder_of_the_project_has_its_paths_start_there() {
 fn a_repository_at_the_top_or_outside_the_current_folder_has_the_paths_of_the_golden() {
     let ci_project = project_with_cluster("at-top", ".");
     let out = scratch("at-top-out");
-    let golden = std::fs::read_to_string(project().join("tests/titles/03-create.yml")).unwrap();
+    let golden = golden("titles/03-create.yml");
     // At the top of the current folder.
     let run = grove_in(&ci_project, &["pipeline", CREATE, "generated.yml"], &[]);
     assert!(run.status.success(), "{}", describe(&run));
@@ -135,7 +135,7 @@ fn a_folder_name_the_paths_cannot_hold_is_a_bad_command_line() {
 fn jobs_run_in_the_given_image_unless_grove_yml_names_one() {
     let ci_project = project_with_cluster("image", ".");
     let image = "registry.gitlab.com/opencraft/grove:0.1.0";
-    let golden = std::fs::read_to_string(project().join("tests/titles/04-update.yml")).unwrap();
+    let golden = golden("titles/04-update.yml");
     let title = std::fs::read_to_string(project().join("tests/titles/04-update.title")).unwrap();
     let title = title.trim_end();
     let with_image = golden.replacen("\n\n", &format!("\ndefault:\n  image: \"{image}\"\n\n"), 1);

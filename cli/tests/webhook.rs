@@ -1,6 +1,6 @@
-//! Webhook pipelines and preview instances through the `grove` binary: every payload in
-//! `tests/webhooks/` against its reviewed pipeline and plan, bad payloads, and the preview
-//! lifecycle with fake `kubectl` and `tutor` executables that record their argv.
+//! Webhook pipelines and preview instances through the `grove` binary (`golden.rs` checks every
+//! payload of `tests/webhooks/` against its reviewed pipeline and plan): bad payloads, and the
+//! preview lifecycle with fake `kubectl` and `tutor` executables that record their argv.
 
 mod common;
 
@@ -8,79 +8,11 @@ use common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The webhook golden cases: `(name, payload path)` for every `tests/webhooks/NAME.json`.
-fn payloads() -> Vec<(String, PathBuf)> {
-    let dir = project().join("tests/webhooks");
-    let mut cases: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| {
-            let path = e.unwrap().path();
-            let file = path.file_name()?.to_str()?;
-            if file.ends_with(".plan.json") {
-                return None;
-            }
-            let name = file.strip_suffix(".json")?.to_string();
-            Some((name, path))
-        })
-        .collect();
-    cases.sort();
-    assert!(
-        cases.len() >= 20,
-        "webhook fixtures are missing from {}",
-        dir.display()
-    );
-    cases
-}
-
-/// A scratch cluster repository: `examples/cluster/` with `tests/webhooks/cluster/` laid over it.
-fn webhook_cluster() -> PathBuf {
-    let root = scratch("webhook-cluster");
-    copy_tree(&example_cluster(), &root);
-    copy_tree(&project().join("tests/webhooks/cluster"), &root);
-    root
-}
-
 /// [`webhook_cluster`] with a folder store of its own, for running the preview commands.
 fn webhook_cluster_with_store() -> (PathBuf, PathBuf) {
     let root = webhook_cluster();
     let store = folder_store(&root);
     (root, store)
-}
-
-#[test]
-fn every_payload_gives_its_reviewed_pipeline_and_plan() {
-    let root = webhook_cluster();
-    let out_dir = scratch("webhook-golden");
-    for (name, payload) in payloads() {
-        let payload = payload.to_str().unwrap();
-        let out = out_dir.join(format!("{name}.yml"));
-        let run = grove(
-            &root,
-            &[
-                "webhookpipeline",
-                "--output",
-                out.to_str().unwrap(),
-                "--payload",
-                payload,
-            ],
-        );
-        assert!(run.status.success(), "{name}: {}", describe(&run));
-        let yaml = std::fs::read_to_string(&out).unwrap();
-        check_golden(&project().join(format!("tests/webhooks/{name}.yml")), &yaml);
-
-        let plan = grove(&root, &["plan", "--webhook", payload, "--format", "json"]);
-        assert!(plan.status.success(), "{name}: {}", describe(&plan));
-        check_golden(
-            &project().join(format!("tests/webhooks/{name}.plan.json")),
-            &String::from_utf8(plan.stdout).unwrap(),
-        );
-        let text = grove(&root, &["plan", "--webhook", payload]);
-        assert!(text.status.success(), "{name}: {}", describe(&text));
-        check_golden(
-            &project().join(format!("tests/webhooks/{name}.plan.txt")),
-            &String::from_utf8(text.stdout).unwrap(),
-        );
-    }
 }
 
 #[test]
@@ -100,7 +32,7 @@ fn the_payload_comes_from_trigger_payload_when_not_given() {
     assert!(run.status.success(), "{}", describe(&run));
     assert_eq!(
         std::fs::read_to_string(&out).unwrap(),
-        std::fs::read_to_string(project().join("tests/webhooks/github-pr-opened.yml")).unwrap()
+        golden("webhooks/github-pr-opened.yml")
     );
     let missing = Command::new(env!("CARGO_BIN_EXE_grove"))
         .arg("--root")
@@ -161,7 +93,7 @@ fn a_cluster_push_is_byte_identical_to_its_head_commit_title() {
     // The title's golden too: the webhook changes nothing about it.
     assert_eq!(
         std::fs::read_to_string(&by_hook).unwrap(),
-        std::fs::read_to_string(project().join("tests/titles/04-update.yml")).unwrap()
+        golden("titles/04-update.yml")
     );
 }
 

@@ -58,7 +58,7 @@ impl Diagnostic {
     }
 
     /// The same diagnostic moved `offset` bytes to the right.
-    pub fn shifted(mut self, offset: usize) -> Self {
+    fn shifted(mut self, offset: usize) -> Self {
         self.start += offset;
         self.end += offset;
         self

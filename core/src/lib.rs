@@ -13,6 +13,9 @@
 //!    back into a model and checked;
 //! 9. `shard`: pipelines too big for one file; `generate`: the one entry.
 //!
+//! `core/tests/layers.rs` reads every `crate::` path of `src/` and fails on a cycle between
+//! modules (`scripts/test` runs it first).
+//!
 //! Nothing here touches files, processes, the network, the environment, a clock or randomness:
 //! the CLI and the WASM module hand in text and get text and data back.
 #![forbid(unsafe_code)]

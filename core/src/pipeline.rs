@@ -13,9 +13,9 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The longest job name GitLab accepts.
-pub const MAX_JOB_NAME: usize = 255;
+const MAX_JOB_NAME: usize = 255;
 /// The longest job name GitLab accepts in `needs`.
-pub const MAX_NEEDS_NAME: usize = 128;
+const MAX_NEEDS_NAME: usize = 128;
 
 /// Keys at the top of a GitLab CI file that are not jobs.
 const GLOBAL_KEYS: [&str; 10] = [

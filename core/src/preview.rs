@@ -55,7 +55,7 @@ pub struct Preview {
 }
 
 /// Lowercase letters and digits of `branch`, every other run of characters made one `-`.
-pub fn slug(branch: &str) -> String {
+fn slug(branch: &str) -> String {
     let mut out = String::with_capacity(branch.len());
     for c in branch.chars() {
         if c.is_ascii_alphanumeric() {

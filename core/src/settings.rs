@@ -293,11 +293,11 @@ impl AutoStopIn {
 
 /// The most jobs per pipeline `LIMITS.jobs_per_pipeline` may allow (a self-managed GitLab's
 /// ceiling).
-pub const MAX_JOBS_PER_PIPELINE: usize = 2000;
+const MAX_JOBS_PER_PIPELINE: usize = 2000;
 /// GitLab's nesting limit: a parent pipeline, its child, and the child's child.
-pub const MAX_CHILD_PIPELINE_DEPTH: usize = 2;
+const MAX_CHILD_PIPELINE_DEPTH: usize = 2;
 /// GitLab's limit on the combinations of one `parallel:matrix`.
-pub const MAX_MATRIX_COMBINATIONS: usize = 200;
+const MAX_MATRIX_COMBINATIONS: usize = 200;
 
 /// `LIMITS` of the cluster's `grove.yml`: what GitLab accepts in one pipeline file. The
 /// defaults are GitLab.com's; the nesting depth and the `parallel:matrix` size are GitLab's own

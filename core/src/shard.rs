@@ -29,7 +29,7 @@ use crate::settings::Limits;
 use std::collections::BTreeSet;
 
 /// The template of the generated pipeline of a sharded plan.
-pub const TEMPLATE: &str = "shards";
+const TEMPLATE: &str = "shards";
 
 /// The shard folder of a pipeline file: its path without `.yml` (or `.yaml`), then `-shards`.
 ///

@@ -224,3 +224,135 @@ fn unknown_patches_are_listed_not_dropped() {
         .describe()
         .contains("Unknown patches: PIPELINE_PATCHES in grove.yml names release-jobs"));
 }
+
+/// Template overrides: file name under `templates/pipelines/` → text.
+type Overrides = &'static [(&'static str, &'static str)];
+
+/// What `Templates::new` makes of the example cluster with `overrides`: the cause and the
+/// message when it refuses them.
+fn refused_overrides(overrides: &[(&str, &str)]) -> Option<(Cause, String)> {
+    let mut files = example_files();
+    for (file, text) in overrides {
+        files.insert(format!("templates/pipelines/{file}"), text.to_string());
+    }
+    let error = Templates::new(&Fleet::new(files).unwrap(), Default::default()).err()?;
+    Some((error.cause, error.message))
+}
+
+#[test]
+fn partials_that_include_themselves_are_refused_where_they_are() {
+    let itself = "the partial \"x\" includes itself, which never ends";
+    let unnamed = "the name of a partial must be written out, so that Grove can check that no \
+                   partial includes itself";
+    let cases: &[(&str, Overrides, String)] = &[
+        (
+            "an inline partial that includes itself",
+            &[(
+                "noop.yml.hbs",
+                "{{#*inline \"x\"}}\n  {{> x}}\n{{/inline}}\n{{> x}}\n",
+            )],
+            format!("templates/pipelines/noop.yml.hbs:2: {itself}"),
+        ),
+        (
+            "one that does so only sometimes",
+            &[(
+                "noop.yml.hbs",
+                "{{#*inline \"x\"}}{{#if a}}{{else}}{{#each b}}{{> x}}{{/each}}{{/if}}{{/inline}}\n",
+            )],
+            format!("templates/pipelines/noop.yml.hbs:1: {itself}"),
+        ),
+        (
+            "two inline partials that include each other",
+            &[(
+                "noop.yml.hbs",
+                "{{#*inline \"a\"}}{{> b}}{{/inline}}\n{{#*inline \"b\"}}\n{{> a}}{{/inline}}\n{{> a}}\n",
+            )],
+            "templates/pipelines/noop.yml.hbs:3: the partials include each other, which never \
+             ends: b → a → b"
+                .into(),
+        ),
+        (
+            "an override that includes itself",
+            &[("venv.yml.hbs", "{{#> venv}}{{/venv}}\n")],
+            "templates/pipelines/venv.yml.hbs:1: the partial \"venv\" includes itself, which \
+             never ends"
+                .into(),
+        ),
+        (
+            "overrides that include each other through an embedded template",
+            &[
+                ("archive.yml.hbs", "{{> pipeline}}\n"),
+                ("a.yml.hbs", "{{> archive}}\n"),
+            ],
+            "templates/pipelines/archive.yml.hbs:1: the partials include each other, which never \
+             ends: archive → pipeline → archive"
+                .into(),
+        ),
+        (
+            "a partial whose name is computed",
+            &[("noop.yml.hbs", "{{> [x]}}\n{{> (lookup this \"x\")}}\n")],
+            format!("templates/pipelines/noop.yml.hbs:2: {unnamed}"),
+        ),
+        (
+            "an inline partial whose name is looked up",
+            &[("noop.yml.hbs", "{{#*inline x}}{{/inline}}\n")],
+            format!("templates/pipelines/noop.yml.hbs:1: {unnamed}"),
+        ),
+    ];
+    for (what, overrides, message) in cases {
+        let origin = message.split(':').next().unwrap().to_string();
+        assert_eq!(
+            refused_overrides(overrides),
+            Some((Cause::Template { origin }, message.clone())),
+            "{what}"
+        );
+    }
+    // Partials that include others, each once: no cycle.
+    assert_eq!(
+        refused_overrides(&[(
+            "noop.yml.hbs",
+            "{{#*inline \"a\"}}{{> b}}{{/inline}}{{#*inline \"b\"}}x{{/inline}}{{> a}}{{> a}}\n"
+        )]),
+        None
+    );
+}
+
+#[test]
+fn a_patch_indent_beyond_the_limit_is_refused_where_it_is() {
+    for indent in [
+        "18446744073709551615",
+        "4000000000",
+        "65",
+        "-1",
+        "1.5",
+        "\"2\"",
+        "x",
+    ] {
+        assert_eq!(
+            refused_overrides(&[(
+                "noop.yml.hbs",
+                &format!("noop:\n  script: [x]\n{{{{patch \"noop-job\" indent={indent}}}}}\n"),
+            )]),
+            Some((
+                Cause::Template {
+                    origin: "templates/pipelines/noop.yml.hbs".into()
+                },
+                "templates/pipelines/noop.yml.hbs:3: the indent= of a patch must be a number \
+                 from 0 to 64"
+                    .into()
+            )),
+            "indent={indent}"
+        );
+    }
+    assert_eq!(grove_core::render::template::MAX_INDENT, 64);
+    for indent in ["0", "64"] {
+        assert_eq!(
+            refused_overrides(&[(
+                "noop.yml.hbs",
+                &format!("{{{{patch \"noop-job\" indent={indent}}}}}\n"),
+            )]),
+            None,
+            "indent={indent}"
+        );
+    }
+}

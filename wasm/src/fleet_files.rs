@@ -1,4 +1,4 @@
-//! Which files of a cluster repository a preview needs: the same ones the CLI reads.
+//! Which files of a cluster repository the playground needs: the same ones the CLI reads.
 //!
 //! The page asks this before it reads a dropped folder, so that a large tree (with `.venv/`
 //! folders, Tutor's `env/`, images) costs nothing beyond its file names.

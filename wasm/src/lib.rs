@@ -1,20 +1,22 @@
-//! Grove's core compiled to WebAssembly: the boundary between JavaScript and [`grove_core`].
+//! Grove's core compiled to WebAssembly for the playground (the page in `web/`): the boundary
+//! between JavaScript and [`grove_core`].
 //!
 //! The exports, for `wasm-bindgen --target web`:
 //!
-//! - [`preview()`]`(title, files)`: one commit title against a fleet given as path → text;
-//! - [`preview_webhook()`] (`previewWebhook(payload, files)`): the same for a GitLab or GitHub
+//! - [`show()`]`(title, files)`: the outcome of one commit title against a fleet given as
+//!   path → text;
+//! - [`show_webhook()`] (`showWebhook(payload, files)`): the same for a GitLab or GitHub
 //!   webhook payload (JSON text), as `grove webhookpipeline` reads it;
 //! - the [`GroveFleet`] class (`Fleet` in JavaScript): the same two, with the fleet read once
-//!   and previewed against many inputs (one per keystroke); and, for a page that shows one
-//!   pipeline file at a time, `fleet.outline(kind, input)` (the preview without the files' text,
-//!   kept in the fleet) and `fleet.file(name)` (one file of it, with its graph);
+//!   for many inputs (one per keystroke); and, for a page that shows one pipeline file at a
+//!   time, `fleet.outline(kind, input)` (the outcome without the files' text, kept in the fleet)
+//!   and `fleet.file(name)` (one file of it, with its graph);
 //! - [`is_fleet_file`] (`isFleetFile`): which files of a dropped folder are worth reading;
 //! - [`version`]: the version of this crate.
 //!
 //! Nothing panics across the boundary. A title with errors gives its diagnostics as data, and so
 //! does any failure of core (a missing instance, a malformed config): the `error` of a
-//! [`preview::Preview`] carries the whole message and the CLI's exit code. Only arguments of the
+//! [`playground::Outcome`] carries the whole message and the CLI's exit code. Only arguments of the
 //! wrong shape (a fleet that does not map paths to text) throw, as a `JsError` with the reason.
 //! Diagnostic ranges are UTF-8 byte offsets into the input; JavaScript strings count UTF-16 units,
 //! so the page converts them before it underlines.
@@ -23,10 +25,10 @@
 
 pub mod fleet_files;
 pub mod graph;
-pub mod preview;
+pub mod playground;
 
 use grove_core::Files;
-use preview::{Kept, LoadedFleet};
+use playground::{Kept, LoadedFleet};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -117,7 +119,7 @@ export interface Graph {
   jobs: GraphJob[];
 }
 
-/** A pipeline file of a preview, without its text. */
+/** A pipeline file of an outcome, without its text. */
 export interface FileOutline {
   /** `generated.yml`, or `generated-shards/shard-N.yml`. */
   file: string;
@@ -127,7 +129,7 @@ export interface FileOutline {
   bytes: number;
 }
 
-/** A preview without the text of its pipeline files (`Fleet.outline`). */
+/** An outcome without the text of its pipeline files (`Fleet.outline`). */
 export interface Outline {
   diagnostics: Diagnostic[];
   plan: Plan | null;
@@ -149,7 +151,7 @@ export interface PipelineFile {
  * Everything the page shows for one title or webhook payload. Either `error` is set and `plan`, `planJson`,
  * `planText`, `yaml` and `graph` are null, or those are all set and `error` is null.
  */
-export interface Preview {
+export interface Outcome {
   /** The title's errors and warnings; always empty for a webhook payload (see `error`). */
   diagnostics: Diagnostic[];
   plan: Plan | null;
@@ -193,40 +195,40 @@ extern "C" {
     #[wasm_bindgen(typescript_type = "Files")]
     pub type JsFiles;
 
-    /// A [`preview::Preview`] in JavaScript (`Preview` in TypeScript).
-    #[wasm_bindgen(typescript_type = "Preview")]
-    pub type JsPreview;
+    /// A [`playground::Outcome`] in JavaScript (`Outcome` in TypeScript).
+    #[wasm_bindgen(typescript_type = "Outcome")]
+    pub type JsOutcome;
 
-    /// A [`preview::FleetSummary`] in JavaScript (`FleetSummary` in TypeScript).
+    /// A [`playground::FleetSummary`] in JavaScript (`FleetSummary` in TypeScript).
     #[wasm_bindgen(typescript_type = "FleetSummary")]
     pub type JsFleetSummary;
 
-    /// A [`preview::Outline`] in JavaScript (`Outline` in TypeScript).
+    /// A [`playground::Outline`] in JavaScript (`Outline` in TypeScript).
     #[wasm_bindgen(typescript_type = "Outline")]
     pub type JsOutline;
 
-    /// A [`preview::PipelineFile`] in JavaScript, or `null` (`PipelineFile | null`).
+    /// A [`playground::PipelineFile`] in JavaScript, or `null` (`PipelineFile | null`).
     #[wasm_bindgen(typescript_type = "PipelineFile | null")]
     pub type JsPipelineFile;
 }
 
-/// Previews a commit title against a fleet: its diagnostics, plan, pipeline YAML and graph.
+/// Shows a commit title against a fleet: its diagnostics, plan, pipeline YAML and graph.
 ///
 /// Throws only if `files` does not map paths to text.
 #[wasm_bindgen]
-pub fn preview(title: &str, files: &JsFiles) -> Result<JsPreview, JsError> {
-    GroveFleet::new(files)?.preview(title)
+pub fn show(title: &str, files: &JsFiles) -> Result<JsOutcome, JsError> {
+    GroveFleet::new(files)?.show(title)
 }
 
-/// Previews a webhook payload (GitLab or GitHub JSON text) against a fleet: its plan, pipeline
+/// Shows a webhook payload (GitLab or GitHub JSON text) against a fleet: its plan, pipeline
 /// YAML and graph, as `grove webhookpipeline` and `grove plan --webhook` make them. A payload
-/// Grove cannot read, or one the fleet's `WEBHOOKS` settings do not allow, is the preview's
+/// Grove cannot read, or one the fleet's `WEBHOOKS` settings do not allow, is the outcome's
 /// `error`, never a throw.
 ///
 /// Throws only if `files` does not map paths to text.
-#[wasm_bindgen(js_name = previewWebhook)]
-pub fn preview_webhook(payload: &str, files: &JsFiles) -> Result<JsPreview, JsError> {
-    GroveFleet::new(files)?.preview_webhook(payload)
+#[wasm_bindgen(js_name = showWebhook)]
+pub fn show_webhook(payload: &str, files: &JsFiles) -> Result<JsOutcome, JsError> {
+    GroveFleet::new(files)?.show_webhook(payload)
 }
 
 /// Whether Grove reads the file at `path` (relative to the cluster root): the files to keep of
@@ -242,18 +244,18 @@ pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
 
-/// A fleet read once from its files, to preview many titles against (`Fleet` in JavaScript).
+/// A fleet read once from its files, to show many titles against (`Fleet` in JavaScript).
 #[wasm_bindgen(js_name = Fleet)]
 pub struct GroveFleet {
     inner: LoadedFleet,
-    /// The last preview of [`GroveFleet::outline`], whose files [`GroveFleet::file`] gives.
+    /// The last outcome of [`GroveFleet::outline`], whose files [`GroveFleet::file`] gives.
     kept: Option<Kept>,
 }
 
 #[wasm_bindgen(js_class = Fleet)]
 impl GroveFleet {
     /// Reads a fleet from its files. A malformed `grove.yml` does not throw: it is the `error`
-    /// of [`GroveFleet::summary`] and of every preview. Throws only if `files` does not map
+    /// of [`GroveFleet::summary`] and of every outcome. Throws only if `files` does not map
     /// paths to text.
     #[wasm_bindgen(constructor)]
     pub fn new(files: &JsFiles) -> Result<GroveFleet, JsError> {
@@ -268,15 +270,15 @@ impl GroveFleet {
         })
     }
 
-    /// Previews a commit title against this fleet.
-    pub fn preview(&self, title: &str) -> Result<JsPreview, JsError> {
-        to_js(&self.inner.preview_title(title)).map(JsCast::unchecked_into)
+    /// Shows a commit title against this fleet.
+    pub fn show(&self, title: &str) -> Result<JsOutcome, JsError> {
+        to_js(&self.inner.show_title(title)).map(JsCast::unchecked_into)
     }
 
-    /// Previews a webhook payload (JSON text) against this fleet (see [`preview_webhook()`]).
-    #[wasm_bindgen(js_name = previewWebhook)]
-    pub fn preview_webhook(&self, payload: &str) -> Result<JsPreview, JsError> {
-        to_js(&self.inner.preview_webhook(payload)).map(JsCast::unchecked_into)
+    /// Shows a webhook payload (JSON text) against this fleet (see [`show_webhook()`]).
+    #[wasm_bindgen(js_name = showWebhook)]
+    pub fn show_webhook(&self, payload: &str) -> Result<JsOutcome, JsError> {
+        to_js(&self.inner.show_webhook(payload)).map(JsCast::unchecked_into)
     }
 
     /// The instances of this fleet, the folders that are not instances, and its error if any.
@@ -284,7 +286,7 @@ impl GroveFleet {
         to_js(&self.inner.summary()).map(JsCast::unchecked_into)
     }
 
-    /// Previews a commit title (`kind` is `title`) or a webhook payload (`webhook`), keeps the
+    /// Shows a commit title (`kind` is `title`) or a webhook payload (`webhook`), keeps the
     /// result for [`GroveFleet::file`], and returns all of it but the pipeline files' text:
     /// what a page shows on every keystroke. Throws only for another `kind`.
     pub fn outline(&mut self, kind: &str, input: &str) -> Result<JsOutline, JsError> {

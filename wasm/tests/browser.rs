@@ -6,7 +6,7 @@
 //! `cargo test -p grove-wasm --target wasm32-unknown-unknown` with the runner on `PATH`.
 #![cfg(target_arch = "wasm32")]
 
-use grove_wasm::{is_fleet_file, preview, preview_webhook, GroveFleet, JsFiles};
+use grove_wasm::{is_fleet_file, show, show_webhook, GroveFleet, JsFiles};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use wasm_bindgen::{JsCast, JsValue};
@@ -62,10 +62,10 @@ struct Graph {
     jobs: Vec<GraphJob>,
 }
 
-/// A preview as JavaScript sees it.
+/// An outcome as JavaScript sees it.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Preview {
+struct Outcome {
     diagnostics: Vec<Diagnostic>,
     plan: Option<serde_json::Value>,
     plan_json: Option<String>,
@@ -101,13 +101,13 @@ fn files_value(files: &BTreeMap<&str, &str>, as_map: bool) -> JsFiles {
     value.unchecked_into()
 }
 
-/// Previews `title` on the example cluster through the stateless export.
-fn run(title: &str) -> Preview {
-    let value = match preview(title, &cluster(true)) {
+/// Shows `title` on the example cluster through the stateless export.
+fn run(title: &str) -> Outcome {
+    let value = match show(title, &cluster(true)) {
         Ok(value) => value,
-        Err(e) => panic!("preview threw: {}", thrown(e)),
+        Err(e) => panic!("show threw: {}", thrown(e)),
     };
-    serde_wasm_bindgen::from_value(value.into()).expect("a Preview")
+    serde_wasm_bindgen::from_value(value.into()).expect("an Outcome")
 }
 
 /// A fleet class over `files`.
@@ -118,8 +118,8 @@ fn fleet_of(files: JsFiles) -> GroveFleet {
     }
 }
 
-/// What differs between a preview and the CLI's output for `case`, if anything.
-fn differences_from_cli(case: &Case, how: &str, got: &Preview, differences: &mut Vec<String>) {
+/// What differs between an outcome and the CLI's output for `case`, if anything.
+fn differences_from_cli(case: &Case, how: &str, got: &Outcome, differences: &mut Vec<String>) {
     if let Some(error) = &got.error {
         differences.push(format!(
             "{} via {how}: failed: {}",
@@ -157,12 +157,12 @@ fn every_golden_case_matches_the_cli_byte_for_byte() {
     let mut differences = Vec::new();
     for case in CASES {
         let title = case.input.trim_end_matches('\n');
-        let from_class: Preview = match fleet.preview(title) {
-            Ok(value) => serde_wasm_bindgen::from_value(value.into()).expect("a Preview"),
-            Err(e) => panic!("{}: Fleet.preview threw: {}", case.name, thrown(e)),
+        let from_class: Outcome = match fleet.show(title) {
+            Ok(value) => serde_wasm_bindgen::from_value(value.into()).expect("an Outcome"),
+            Err(e) => panic!("{}: Fleet.show threw: {}", case.name, thrown(e)),
         };
-        differences_from_cli(case, "preview()", &run(title), &mut differences);
-        differences_from_cli(case, "Fleet.preview()", &from_class, &mut differences);
+        differences_from_cli(case, "show()", &run(title), &mut differences);
+        differences_from_cli(case, "Fleet.show()", &from_class, &mut differences);
     }
     assert!(differences.is_empty(), "{}", differences.join("\n\n"));
 }
@@ -175,17 +175,17 @@ fn every_webhook_case_matches_the_cli_byte_for_byte() {
     let fleet = fleet_of(files_value(&files, true));
     let mut differences = Vec::new();
     for case in WEBHOOK_CASES {
-        let from_class: Preview = match fleet.preview_webhook(case.input) {
-            Ok(value) => serde_wasm_bindgen::from_value(value.into()).expect("a Preview"),
-            Err(e) => panic!("{}: Fleet.previewWebhook threw: {}", case.name, thrown(e)),
+        let from_class: Outcome = match fleet.show_webhook(case.input) {
+            Ok(value) => serde_wasm_bindgen::from_value(value.into()).expect("an Outcome"),
+            Err(e) => panic!("{}: Fleet.showWebhook threw: {}", case.name, thrown(e)),
         };
-        let stateless: Preview = match preview_webhook(case.input, &files_value(&files, false)) {
-            Ok(value) => serde_wasm_bindgen::from_value(value.into()).expect("a Preview"),
-            Err(e) => panic!("{}: previewWebhook threw: {}", case.name, thrown(e)),
+        let stateless: Outcome = match show_webhook(case.input, &files_value(&files, false)) {
+            Ok(value) => serde_wasm_bindgen::from_value(value.into()).expect("an Outcome"),
+            Err(e) => panic!("{}: showWebhook threw: {}", case.name, thrown(e)),
         };
         for (how, got) in [
-            ("previewWebhook()", &stateless),
-            ("Fleet.previewWebhook()", &from_class),
+            ("showWebhook()", &stateless),
+            ("Fleet.showWebhook()", &from_class),
         ] {
             assert!(
                 got.diagnostics.is_empty(),
@@ -210,9 +210,9 @@ fn a_bad_payload_is_an_error_as_data() {
             "`project` is missing",
         ),
     ] {
-        let got: Preview = match fleet.preview_webhook(payload) {
-            Ok(value) => serde_wasm_bindgen::from_value(value.into()).expect("a Preview"),
-            Err(e) => panic!("previewWebhook threw: {}", thrown(e)),
+        let got: Outcome = match fleet.show_webhook(payload) {
+            Ok(value) => serde_wasm_bindgen::from_value(value.into()).expect("an Outcome"),
+            Err(e) => panic!("showWebhook threw: {}", thrown(e)),
         };
         assert!(
             got.yaml.is_none() && got.plan.is_none() && got.graph.is_none(),
@@ -380,6 +380,7 @@ fn failures_beyond_the_title_come_back_as_data_with_the_whole_message() {
             "LMS_HOST: a\nEDX_PLATFORM_VERSION: [1\n",
         ),
         ("instances/fine/config.yml", "LMS_HOST: b\n"),
+        ("grove.yml", "ENV_STORE: s3://grove-state/fleet\n"),
     ]
     .into_iter()
     .collect();
@@ -387,10 +388,10 @@ fn failures_beyond_the_title_come_back_as_data_with_the_whole_message() {
         Ok(fleet) => fleet,
         Err(e) => panic!("Fleet threw: {}", thrown(e)),
     };
-    let get = |title: &str| -> Preview {
-        match fleet.preview(title) {
-            Ok(value) => serde_wasm_bindgen::from_value(value.into()).expect("a Preview"),
-            Err(e) => panic!("preview threw: {}", thrown(e)),
+    let get = |title: &str| -> Outcome {
+        match fleet.show(title) {
+            Ok(value) => serde_wasm_bindgen::from_value(value.into()).expect("an Outcome"),
+            Err(e) => panic!("show threw: {}", thrown(e)),
         }
     };
     assert!(get("[AutoDeploy][Update] fine").yaml.is_some());
@@ -412,24 +413,14 @@ fn failures_beyond_the_title_come_back_as_data_with_the_whole_message() {
 
 #[wasm_bindgen_test]
 fn pipelines_have_their_stages_in_order_and_every_need_is_a_job() {
-    let got = run("[AutoDeploy][Create] campus|1,newcomer");
+    let got = run("[AutoDeploy][Create] campus|1,newcampus");
     let plan = got.plan.expect("a plan");
-    assert_eq!(plan["instances"][1]["exists"], false);
+    assert_eq!(plan["instances"][1]["name"], "newcampus");
+    assert_eq!(plan["instances"][1]["action"], "create");
     let yaml = got.yaml.expect("yaml");
     assert!(yaml.starts_with("# Generated by Grove."), "{yaml}");
     let graph = got.graph.expect("a graph");
-    assert_eq!(
-        graph.stages,
-        [
-            "terraform",
-            "venv",
-            "prepare",
-            "image",
-            "predeploy",
-            "deploy",
-            "postdeploy"
-        ]
-    );
+    assert_eq!(graph.stages, ["terraform", "venv", "build", "release"]);
     let names: Vec<&str> = graph.jobs.iter().map(|j| j.name.as_str()).collect();
     for job in &graph.jobs {
         assert!(graph.stages.contains(&job.stage), "{job:?}");
@@ -437,13 +428,15 @@ fn pipelines_have_their_stages_in_order_and_every_need_is_a_job() {
             assert!(names.contains(&need.as_str()), "{job:?}");
         }
     }
-    let prepare = graph
+    let build = graph
         .jobs
         .iter()
-        .find(|j| j.name == "prepare:newcomer")
-        .expect("prepare:newcomer");
-    assert!(prepare.needs.contains(&"terraform:apply".to_string()));
-    assert_eq!(graph.jobs.len(), 2 + 2 * 6);
+        .find(|j| j.name == "build:newcampus")
+        .expect("build:newcampus");
+    assert!(build.needs.contains(&"terraform:apply".to_string()));
+    // Terraform's two jobs, one venv job for the one requirements set, build and release for
+    // each instance.
+    assert_eq!(graph.jobs.len(), 2 + 1 + 2 * 2);
 }
 
 /// An outline as JavaScript sees it.
@@ -472,22 +465,22 @@ struct PipelineFile {
 }
 
 #[wasm_bindgen_test]
-fn an_outline_then_one_file_at_a_time_is_the_whole_preview() {
+fn an_outline_then_one_file_at_a_time_is_the_whole_outcome() {
     let mut files: BTreeMap<&str, &str> = CLUSTER.iter().copied().collect();
     files.insert(
         "grove.yml",
-        "ENV_STORE: s3://grove-state/fleet\nLIMITS:\n  jobs_per_pipeline: 14\n",
+        "ENV_STORE: s3://grove-state/fleet\nLIMITS:\n  jobs_per_pipeline: 6\n",
     );
     let mut fleet = fleet_of(files_value(&files, true));
     let title = "[AutoDeploy][Batch][UpgradeTo] 4f2c9e1d";
-    let whole: Preview = serde_wasm_bindgen::from_value(
+    let whole: Outcome = serde_wasm_bindgen::from_value(
         fleet
-            .preview(title)
+            .show(title)
             .map_err(thrown)
-            .expect("a preview")
+            .expect("an outcome")
             .into(),
     )
-    .expect("a Preview");
+    .expect("an Outcome");
     let outline: Outline = serde_wasm_bindgen::from_value(
         fleet
             .outline("title", title)
@@ -551,7 +544,7 @@ fn the_fleet_summary_lists_instances_and_ignored_folders() {
     };
     let summary: serde_json::Value =
         serde_wasm_bindgen::from_value(summary.into()).expect("a summary");
-    assert_eq!(summary["instances"].as_array().map(Vec::len), Some(7));
+    assert_eq!(summary["instances"].as_array().map(Vec::len), Some(8));
     assert_eq!(summary["ignored"][0]["folder"], "Not_A_Name");
     assert_eq!(summary["error"], serde_json::Value::Null);
 
@@ -562,9 +555,9 @@ fn the_fleet_summary_lists_instances_and_ignored_folders() {
         Ok(fleet) => fleet,
         Err(e) => panic!("Fleet threw: {}", thrown(e)),
     };
-    let got: Preview = match fleet.preview("anything") {
-        Ok(value) => serde_wasm_bindgen::from_value(value.into()).expect("a Preview"),
-        Err(e) => panic!("preview threw: {}", thrown(e)),
+    let got: Outcome = match fleet.show("anything") {
+        Ok(value) => serde_wasm_bindgen::from_value(value.into()).expect("an Outcome"),
+        Err(e) => panic!("show threw: {}", thrown(e)),
     };
     let error = got.error.expect("an error");
     assert!(

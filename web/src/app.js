@@ -1,9 +1,9 @@
-// The preview page: a commit title (or a webhook payload) and a fleet in; Grove's diagnostics,
+// The playground: a commit title (or a webhook payload) and a fleet in; Grove's diagnostics,
 // plan, graph and YAML out, on every keystroke.
 //
 // Grove runs in a Web Worker (worker.js, through engine.js), so a keystroke only hands the input
-// over and redraws the title; the preview comes back as a message, and only the pipeline file
-// shown crosses over (the others on demand). A preview that comes back for an input that has
+// over and redraws the title; the outcome comes back as a message, and only the pipeline file
+// shown crosses over (the others on demand). An outcome that comes back for an input that has
 // changed since is dropped: the newer one is already on its way.
 //
 // State: the mode (title or webhook), the title, the payload, the fleet's files (the demo fleet
@@ -62,7 +62,7 @@ const FOLDED_LINES = 3;
 const plural = (n, word, words = `${word}s`) => `${n} ${n === 1 ? word : words}`;
 
 const state = {
-  /** `title` or `webhook`: what is previewed. */
+  /** `title` or `webhook`: what is shown. */
   mode: 'title',
   title: DEFAULT_TITLE,
   /** The webhook payload (JSON text). */
@@ -71,7 +71,7 @@ const state = {
   files: new Map(),
   label: 'demo',
   isDemo: true,
-  /** Counts the fleets handed to Grove; a preview belongs to one. */
+  /** Counts the fleets handed to Grove; an outcome belongs to one. */
   fleetVersion: 0,
   /** The fleet's summary: its instances, or its error. */
   summary: null,
@@ -81,10 +81,10 @@ const state = {
   pipelineFile: MAIN_FILE,
   /** How the graph is drawn (`jobs`, `instance`, `stage`), or null: by its size. */
   graphMode: null,
-  /** The last preview asked for ({mode, input, fleet, at}) and the one shown. */
+  /** The last outcome asked for ({mode, input, fleet, at}) and the one shown. */
   asked: null,
   shown: null,
-  /** The preview shown: its outline, and its pipeline file ({file, yaml, graph}). */
+  /** The outcome shown: its outline, and its pipeline file ({file, yaml, graph}). */
   outline: null,
   pipeline: null,
   /** The graph drawn, and the box whose details are shown. */
@@ -104,13 +104,13 @@ let firstPlan = null;
 /**
  * How the first plan came: when the worker was started (ms since the navigation started) and
  * how long it took to load Grove, how long each fleet took to read in it (the demo fleet: read
- * by the worker on its own, as soon as Grove was ready), when the first preview was asked, how
+ * by the worker on its own, as soon as Grove was ready), when the first outcome was asked, how
  * long Grove took for it, and how long showing it took.
  */
-const loading = { started: performance.getEntriesByName('grove-worker')[0]?.startTime ?? null, worker: null, fleet: [], asked: null, preview: null, shown: null };
+const loading = { started: performance.getEntriesByName('grove-worker')[0]?.startTime ?? null, worker: null, fleet: [], asked: null, outcome: null, shown: null };
 
 // ---------------------------------------------------------------------------------------------
-// Previews
+// Outcomes
 
 const currentInput = () => (state.mode === 'webhook' ? state.payload : state.title);
 
@@ -119,9 +119,9 @@ function onInput() {
   const start = performance.now();
   if (state.linkProblem) clearLinkProblem();
   // The marks of the previous title would sit under the wrong characters; they come back with
-  // the preview.
+  // the outcome.
   if (state.mode === 'title') el.mirror.textContent = `${state.title}\u200b`;
-  requestPreview();
+  requestOutcome();
   scheduleHash();
   if (measure) {
     void el.mirror.getBoundingClientRect(); // include style and layout
@@ -129,17 +129,17 @@ function onInput() {
   }
 }
 
-/** Asks Grove for the preview of the current input; shows it if the input is still the same. */
-function requestPreview() {
+/** Asks Grove for the outcome of the current input; shows it if the input is still the same. */
+function requestOutcome() {
   const ask = { mode: state.mode, input: currentInput(), fleet: state.fleetVersion, at: performance.now() };
   state.asked = ask;
-  engine.request('preview', { kind: ask.mode, input: ask.input, file: state.pipelineFile }).then((answer) => {
-    if (answer && ask === state.asked) showPreview(ask, answer);
+  engine.request('outcome', { kind: ask.mode, input: ask.input, file: state.pipelineFile }).then((answer) => {
+    if (answer && ask === state.asked) showOutcome(ask, answer);
   }, fatal);
 }
 
-/** Shows a preview: underlines, diagnostics, status, plan, and the pipeline file it came with. */
-function showPreview(ask, { outline, pipeline, ms }) {
+/** Shows an outcome: underlines, diagnostics, status, plan, and the pipeline file it came with. */
+function showOutcome(ask, { outline, pipeline, ms }) {
   const start = performance.now();
   state.shown = ask;
   state.outline = outline;
@@ -153,12 +153,12 @@ function showPreview(ask, { outline, pipeline, ms }) {
   renderFileChoice(outline.files);
   const wanted = state.pipelineFile;
   showPipeline(pipeline);
-  // A file chosen while this preview was computed.
+  // A file chosen while this outcome was computed.
   if (pipeline && wanted !== pipeline.file && outline.files.some((f) => f.file === wanted)) requestFile(wanted);
   renderFileEditor();
   if (firstPlan === null) {
     firstPlan = performance.now();
-    Object.assign(loading, { asked: ask.at, preview: ms, shown: firstPlan - start });
+    Object.assign(loading, { asked: ask.at, outcome: ms, shown: firstPlan - start });
     document.documentElement.dataset.ready = 'true';
   }
   if (measure) {
@@ -170,7 +170,7 @@ function showPreview(ask, { outline, pipeline, ms }) {
   }
 }
 
-/** Asks Grove for another pipeline file of the preview shown. */
+/** Asks Grove for another pipeline file of the outcome shown. */
 function requestFile(file) {
   const ask = state.asked;
   state.pipelineFile = file;
@@ -418,7 +418,7 @@ function selectBox(id) {
 // ---------------------------------------------------------------------------------------------
 // The fleet
 
-/** Replaces the fleet and previews again. `isDemo` marks the untouched demo fleet (left out of links). */
+/** Replaces the fleet and shows the outcome again. `isDemo` marks the untouched demo fleet (left out of links). */
 function setFleet(files, label, isDemo) {
   state.files = files;
   state.label = label;
@@ -427,7 +427,7 @@ function setFleet(files, label, isDemo) {
   renderFileList();
 }
 
-/** Hands the fleet's files to Grove, then previews the input against it. */
+/** Hands the fleet's files to Grove, then shows the outcome of the input against it. */
 function sendFleet() {
   clearTimeout(editTimer);
   editTimer = 0;
@@ -441,7 +441,7 @@ function sendFleet() {
     state.summary = summary;
     renderFleetSummary();
   }, fatal);
-  if (!state.linkProblem) requestPreview();
+  if (!state.linkProblem) requestOutcome();
 }
 
 function renderFleetSummary() {
@@ -476,7 +476,7 @@ function renderFileList() {
 
 /**
  * The mirror behind the file editor, with the error of the file edited marked at its line: the
- * fleet's own error, or the error of the preview shown, when it is in this file and Grove has
+ * fleet's own error, or the error of the outcome shown, when it is in this file and Grove has
  * read the file as it is now.
  */
 function renderFileEditor() {
@@ -678,7 +678,7 @@ function setPayload(payload) {
   onInput();
 }
 
-/** Shows the title or the webhook panel (`mode` is `title` or `webhook`), without previewing. */
+/** Shows the title or the webhook panel (`mode` is `title` or `webhook`), without asking for an outcome. */
 function showMode(mode) {
   state.mode = mode;
   for (const tab of document.querySelectorAll('[role="tab"]')) {
@@ -690,7 +690,7 @@ function showMode(mode) {
   el.webhookPanel.hidden = mode !== 'webhook';
 }
 
-/** Switches to the title or the webhook panel and previews what it holds. */
+/** Switches to the title or the webhook panel and shows the outcome of what it holds. */
 function setMode(mode) {
   if (mode === state.mode) return;
   showMode(mode);

@@ -1,6 +1,6 @@
 // The page's side of worker.js: requests to Grove as promises, one at a time, in order.
 //
-// A preview asked while another preview waits its turn takes that one's place (the one replaced
+// An outcome asked while another outcome waits its turn takes that one's place (the one replaced
 // resolves to null), so Grove computes the latest keystroke, never a backlog of older ones.
 //
 // The worker is the one boot.js started as the page began to load, if it did.
@@ -25,7 +25,7 @@ export class Engine {
     return new Promise((resolve, reject) => {
       const job = { message: { type, ...fields }, resolve, reject };
       const last = this.queue.at(-1);
-      if (type === 'preview' && last?.message.type === 'preview') {
+      if (type === 'outcome' && last?.message.type === 'outcome') {
         last.resolve(null);
         this.queue[this.queue.length - 1] = job;
       } else {

@@ -1,4 +1,4 @@
-// The view in the URL hash: `#c=CHECK&t=TITLE`; when a webhook payload is previewed,
+// The view in the URL hash: `#c=CHECK&t=TITLE`; when a webhook payload is shown,
 // `&m=webhook&p=PAYLOAD`; when the fleet is not the demo one, `&n=LABEL&f=FILES`. The payload
 // and the files are deflated (the files as JSON) in base64url.
 //
@@ -49,7 +49,7 @@ function checksum(text) {
 /**
  * The hash for a view.
  * @param {{title: string, payload?: string, label?: string, files?: Map<string, string>}} view
- *   payload only when a webhook is previewed, files only when not the demo
+ *   payload only when a webhook is shown, files only when not the demo
  * @returns {Promise<{hash: string, leftOut: string[], sizes: Record<string, number>}>} `leftOut`
  *   names what was too large (`fleet`, `payload`), and `sizes` its packed size in characters
  */

@@ -1,7 +1,7 @@
 // Keeps the page working offline: every file of the page is cached when the page is first
 // loaded, and served from the cache afterwards. scripts/build-web stamps the build below, so a
 // new build replaces the cache.
-const CACHE = 'grove-preview-__BUILD__';
+const CACHE = 'grove-playground-__BUILD__';
 const FILES = [
   './',
   'index.html',
@@ -27,8 +27,9 @@ self.addEventListener('install', (event) => {
 
 self.addEventListener('activate', (event) => {
   event.waitUntil(
+    // Older builds' caches go, those named before the page was the playground too.
     caches.keys()
-      .then((keys) => Promise.all(keys.filter((k) => k.startsWith('grove-preview-') && k !== CACHE).map((k) => caches.delete(k))))
+      .then((keys) => Promise.all(keys.filter((k) => (k.startsWith('grove-playground-') || k.startsWith('grove-preview-')) && k !== CACHE).map((k) => caches.delete(k))))
       .then(() => self.clients.claim()),
   );
 });

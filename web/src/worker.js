@@ -1,8 +1,8 @@
-// The Web Worker that runs Grove: the WebAssembly module, the fleet, and the last preview, off
+// The Web Worker that runs Grove: the WebAssembly module, the fleet, and the last outcome, off
 // the page's main thread, so that typing never waits for Grove. The page talks to it through
 // engine.js: each request is one message with an `id`, answered by one message with that `id`.
 //
-// A preview answers with its outline (diagnostics, plan, the list of pipeline files) and the one
+// An outcome answers with its outline (diagnostics, plan, the list of pipeline files) and the one
 // file the page shows; the other files stay here until the page asks for one.
 
 /** Fetches and compiles the module (streaming, if the server sends it as application/wasm). */
@@ -56,17 +56,17 @@ const handlers = {
     return { summary: fleet.summary(), ms: isDemo ? demoMs : performance.now() - start };
   },
   /**
-   * Previews `input` (`kind` is `title` or `webhook`). Answers with the outline and the pipeline
-   * file `file`, or the first one if the preview has no such file.
+   * The outcome of `input` (`kind` is `title` or `webhook`): its outline and the pipeline file
+   * `file`, or the first one if the outcome has no such file.
    */
-  preview({ kind, input, file }) {
+  outcome({ kind, input, file }) {
     const start = performance.now();
     const outline = fleet.outline(kind, input);
     const shown = outline.files.some((f) => f.file === file) ? file : outline.files[0]?.file;
     const pipeline = shown ? fleet.file(shown) : null;
     return { outline, pipeline, ms: performance.now() - start };
   },
-  /** One pipeline file of the last preview. */
+  /** One pipeline file of the last outcome. */
   file({ file }) {
     return { pipeline: fleet.file(file) };
   },

@@ -57,8 +57,8 @@ const wasmBrotli = brotliCompressSync(wasm, { params: { [constants.BROTLI_PARAM_
 
 /**
  * Types `typed` after `prefix`, one key at a time, `ROUNDS` times, waiting after each key until
- * its preview is shown. Returns, per keystroke that showed a pipeline, the main thread's time
- * (the input handler plus showing the answer), the time from the key to its preview shown, and
+ * its outcome is shown. Returns, per keystroke that showed a pipeline, the main thread's time
+ * (the input handler plus showing the answer), the time from the key to its outcome shown, and
  * Grove's time in the worker.
  */
 async function keystrokes(page, prefix, typed) {
@@ -133,7 +133,7 @@ async function firstVisits(url) {
   }
   const kept = visits.slice(1); // the first visit also warms the server and the disk cache
   for (const visit of kept) visit.demo = visit.fleet[0];
-  const steps = Object.fromEntries(['started', 'worker', 'demo', 'asked', 'preview', 'shown']
+  const steps = Object.fromEntries(['started', 'worker', 'demo', 'asked', 'outcome', 'shown']
     .map((step) => [step, stats(kept.map((visit) => visit[step]))]));
   return { ...stats(kept.map((visit) => visit.first)), steps };
 }
@@ -178,7 +178,7 @@ const verdict = (good) => (good ? 'met' : '**not met**');
 const sizesFile = join(ARTIFACTS, 'wasm-sizes.md');
 const sizes = existsSync(sizesFile) ? readFileSync(sizesFile, 'utf8').trim() : '(Run `scripts/build-web --sizes` to add where the bytes are, measured with twiggy.)';
 
-const report = `# Budgets of the browser preview
+const report = `# Budgets of the playground
 
 Measured by \`web/tests/budgets.mjs\`, which \`scripts/test-web\` runs after the page tests. It
 fails when the module is over its ceiling (the same on every machine). The times depend on the
@@ -201,16 +201,16 @@ What else was measured (not budgets):
 
 | | median | p90 | max |
 |---|---|---|---|
-| Update: from the key to its preview shown | ${update.shown.median} ms | ${update.shown.p90} ms | ${update.shown.max} ms |
-| Update: Grove's preview, in the worker | ${update.worker.median} ms | ${update.worker.p90} ms | ${update.worker.max} ms |
-| Batch: from the key to its preview shown | ${batch.shown.median} ms | ${batch.shown.p90} ms | ${batch.shown.max} ms |
-| Batch: Grove's preview, in the worker | ${batch.worker.median} ms | ${batch.worker.p90} ms | ${batch.worker.max} ms |
+| Update: from the key to its outcome shown | ${update.shown.median} ms | ${update.shown.p90} ms | ${update.shown.max} ms |
+| Update: Grove's outcome, in the worker | ${update.worker.median} ms | ${update.worker.p90} ms | ${update.worker.max} ms |
+| Batch: from the key to its outcome shown | ${batch.shown.median} ms | ${batch.shown.p90} ms | ${batch.shown.max} ms |
+| Batch: Grove's outcome, in the worker | ${batch.worker.median} ms | ${batch.worker.p90} ms | ${batch.worker.max} ms |
 | Batch typed as fast as the keyboard goes: the input handler | ${fast.input.median} ms | ${fast.input.p90} ms | ${fast.input.max} ms |
 | First visit: the worker started, after the navigation started | ${firstPlan.steps.started.median} ms | ${firstPlan.steps.started.p90} ms | ${firstPlan.steps.started.max} ms |
 | First visit: the worker had Grove ready (module fetched, compiled, started), after it started | ${firstPlan.steps.worker.median} ms | ${firstPlan.steps.worker.p90} ms | ${firstPlan.steps.worker.max} ms |
 | First visit: the worker read the demo fleet (core's \`Fleet\` and its templates), after that | ${firstPlan.steps.demo.median} ms | ${firstPlan.steps.demo.p90} ms | ${firstPlan.steps.demo.max} ms |
-| First visit: the page asked for its first preview, after the navigation started | ${firstPlan.steps.asked.median} ms | ${firstPlan.steps.asked.p90} ms | ${firstPlan.steps.asked.max} ms |
-| First visit: Grove's first preview, in the worker | ${firstPlan.steps.preview.median} ms | ${firstPlan.steps.preview.p90} ms | ${firstPlan.steps.preview.max} ms |
+| First visit: the page asked for its first outcome, after the navigation started | ${firstPlan.steps.asked.median} ms | ${firstPlan.steps.asked.p90} ms | ${firstPlan.steps.asked.max} ms |
+| First visit: Grove's first outcome, in the worker | ${firstPlan.steps.outcome.median} ms | ${firstPlan.steps.outcome.p90} ms | ${firstPlan.steps.outcome.max} ms |
 | First visit: showing it | ${firstPlan.steps.shown.median} ms | ${firstPlan.steps.shown.p90} ms | ${firstPlan.steps.shown.max} ms |
 
 - Machine: ${machine}; ${chromiumVersion}, headless, through playwright-core. The 1-minute load
@@ -223,9 +223,9 @@ What else was measured (not budgets):
   title to the worker and redraws the title without its marks), and, when the worker's answer
   comes, showing it (underlines, diagnostics, status, plan, the pipeline file shown: its YAML
   and SVG graph), each followed by a forced style and layout, timed with \`performance.now()\`
-  (\`onInput\` and \`showPreview\` in \`web/src/app.js\`). Grove itself (parse the title, plan,
+  (\`onInput\` and \`showOutcome\` in \`web/src/app.js\`). Grove itself (parse the title, plan,
   render every file, read each back and check it) runs in the worker meanwhile; only the
-  outline and the file shown cross to the page. Each key waits for its preview before the next.
+  outline and the file shown cross to the page. Each key waits for its outcome before the next.
 - The fleet: ${FLEET.toLocaleString('en')} instances (\`bigFleet\` in \`web/tests/harness.mjs\`: two edx-platform forks,
   every tenth instance batch-disabled), loaded into the page.
 - Update: \`${UPDATE_PREFIX}\` then \`${UPDATE}\` typed one key at a time, ${ROUNDS} times; the median is
@@ -234,11 +234,11 @@ What else was measured (not budgets):
   over the ${batch.main.n} keystrokes (of ${batch.keys}) that show the whole pipeline: ${batch.instances} instances, too many jobs for
   one file, so a generated pipeline of ${batch.jobs} jobs that triggers ${batch.shards} shard pipelines of ${batch.shardJobs} jobs,
   ${kb(batch.yamlBytes)} of YAML in all, every file planned, rendered, read back and checked on every keystroke.
-- Typed as fast as the keyboard goes (the same hash, at once): ${fast.keys} input events, ${fast.applied} previews shown
-  (a preview asked while another is computed replaces the one waiting), and ${fast.longTasks} main-thread tasks over
+- Typed as fast as the keyboard goes (the same hash, at once): ${fast.keys} input events, ${fast.applied} outcomes shown
+  (an outcome asked while another is computed replaces the one waiting), and ${fast.longTasks} main-thread tasks over
   50 ms${fast.longTasks ? ` (the longest ${fast.longest} ms)` : ''}: typing does not wait for Grove.
 - The first plan: ${VISITS} visits, each in a new browser context (no HTTP cache, no service worker), the
-  first one left out (it warms the server); \`performance.now()\` when the first preview is shown
+  first one left out (it warms the server); \`performance.now()\` when the first outcome is shown
   (\`firstPlan\` in \`web/src/app.js\`), which counts from the start of the navigation.
 
 ## Not met, and why
@@ -258,7 +258,7 @@ What else was measured (not budgets):
   begins to load, compiles nothing itself (the page compiles the preloaded module, off the main
   thread), and reads the demo fleet as soon as Grove is ready; what is left is the browser
   fetching and compiling the module, and core reading the demo fleet (\`Fleet::new\`, which
-  compiles the pipeline templates) and previewing the first title, in WebAssembly code that
+  compiles the pipeline templates) and showing the outcome of the first title, in WebAssembly code that
   has just been compiled. On this 2-core machine, shared with other jobs, they add up to 300 ms
   on the quickest visits and more on the others: the load of the machine decides the median.
 

@@ -1,4 +1,4 @@
-// The preview page in a real browser (Debian's Chromium through playwright-core), served from
+// The playground in a real browser (Debian's Chromium through playwright-core), served from
 // web/dist by web/serve.py as a user would serve it. Run by scripts/test-web after
 // scripts/build-web.
 //
@@ -26,8 +26,19 @@ after(async () => {
   await server?.close();
 });
 
-const golden = (name) => readFileSync(join(PROJECT, 'tests/titles', name), 'utf8');
-const webhookGolden = (name) => readFileSync(join(PROJECT, 'tests/webhooks', name), 'utf8');
+/** A file of the golden cases, as written: `tests/DIR/FILE`. */
+const caseFile = (dir, file) => readFileSync(join(PROJECT, 'tests', dir, file), 'utf8');
+/**
+ * A reviewed output of a golden case (`04-update.yml`): the insta snapshot `FILE.snap` after its
+ * header (`---`, where it comes from, `---`), as the CLI's tests read it (cli/tests/common).
+ */
+const output = (dir, file) => caseFile(dir, `${file}.snap`).replace(/^---\n[\s\S]*?\n---\n/, '');
+/** The commit title of the golden case `tests/titles/NAME.title`. */
+const titleOf = (name) => caseFile('titles', `${name}.title`).replace(/\n$/, '');
+/** The payload of the golden case `tests/webhooks/NAME.json`. */
+const payloadOf = (name) => caseFile('webhooks', `${name}.json`);
+const golden = (file) => output('titles', file);
+const webhookGolden = (file) => output('webhooks', file);
 
 /** The lines of `yaml` that are the job `name`'s: from its name to the blank line after it. */
 function jobPart(yaml, name) {
@@ -113,7 +124,7 @@ async function assertTruthfulGraph(page) {
 
 test('a typed title shows the YAML of the CLI, the plan and the graph', async () => {
   const page = await open(chrome.context, server.url);
-  const title = golden('04-update.title').replace(/\n$/, '');
+  const title = titleOf('04-update');
   await typeTitle(page, title);
   assert.equal(await page.inputValue('#title'), title);
   assert.equal(await page.textContent('#yaml'), golden('04-update.yml'));
@@ -144,7 +155,7 @@ test('the graph tells the truth: file order, needs inside a stage, lines around 
   const page = await open(chrome.context, server.url);
   // Infrastructure: terraform:plan above terraform:apply, as in the file, and the need between
   // them a line from one box to the other, inside the picture.
-  await typeTitle(page, golden('02-infrastructure.title').replace(/\n$/, ''));
+  await typeTitle(page, titleOf('02-infrastructure'));
   const infra = await assertTruthfulGraph(page);
   const [plan, apply] = ['terraform:plan', 'terraform:apply'].map((id) => infra.boxes.find((b) => b.id === id));
   assert.ok(plan.y < apply.y && plan.x === apply.x, 'plan above apply, in one column');
@@ -153,7 +164,7 @@ test('the graph tells the truth: file order, needs inside a stage, lines around 
 
   // Create: Terraform's apply reaches every prepare two columns on, around the venv boxes;
   // prepare reaches predeploy, deploy and postdeploy around the boxes between them.
-  await typeTitle(page, golden('03-create.title').replace(/\n$/, ''));
+  await typeTitle(page, titleOf('03-create'));
   assert.equal(await page.textContent('#yaml'), golden('03-create.yml'));
   const create = await assertTruthfulGraph(page);
   assert.ok(create.lines.some((l) => l.from === 'terraform:apply' && l.to.startsWith('prepare:')));
@@ -161,7 +172,7 @@ test('the graph tells the truth: file order, needs inside a stage, lines around 
   await page.locator('#graph').screenshot({ path: join(ARTIFACTS, 'graph-create.png') });
 
   // The base images fan out to the image jobs of their instances, crossing no box.
-  await typeTitle(page, golden('07-batch-upgrade.title').replace(/\n$/, ''));
+  await typeTitle(page, titleOf('07-batch-upgrade'));
   const batch = await assertTruthfulGraph(page);
   const images = batch.boxes.filter((b) => b.id.startsWith('image:')).map((b) => b.id).sort();
   assert.deepEqual(batch.lines.filter((l) => l.from.startsWith('base-image:')).map((l) => l.to).sort(), images);
@@ -235,7 +246,7 @@ test('the shard pipelines are drawn, and a trigger job leads to its shard', asyn
 
 test('a job shows its part of the YAML, by mouse and by keyboard', async () => {
   const page = await open(chrome.context, server.url);
-  await typeTitle(page, golden('04-update.title').replace(/\n$/, ''));
+  await typeTitle(page, titleOf('04-update'));
   const yaml = golden('04-update.yml');
   await page.click('#graph [data-node="deploy:campus"]');
   assert.equal(await page.textContent('#job-title'), 'deploy:campus');
@@ -338,7 +349,7 @@ test('a config error is marked in the file editor at its line, and said once', a
   assert.equal(await page.inputValue('#file-select'), 'grove.yml');
   assert.equal(await page.evaluate(() => document.activeElement.id), 'file-text');
   assert.ok(await page.evaluate(() => document.getElementById('file-text').selectionStart > 0));
-  // An instance's broken config, previewed: the same.
+  // An instance's broken config, shown: the same.
   await page.fill('#file-text', text);
   await page.selectOption('#file-select', 'instances/campus/config.yml');
   await page.fill('#file-text', 'LMS_HOST: campus.example.org\nEDX_PLATFORM_VERSION: [1\n');
@@ -483,7 +494,7 @@ test('a pasted webhook payload shows the pipeline of grove webhookpipeline, and 
   await page.click('#mode-webhook');
   assert.equal(await page.isVisible('#title'), false);
   // Paste a pull request payload: its preview environment, as the CLI writes it.
-  await page.fill('#payload', webhookGolden('github-pr-opened.json'));
+  await page.fill('#payload', payloadOf('github-pr-opened'));
   await settle(page);
   assert.equal(await page.textContent('#yaml'), webhookGolden('github-pr-opened.yml'));
   assert.equal(await page.textContent('#plan-text'), webhookGolden('github-pr-opened.plan.txt'));
@@ -502,17 +513,17 @@ test('a pasted webhook payload shows the pipeline of grove webhookpipeline, and 
   await page.screenshot({ path: join(ARTIFACTS, 'page-webhook.png'), fullPage: true });
 
   // A link reproduces the payload view.
-  await page.fill('#payload', webhookGolden('gitlab-mr-merge.json'));
+  await page.fill('#payload', payloadOf('gitlab-mr-merge'));
   await settle(page);
   assert.match(page.url(), /&m=webhook&p=/);
   const other = await open(chrome.context, page.url());
   assert.equal(await other.getAttribute('#mode-webhook', 'aria-selected'), 'true');
-  assert.equal(await other.inputValue('#payload'), webhookGolden('gitlab-mr-merge.json'));
+  assert.equal(await other.inputValue('#payload'), payloadOf('gitlab-mr-merge'));
   assert.equal(await other.textContent('#yaml'), webhookGolden('gitlab-mr-merge.yml'));
   // Back to titles.
   await other.click('#mode-title');
   assert.equal(await other.isVisible('#title'), true);
-  await typeTitle(other, golden('04-update.title').replace(/\n$/, ''));
+  await typeTitle(other, titleOf('04-update'));
   assert.equal(await other.textContent('#yaml'), golden('04-update.yml'));
   assert.deepEqual([...page.errors, ...other.errors], []);
   await Promise.all([page.close(), other.close()]);
@@ -702,7 +713,7 @@ test('no WCAG A or AA violations (axe-core), in every state of the page', async 
   await check('a title with errors');
   await typeTitle(page, 'Revert "[AutoDeploy][Update] campus"');
   await check('a warning');
-  await typeTitle(page, golden('03-create.title').replace(/\n$/, ''));
+  await typeTitle(page, titleOf('03-create'));
   await page.click('#graph [data-node="prepare:campus"]');
   await page.click('#files-details summary');
   await check('a job shown, the file editor open');

@@ -11,6 +11,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod gitlab;
+pub mod snapshot;
 
 /// The project's root folder.
 pub fn project() -> PathBuf {
@@ -48,6 +49,85 @@ pub fn golden_titles() -> Vec<(String, String)> {
         dir.display()
     );
     cases
+}
+
+/// A scratch cluster repository: `examples/cluster/` with `tests/webhooks/cluster/` laid over
+/// it, for the webhook cases.
+pub fn webhook_cluster() -> PathBuf {
+    let root = scratch("webhook-cluster");
+    copy_tree(&example_cluster(), &root);
+    copy_tree(&project().join("tests/webhooks/cluster"), &root);
+    root
+}
+
+// ---------------------------------------------------------------------------------------
+// The reviewed outputs of the golden cases
+//
+// Each golden case (`tests/titles/NAME.title`, `tests/webhooks/NAME.json`) has its reviewed
+// outputs beside it as insta snapshots: `NAME.yml.snap` (the pipeline), `NAME.plan.json.snap`
+// and `NAME.plan.txt.snap` (the plan), and for some titles `NAME.plan.md.snap`. Each is insta's
+// header (`---`, where it comes from, `---`) and then the output byte for byte. `golden.rs`
+// checks them all with one `insta::glob!`; every other test reads them through [`golden`].
+//
+// To accept a change: `INSTA_UPDATE=always cargo test -p grove-cli --test golden` (or
+// `cargo insta test --review`), then review `git diff tests/` like code. See CONTRIBUTING.md.
+
+/// insta's settings for the reviewed outputs of `tests/DIR/` (`titles` or `webhooks`): each
+/// snapshot is the file `tests/DIR/NAME.snap` for `assert_snapshot!("NAME", ...)`, its header
+/// names the input, and no test or module name is added to it.
+pub fn golden_settings(dir: &str) -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(project().join("tests").join(dir));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.remove_snapshot_suffix();
+    settings
+}
+
+/// Asserts that insta keeps `output` byte for byte: insta compares and stores a text up to its
+/// trailing whitespace, then adds one newline, so the output must end with exactly that.
+pub fn assert_kept_whole(what: &str, output: &str) {
+    assert!(
+        output.ends_with('\n')
+            && output.trim_end().len() + 1 == output.len()
+            && !output.starts_with('\n')
+            && !output.contains('\r'),
+        "{what}: a golden output ends with one newline and has no carriage return"
+    );
+}
+
+/// The reviewed output `file` of a golden case (`titles/03-create.yml`,
+/// `webhooks/github-pr-opened.plan.json`, ...): the text of `tests/FILE.snap` after insta's
+/// header, which is exactly what `grove` wrote.
+pub fn golden(file: &str) -> String {
+    let path = project().join("tests").join(format!("{file}.snap"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    snapshot::text(&text)
+        .unwrap_or_else(|| panic!("{} is not an insta snapshot", path.display()))
+        .to_string()
+}
+
+/// Every reviewed output whose name ends with `suffix` (`.yml` for the pipelines), as
+/// (`titles/NAME.yml`, its text): the titles', then the webhooks', each sorted by name.
+pub fn goldens(suffix: &str) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    for dir in ["titles", "webhooks"] {
+        let mut names: Vec<String> = std::fs::read_dir(project().join("tests").join(dir))
+            .unwrap()
+            .filter_map(|e| {
+                let name = e.unwrap().file_name().into_string().ok()?;
+                let name = name.strip_suffix(".snap")?;
+                name.ends_with(suffix).then(|| format!("{dir}/{name}"))
+            })
+            .collect();
+        names.sort();
+        files.extend(names.into_iter().map(|name| {
+            let text = golden(&name);
+            (name, text)
+        }));
+    }
+    files
 }
 
 /// The command `grove --root ROOT ARGS`, with no GROVE_ROOT, GROVE_PIPELINE_IMAGE or colour
@@ -100,36 +180,6 @@ pub fn copy_tree(from: &Path, to: &Path) {
         } else {
             std::fs::copy(entry.path(), dest).unwrap();
         }
-    }
-}
-
-/// Compares `actual` with the expected file at `path`, or rewrites it when `GROVE_BLESS=1`.
-///
-/// Every change to an expected file is reviewed like code.
-pub fn check_golden(path: &Path, actual: &str) {
-    if std::env::var_os("GROVE_BLESS").is_some_and(|v| v == "1") {
-        std::fs::write(path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(path).unwrap_or_else(|_| {
-        panic!(
-            "{} is missing; run with GROVE_BLESS=1 to create it, then review it",
-            path.display()
-        )
-    });
-    if expected != actual {
-        let first = expected
-            .lines()
-            .zip(actual.lines())
-            .position(|(e, a)| e != a)
-            .unwrap_or(expected.lines().count().min(actual.lines().count()));
-        panic!(
-            "{} differs from the generated output, first at line {}:\n  expected: {:?}\n  actual:   {:?}\n(run with GROVE_BLESS=1 to accept, then review the diff)",
-            path.display(),
-            first + 1,
-            expected.lines().nth(first),
-            actual.lines().nth(first)
-        );
     }
 }
 

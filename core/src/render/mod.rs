@@ -66,11 +66,11 @@ impl Default for Options {
 
 /// The patch points of the jobs that build Docker images (Tutor's `images build` and `push`),
 /// which get [`Options::image_builder_services`].
-pub const IMAGE_BUILDER_PATCHES: [&str; 3] = ["base-image-job", "build-job", "preview-up-job"];
+const IMAGE_BUILDER_PATCHES: [&str; 3] = ["base-image-job", "build-job", "preview-up-job"];
 
 /// Where a pipeline's jobs find the shared venv of a requirements set, relative to the
 /// repository: `.grove/venvs/HASH/` (what `grove venv update --shared` builds).
-pub const SHARED_VENVS_DIR: &str = ".grove/venvs";
+const SHARED_VENVS_DIR: &str = ".grove/venvs";
 
 /// The GitLab environment of a deployed instance: `instances/NAME`.
 pub fn environment(name: &InstanceName) -> String {

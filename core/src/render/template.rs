@@ -6,11 +6,17 @@
 //! `{{plain x}}` writes `x` unquoted only when YAML reads it back as the same string (for the
 //! job names and paths Grove makes), and quoted otherwise. Only `{{patch "NAME"}}` writes text
 //! as it is: the cluster's own `PIPELINE_PATCHES`.
+//!
+//! Before anything renders, the templates are read once more as handlebars compiled them: no
+//! partial may include itself, directly or through others (`{{> name}}`, `{{#> name}}` and
+//! `{{#*inline "name"}}` form one graph, which must have no cycle), a partial's name is written
+//! out, and every `{{patch}}` `indent=` is a number from 0 to [`MAX_INDENT`].
 
 use crate::diagnostic::Diagnostic;
 use crate::error::{Cause, Error, Result};
 use crate::fleet::{Fleet, TEMPLATES_DIR, TEMPLATE_SUFFIX};
 use crate::yaml;
+use handlebars::template::{HelperTemplate, Parameter, TemplateElement};
 use handlebars::{
     Context, Handlebars, Helper, HelperResult, JsonRender, Output, RenderContext, RenderErrorReason,
 };
@@ -116,16 +122,18 @@ impl Templates {
                         .param(0)
                         .map(|p| p.value().render())
                         .ok_or_else(|| RenderErrorReason::ParamNotFoundForIndex("patch", 0))?;
-                    let indent = h
-                        .hash_get("indent")
-                        .and_then(|v| v.value().as_u64())
-                        .unwrap_or(0);
-                    if indent > MAX_INDENT {
-                        return Err(RenderErrorReason::Other(format!(
-                            "patch \"{name}\": indent={indent} is more than {MAX_INDENT}"
-                        ))
-                        .into());
-                    }
+                    let indent = match h.hash_get("indent").map(|v| v.value()) {
+                        None => 0,
+                        Some(value) => value
+                            .as_u64()
+                            .filter(|indent| *indent <= MAX_INDENT)
+                            .ok_or_else(|| {
+                                RenderErrorReason::Other(format!(
+                                    "patch \"{name}\": indent={value} is not a number from 0 \
+                                     to {MAX_INDENT}"
+                                ))
+                            })?,
+                    };
                     let indent = indent as usize;
                     if let Some(text) = patches.get(&name) {
                         let pad = " ".repeat(indent);
@@ -169,6 +177,18 @@ impl Templates {
                 .map_err(|e| template_error(origin, text, &e.to_string(), e.pos()))?;
             origins.insert(name.clone(), origin.clone());
         }
+        let mut includes = Vec::new();
+        for (name, (origin, text)) in &sources {
+            if let Some(template) = registry.get_template(name) {
+                let mut reader = Reader {
+                    origin,
+                    text,
+                    includes: &mut includes,
+                };
+                reader.read(template, name)?;
+            }
+        }
+        refuse_include_cycles(&includes, &sources)?;
         Ok(Templates {
             registry,
             origins,
@@ -233,7 +253,7 @@ fn refuse_raw_output(origin: &str, text: &str) -> Result<()> {
 }
 
 /// The patch names a template has patch points for: `{{patch "NAME"}}`.
-pub fn patch_names(text: &str) -> impl Iterator<Item = String> + '_ {
+fn patch_names(text: &str) -> impl Iterator<Item = String> + '_ {
     text.match_indices("{{").filter_map(move |(at, _)| {
         let rest = text[at + 2..].trim_start_matches('~').trim_start();
         let rest = rest.strip_prefix("patch")?.trim_start();
@@ -242,20 +262,240 @@ pub fn patch_names(text: &str) -> impl Iterator<Item = String> + '_ {
     })
 }
 
+/// A partial included by a template or an inline partial: `{{> to}}` or `{{#> to}}`.
+#[derive(Debug)]
+struct Include {
+    /// The template or inline partial it is written in.
+    from: String,
+    /// The partial it includes.
+    to: String,
+    /// The template file it is written in, and its line and column there.
+    origin: String,
+    line: usize,
+    column: usize,
+}
+
+/// Reads one compiled template: its includes, and the names and `indent=`s it must write out.
+struct Reader<'a> {
+    origin: &'a str,
+    text: &'a str,
+    includes: &'a mut Vec<Include>,
+}
+
+impl Reader<'_> {
+    /// Reads `template`, which is written in the template or inline partial `within`.
+    fn read(&mut self, template: &handlebars::Template, within: &str) -> Result<()> {
+        for (element, at) in template.elements.iter().zip(&template.mapping) {
+            let position = (at.0, at.1);
+            match element {
+                TemplateElement::Expression(helper)
+                | TemplateElement::HtmlExpression(helper)
+                | TemplateElement::HelperBlock(helper) => {
+                    self.check_indent(helper, position)?;
+                    for inner in helper.template.iter().chain(&helper.inverse) {
+                        self.read(inner, within)?;
+                    }
+                }
+                TemplateElement::DecoratorBlock(decorator) => {
+                    let inner_name = match (decorator.name.as_name(), decorator.params.first()) {
+                        (Some("inline"), Some(name)) => self.inline_name(name, position)?,
+                        _ => within.to_string(),
+                    };
+                    if let Some(inner) = &decorator.template {
+                        self.read(inner, &inner_name)?;
+                    }
+                }
+                TemplateElement::PartialExpression(partial)
+                | TemplateElement::PartialBlock(partial) => {
+                    let to = self.partial_name(&partial.name, position)?;
+                    // `{{> @partial-block}}` is the caller's block, read where it is written.
+                    if !to.starts_with('@') {
+                        self.includes.push(Include {
+                            from: within.to_string(),
+                            to,
+                            origin: self.origin.to_string(),
+                            line: position.0,
+                            column: position.1,
+                        });
+                    }
+                    if let Some(inner) = &partial.template {
+                        self.read(inner, within)?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The name of a partial, `{{> name}}`: written out (handlebars would compute a
+    /// `{{> (expression)}}`), so that its includes can be followed.
+    fn partial_name(&self, name: &Parameter, position: (usize, usize)) -> Result<String> {
+        match name {
+            Parameter::Name(_) | Parameter::Path(_) => name.as_name().map(str::to_string),
+            _ => None,
+        }
+        .ok_or_else(|| self.unnamed(position))
+    }
+
+    /// The name of an inline partial, `{{#*inline "name"}}`: a string (handlebars would look
+    /// up `{{#*inline name}}` in the data).
+    fn inline_name(&self, name: &Parameter, position: (usize, usize)) -> Result<String> {
+        match name {
+            Parameter::Literal(serde_json::Value::String(name)) => Ok(name.clone()),
+            _ => Err(self.unnamed(position)),
+        }
+    }
+
+    fn unnamed(&self, position: (usize, usize)) -> Error {
+        self.refuse(
+            position,
+            "the name of a partial must be written out, so that Grove can check that no partial \
+             includes itself",
+        )
+    }
+
+    /// Refuses a `{{patch}}` whose `indent=` is not a number from 0 to [`MAX_INDENT`].
+    fn check_indent(&self, helper: &HelperTemplate, position: (usize, usize)) -> Result<()> {
+        if helper.name.as_name() != Some("patch") {
+            return Ok(());
+        }
+        match helper.hash.get("indent") {
+            None => Ok(()),
+            Some(Parameter::Literal(indent))
+                if indent.as_u64().is_some_and(|i| i <= MAX_INDENT) =>
+            {
+                Ok(())
+            }
+            Some(_) => Err(self.refuse(
+                position,
+                &format!("the indent= of a patch must be a number from 0 to {MAX_INDENT}"),
+            )),
+        }
+    }
+
+    /// An error at `position` (line and column, from 1) of this template.
+    fn refuse(&self, position: (usize, usize), message: &str) -> Error {
+        located(self.origin, self.text, message, position)
+    }
+}
+
+/// Refuses a cycle of includes: a partial that includes itself, directly or through others,
+/// would render until the stack overflows. An include is followed to every template and every
+/// inline partial of its name, wherever defined, since an inline partial is seen by the
+/// partials its template includes.
+fn refuse_include_cycles(
+    includes: &[Include],
+    sources: &BTreeMap<String, (String, &str)>,
+) -> Result<()> {
+    let mut from: BTreeMap<&str, Vec<&Include>> = BTreeMap::new();
+    for include in includes {
+        from.entry(include.from.as_str()).or_default().push(include);
+    }
+    /// Depth first from `name`; the includes along the path so far are in `path`.
+    fn visit<'a>(
+        name: &'a str,
+        from: &BTreeMap<&'a str, Vec<&'a Include>>,
+        done: &mut BTreeSet<&'a str>,
+        path: &mut Vec<&'a Include>,
+    ) -> Option<Vec<&'a Include>> {
+        for include in from.get(name).into_iter().flatten() {
+            if let Some(start) = path.iter().position(|i| i.from == include.to) {
+                let mut cycle = path[start..].to_vec();
+                cycle.push(include);
+                return Some(cycle);
+            }
+            if include.from == include.to {
+                return Some(vec![include]);
+            }
+            if done.contains(include.to.as_str()) {
+                continue;
+            }
+            path.push(include);
+            if let Some(cycle) = visit(&include.to, from, done, path) {
+                return Some(cycle);
+            }
+            path.pop();
+        }
+        done.insert(name);
+        None
+    }
+    let mut done = BTreeSet::new();
+    for name in from.keys() {
+        if done.contains(name) {
+            continue;
+        }
+        if let Some(mut cycle) = visit(name, &from, &mut done, &mut Vec::new()) {
+            // Shown from the last include written in an override, if one is: the repository's
+            // to fix (one only in embedded templates would be Grove's).
+            let at = cycle
+                .iter()
+                .rposition(|i| i.origin != "embedded")
+                .unwrap_or(cycle.len() - 1);
+            cycle.rotate_left(at);
+            let shown = cycle[0];
+            let names: Vec<&str> = cycle
+                .iter()
+                .map(|i| i.from.as_str())
+                .chain([shown.from.as_str()])
+                .collect();
+            let message = match cycle.len() {
+                1 => format!(
+                    "the partial \"{}\" includes itself, which never ends",
+                    shown.to
+                ),
+                _ => format!(
+                    "the partials include each other, which never ends: {}",
+                    names.join(" → ")
+                ),
+            };
+            let text = sources
+                .values()
+                .find(|(origin, _)| *origin == shown.origin)
+                .map_or("", |(_, text)| text);
+            return Err(located(
+                &shown.origin,
+                text,
+                &message,
+                (shown.line, shown.column),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// An error in template `origin` (whose text is `text`) at a line and column (from 1).
+fn located(origin: &str, text: &str, message: &str, (line, column): (usize, usize)) -> Error {
+    let offset = offset(text, (line, column));
+    Error::located(
+        Cause::Template {
+            origin: origin.to_string(),
+        },
+        format!("{origin}:{line}: {message}"),
+        origin,
+        text,
+        vec![Diagnostic::error(offset..offset, message.to_string())],
+    )
+}
+
+/// The byte offset of a line and column (from 1) in `text`, at most its length.
+fn offset(text: &str, (line, column): (usize, usize)) -> usize {
+    let offset = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum::<usize>()
+        + column.saturating_sub(1);
+    offset.min(text.len())
+}
+
 fn template_error(
     origin: &str,
     text: &str,
     message: &str,
     position: Option<(usize, usize)>,
 ) -> Error {
-    let offset = position.map_or(0, |(line, column)| {
-        text.split_inclusive('\n')
-            .take(line.saturating_sub(1))
-            .map(str::len)
-            .sum::<usize>()
-            + column.saturating_sub(1)
-    });
-    let offset = offset.min(text.len());
+    let offset = position.map_or(0, |position| offset(text, position));
     Error::located(
         Cause::Template {
             origin: origin.to_string(),

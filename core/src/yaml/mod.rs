@@ -23,7 +23,7 @@ use std::ops::Range;
 /// The largest settings file Grove reads, in bytes.
 pub const MAX_SETTINGS_LEN: usize = 1 << 20;
 /// The deepest nesting Grove reads.
-pub const MAX_DEPTH: usize = 100;
+const MAX_DEPTH: usize = 100;
 
 /// A YAML text that could not be read, with where it went wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
