@@ -247,3 +247,134 @@ fn other_events_are_described_not_refused() {
         }
     }
 }
+
+/// The repository objects of a fixture, as JSON pointers.
+fn repository_objects(name: &str) -> &'static [&'static str] {
+    if name.starts_with("github-pr") {
+        &[
+            "/repository",
+            "/pull_request/base/repo",
+            "/pull_request/head/repo",
+        ]
+    } else if name.starts_with("github") {
+        &["/repository"]
+    } else if name.starts_with("gitlab-mr") {
+        &[
+            "/project",
+            "/repository",
+            "/object_attributes/source",
+            "/object_attributes/target",
+        ]
+    } else {
+        &["/project", "/repository"]
+    }
+}
+
+/// A fixture with `field` of each of its repository objects set to `value`.
+fn with_field(name: &str, field: &str, value: &str) -> String {
+    let mut body: serde_json::Value = serde_json::from_str(&payload(name)).unwrap();
+    for pointer in repository_objects(name) {
+        body.pointer_mut(pointer).unwrap()[field] = serde_json::json!(value);
+    }
+    body.to_string()
+}
+
+/// A repository is trusted by the clone URL its forge sets (GitHub's `clone_url`, GitLab's
+/// `git_http_url`) and nothing else: a `homepage` (on GitHub, the "Website" any owner fills in)
+/// or any other field naming the cluster repository or a trusted one leaves a payload from a
+/// stranger's repository a no-op, "not a trusted repository", push or pull request, GitHub or
+/// GitLab; the forge's own field, set the same way, would be trusted (so the payloads are ones
+/// that would otherwise deploy).
+#[test]
+fn only_the_clone_url_the_forge_sets_makes_a_repository_trusted() {
+    let cluster = cluster(None);
+    let github_fields = [
+        "homepage",
+        "html_url",
+        "url",
+        "git_url",
+        "ssh_url",
+        "svn_url",
+        "mirror_url",
+        "full_name",
+        "name",
+        "description",
+    ];
+    let gitlab_fields = [
+        "homepage",
+        "web_url",
+        "url",
+        "http_url",
+        "ssh_url",
+        "git_ssh_url",
+        "path_with_namespace",
+        "name",
+        "description",
+    ];
+    // (fixture, the forge's field, the repository it pretends to be)
+    let cases = [
+        (
+            "github-push-homepage",
+            "clone_url",
+            "https://gitlab.example.org/ops/cluster.git",
+        ),
+        (
+            "github-push-untrusted",
+            "clone_url",
+            "https://github.com/open-craft/edx-platform.git",
+        ),
+        (
+            "github-pr-homepage",
+            "clone_url",
+            "https://github.com/open-craft/edx-platform.git",
+        ),
+        (
+            "gitlab-push-homepage",
+            "git_http_url",
+            "https://gitlab.example.org/ops/cluster.git",
+        ),
+        (
+            "gitlab-push-untrusted",
+            "git_http_url",
+            "https://gitlab.example.org/opencraft/edx-platform.git",
+        ),
+        (
+            "gitlab-mr-homepage",
+            "git_http_url",
+            "https://gitlab.example.org/opencraft/edx-platform.git",
+        ),
+    ];
+    let not_trusted = |request: &Request| match request {
+        Request::Ignored { reason } => reason.contains(grove_core::webhook::NOT_TRUSTED),
+        _ => false,
+    };
+    for (name, forge_field, url) in cases {
+        let fields: &[&str] = if name.starts_with("github") {
+            &github_fields
+        } else {
+            &gitlab_fields
+        };
+        let as_is = request(&cluster, &payload(name)).unwrap();
+        assert!(not_trusted(&as_is), "{name}: {as_is:?}");
+        let path = url
+            .trim_end_matches(".git")
+            .split('/')
+            .skip(3)
+            .collect::<Vec<_>>()
+            .join("/");
+        for field in fields {
+            for value in [url, url.trim_end_matches(".git"), path.as_str()] {
+                let body = with_field(name, field, value);
+                let got = request(&cluster, &body).unwrap();
+                assert!(not_trusted(&got), "{name}: {field} = {value}: {got:?}");
+                let generated = generate(&cluster, Input::Webhook(&body)).unwrap();
+                assert!(generated.plan.is_noop(), "{name}: {field}");
+            }
+        }
+        let trusted = request(&cluster, &with_field(name, forge_field, url)).unwrap();
+        assert!(
+            !matches!(trusted, Request::Ignored { .. }),
+            "{name}: {forge_field} = {url}: {trusted:?}"
+        );
+    }
+}
