@@ -324,6 +324,154 @@ fn bad_payloads_give_exit_5_and_name_the_problem() {
         ),
         "the source repository",
     );
+    // A pull request "from the same repository" (the ids agree) whose clone URL is not an
+    // https:// URL of the trusted repository is never cloned from, opened or closed.
+    for url in [
+        "file:///etc",
+        "/etc",
+        "ext::sh",
+        "http://github.com/open-craft/edx-platform.git",
+        "git@github.com:open-craft/edx-platform.git",
+        "https://evil.example.org/open-craft/edx-platform.git",
+    ] {
+        for (fixture, pointer) in [
+            ("github-pr-opened", "/pull_request/head/repo/clone_url"),
+            ("github-pr-merged", "/pull_request/head/repo/clone_url"),
+            ("gitlab-mr-open", "/object_attributes/source/git_http_url"),
+        ] {
+            check_bad(
+                &format!("{fixture} from {url}"),
+                &with(
+                    fixture,
+                    pointer,
+                    json!(url.replace(
+                        "github.com/open-craft",
+                        if fixture.starts_with("gitlab") {
+                            "gitlab.example.org/opencraft"
+                        } else {
+                            "github.com/open-craft"
+                        }
+                    )),
+                ),
+                "the source repository",
+            );
+        }
+    }
+}
+
+/// `grove preview up --repository` builds only from what a trusted repository's webhook could
+/// have asked for: an https:// URL of a trusted repository of that kind (or of a fork on its
+/// host, when `allow_forks` is true); anything else is exit 5, naming the value, before any
+/// call to the cluster or any file is written.
+#[test]
+fn preview_up_builds_only_from_https_urls_of_trusted_repositories() {
+    let root = webhook_cluster();
+    let fakes = Fakes::new();
+    let up = |root: &Path, kind: &str, repository: &str| {
+        fakes.grove(
+            root,
+            &[
+                "preview",
+                "up",
+                "pr-1-x",
+                "--template",
+                "staging",
+                "--kind",
+                kind,
+                "--repository",
+                repository,
+                "--version",
+                "main",
+                "--host",
+                "pr-1-x.preview.example.org",
+            ],
+        )
+    };
+    let refused = |run: &Output, what: &str, message: &str| {
+        assert_eq!(run.status.code(), Some(5), "{what}: {}", describe(run));
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(
+            stderr.starts_with(&format!("error: invalid --repository: {what:?}: {message}")),
+            "{what}: {stderr}"
+        );
+    };
+    let https_only = "previews are built only from https:// URLs";
+    let not_trusted = "it is not a trusted repository";
+    for (kind, url, message) in [
+        ("edx-platform", "file:///etc", https_only),
+        ("edx-platform", "/etc", https_only),
+        ("edx-platform", "ext::sh", https_only),
+        (
+            "edx-platform",
+            "http://github.com/open-craft/edx-platform.git",
+            https_only,
+        ),
+        (
+            "edx-platform",
+            "git@github.com:open-craft/edx-platform.git",
+            https_only,
+        ),
+        (
+            "edx-platform",
+            "https://ada@github.com/open-craft/edx-platform.git",
+            https_only,
+        ),
+        ("edx-platform", "https://github.com/", https_only),
+        (
+            "edx-platform",
+            "https://github.com/someone/edx-platform.git",
+            not_trusted,
+        ),
+        (
+            "edx-platform",
+            "https://github.com/open-craft/example-theme.git",
+            not_trusted,
+        ),
+        (
+            "theme",
+            "https://github.com/open-craft/edx-platform.git",
+            not_trusted,
+        ),
+    ] {
+        refused(&up(&root, kind, url), url, message);
+        assert!(
+            fakes.take_calls().is_empty(),
+            "{url}: the cluster was asked"
+        );
+        assert!(!root.join("instances/pr-1-x").exists(), "{url}");
+    }
+    // Any spelling of a trusted repository that is an https:// URL.
+    for url in [
+        "https://github.com/open-craft/edx-platform.git",
+        "https://github.com/Open-Craft/edx-platform",
+    ] {
+        let run = up(&root, "edx-platform", url);
+        assert!(run.status.success(), "{url}: {}", describe(&run));
+    }
+    // With forks allowed, a fork on the host of a trusted repository of that kind.
+    let fork = "https://github.com/ada/edx-platform.git";
+    refused(&up(&root, "edx-platform", fork), fork, not_trusted);
+    let settings = root.join("grove.yml");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    assert!(text.contains("    allow_forks: false\n"));
+    std::fs::write(
+        &settings,
+        text.replace("    allow_forks: false\n", "    allow_forks: true\n"),
+    )
+    .unwrap();
+    let run = up(&root, "edx-platform", fork);
+    assert!(run.status.success(), "{}", describe(&run));
+    let elsewhere = "https://evil.example.org/ada/edx-platform.git";
+    refused(
+        &up(&root, "edx-platform", elsewhere),
+        elsewhere,
+        not_trusted,
+    );
+    refused(
+        &up(&root, "edx-platform", "file:///etc"),
+        "file:///etc",
+        https_only,
+    );
 }
 
 #[test]

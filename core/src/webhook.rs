@@ -23,7 +23,7 @@ use crate::error::{Cause, Error, Result};
 use crate::preview::{self, Preview};
 use crate::request::{PushedRef, Request};
 use crate::settings::{TrustedRepository, WebhookSettings};
-use crate::value::{repository_key, same_repository, Repository, Version};
+use crate::value::{repository_key, same_repository, Host, Repository, RepositoryKind, Version};
 use serde_json::Value;
 
 /// The largest payload Grove reads, in bytes (GitLab caps webhook bodies at 25 MB).
@@ -412,6 +412,56 @@ fn names(info: &RepositoryInfo, url: &str) -> bool {
 /// The reason every payload from a repository grove.yml does not list is ignored.
 pub const NOT_TRUSTED: &str = "not a trusted repository";
 
+/// The host of an `https://` URL that has a path and no user, lowercase.
+fn https_host(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("https://")?;
+    let (authority, path) = rest.split_once('/')?;
+    if authority.contains('@') || path.trim_matches('/').is_empty() {
+        return None;
+    }
+    Host::parse(authority).ok()?;
+    Some(authority.split(':').next()?.to_ascii_lowercase())
+}
+
+/// Checks a repository a preview of `kind` is to be built from (`grove preview up
+/// --repository`, the source of a pull request): an `https://` URL (never `http://`, `file://`,
+/// a path, `ext::` or ssh) of a repository `WEBHOOKS.trusted_repositories` lists with that kind,
+/// or, when `forks` is true, of a repository on the same host as one of them (a fork, as
+/// `WEBHOOKS.preview.allow_forks` allows). The error says why, for a message.
+pub fn trusted_source(
+    settings: &WebhookSettings,
+    kind: RepositoryKind,
+    url: &str,
+    forks: bool,
+) -> std::result::Result<(), String> {
+    let Some(host) = https_host(url) else {
+        return Err(
+            "previews are built only from https:// URLs (with a host and a path, and no user) of trusted repositories"
+                .into(),
+        );
+    };
+    let mut of_kind = settings
+        .trusted_repositories
+        .iter()
+        .filter(|t| t.kind == kind);
+    if of_kind
+        .clone()
+        .any(|t| same_repository(t.url.as_str(), url))
+    {
+        return Ok(());
+    }
+    if forks
+        && of_kind.any(|t| repository_key(t.url.as_str()).split('/').next() == Some(host.as_str()))
+    {
+        return Ok(());
+    }
+    Err(format!(
+        "it is {NOT_TRUSTED}: WEBHOOKS.trusted_repositories of grove.yml lists no {} repository at that URL{}",
+        kind.as_str(),
+        if forks { ", nor on its host" } else { "" }
+    ))
+}
+
 /// The branch of a `refs/heads/...` ref.
 fn branch_of(git_ref: &str) -> Option<&str> {
     git_ref.strip_prefix("refs/heads/")
@@ -556,8 +606,9 @@ fn decide_review(review: &Review, settings: &WebhookSettings) -> Result<Request>
                 || matches!((source.id, review.target.id), (Some(a), Some(b)) if a != b)
         }
     };
-    // What the preview would clone: the forge's clone URL of the source, checked before
-    // anything is decided from it.
+    // What the preview would clone, checked before anything is decided from it: the forge's
+    // clone URL of the source, an `https://` URL of the trusted repository itself, or of a fork
+    // on its host.
     let repository = match review.source.as_ref().map(|s| s.url.as_str()) {
         Some(url) => {
             let bad = |message: String| {
@@ -566,7 +617,9 @@ fn decide_review(review: &Review, settings: &WebhookSettings) -> Result<Request>
                     truncated(url)
                 ))
             };
-            Some(Repository::parse(url).map_err(|e| bad(e.message))?)
+            let repository = Repository::parse(url).map_err(|e| bad(e.message))?;
+            trusted_source(settings, trusted.kind, url, fork).map_err(bad)?;
+            Some(repository)
         }
         None => None,
     };

@@ -117,9 +117,9 @@ const SETTINGS: &str = "WEBHOOKS:
 fn forks_deploy_only_when_allowed_and_url_spellings_match() {
     let cluster = cluster(Some(SETTINGS));
     let fork = payload("github-pr-fork");
-    let request = request(&cluster, &fork).unwrap();
-    let Request::PreviewUp(preview) = request else {
-        panic!("{request:?}");
+    let decided = request(&cluster, &fork).unwrap();
+    let Request::PreviewUp(preview) = decided else {
+        panic!("{decided:?}");
     };
     assert_eq!(preview.name.as_str(), "pr-1235-better-grading");
     assert_eq!(
@@ -129,6 +129,30 @@ fn forks_deploy_only_when_allowed_and_url_spellings_match() {
     assert_eq!(preview.auto_stop_in, None);
     let yaml = generate(&cluster, Input::Webhook(&fork)).unwrap().main.yaml;
     assert!(!yaml.contains("auto_stop_in"), "{yaml}");
+    // A fork is cloned only from an https:// URL on the host of the trusted repository.
+    for (url, message) in [
+        (
+            "http://github.com/ada/edx-platform.git",
+            "only from https:// URLs",
+        ),
+        ("file:///etc", "only from https:// URLs"),
+        ("ext::sh", "only from https:// URLs"),
+        (
+            "https://evil.example.org/ada/edx-platform.git",
+            "not a trusted repository",
+        ),
+    ] {
+        let mut body: serde_json::Value = serde_json::from_str(&fork).unwrap();
+        body["pull_request"]["head"]["repo"]["clone_url"] = serde_json::json!(url);
+        let e = request(&cluster, &body.to_string()).unwrap_err();
+        assert_eq!(e.exit_code(), 5, "{url}");
+        assert_eq!(e.cause, Cause::Payload, "{url}");
+        assert!(
+            e.message.contains("the source repository") && e.message.contains(message),
+            "{url}: {}",
+            e.message
+        );
+    }
 }
 
 #[test]
