@@ -937,6 +937,23 @@ fn a_preview_whose_namespace_call_lost_its_answer_converges_on_a_retry() {
     assert!(!root.join("instances/pr-9-x").exists());
 }
 
+/// The preview `grove plan --webhook PAYLOAD --format json` plans, which must succeed.
+fn planned_preview(root: &Path, payload: &Path) -> serde_json::Value {
+    let run = grove(
+        root,
+        &[
+            "plan",
+            "--webhook",
+            payload.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert!(run.status.success(), "{}", describe(&run));
+    let mut plan: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    plan["preview"].take()
+}
+
 #[test]
 fn two_pull_requests_on_similar_long_branches_get_different_previews() {
     let root = webhook_cluster();
@@ -958,23 +975,12 @@ fn two_pull_requests_on_similar_long_branches_get_different_previews() {
         value["number"] = serde_json::json!(number);
         body = serde_json::to_vec(&value).unwrap();
         std::fs::write(&payload, body).unwrap();
-        let run = grove(
-            &root,
-            &[
-                "plan",
-                "--webhook",
-                payload.to_str().unwrap(),
-                "--format",
-                "json",
-            ],
-        );
-        assert!(run.status.success(), "{}", describe(&run));
-        let plan: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
-        let name = plan["preview"]["name"].as_str().unwrap().to_string();
+        let preview = planned_preview(&root, &payload);
+        let name = preview["name"].as_str().unwrap().to_string();
         assert!(name.len() <= 49, "{name}");
-        assert_eq!(plan["preview"]["environment"], format!("review/{name}"));
+        assert_eq!(preview["environment"], format!("review/{name}"));
         assert_eq!(
-            plan["preview"]["url"],
+            preview["url"],
             format!("https://{name}.preview.courses.example.org")
         );
         names.push(name);
@@ -1043,4 +1049,85 @@ fn a_preview_keeps_its_secrets_across_pull_request_updates() {
         !store.join(preview).exists(),
         "the preview's state is left in the store"
     );
+}
+
+/// Two trusted repositories with the same preview prefix would give PR #5 on `fix` of each the
+/// same preview, `pr-5-fix`, one overwriting and closing the other's: such a `WEBHOOKS` is
+/// refused when grove.yml is read (exit 5, at the entry, whatever is asked), and with a prefix
+/// each the two previews differ.
+#[test]
+fn previews_of_two_repositories_never_share_a_name() {
+    let root = webhook_cluster();
+    let dir = scratch("preview-names");
+    let pull_request = |repository: &str, base: &str| {
+        let mut body: serde_json::Value = serde_json::from_slice(&with(
+            "github-pr-opened",
+            "/pull_request/head/ref",
+            serde_json::json!("fix"),
+        ))
+        .unwrap();
+        body["number"] = serde_json::json!(5);
+        body["pull_request"]["base"]["ref"] = serde_json::json!(base);
+        for pointer in [
+            "/repository",
+            "/pull_request/base/repo",
+            "/pull_request/head/repo",
+        ] {
+            let repo = body.pointer_mut(pointer).unwrap();
+            repo["full_name"] = serde_json::json!(repository);
+            repo["clone_url"] = serde_json::json!(format!("https://github.com/{repository}.git"));
+        }
+        let path = dir.join(format!("{}.json", repository.replace('/', "-")));
+        std::fs::write(&path, serde_json::to_vec(&body).unwrap()).unwrap();
+        path
+    };
+    let fork = pull_request("open-craft/edx-platform", "master");
+    let upstream = pull_request("openedx/edx-platform", "open-release/sumac.1");
+    assert_eq!(planned_preview(&root, &fork)["name"], "pr-5-fix");
+    assert_eq!(planned_preview(&root, &upstream)["name"], "up-5-fix");
+
+    // Without its own prefix, openedx/edx-platform would share "pr" with open-craft's.
+    let settings = root.join("grove.yml");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    let entry =
+        "      branches: [open-release/sumac.1, open-release/teak.1]\n      preview_prefix: up\n";
+    assert!(text.contains(entry));
+    // The entry's line: its `url`, where its first key is.
+    let line = 1 + text
+        .lines()
+        .position(|l| l == "    - url: https://github.com/openedx/edx-platform.git")
+        .unwrap();
+    std::fs::write(
+        &settings,
+        text.replace(
+            entry,
+            "      branches: [open-release/sumac.1, open-release/teak.1]\n",
+        ),
+    )
+    .unwrap();
+    let expected = format!(
+        "error: grove.yml:{line}:7: https://github.com/openedx/edx-platform.git has no preview_prefix (so \"pr\"), as https://github.com/open-craft/edx-platform.git above does: a pull request of each with the same number and branch would get the same preview, so one would overwrite or remove the other's; give each trusted repository its own preview_prefix"
+    );
+    let out = dir.join("pipeline.yml");
+    for args in [
+        vec!["plan", "--webhook", upstream.to_str().unwrap()],
+        vec![
+            "webhookpipeline",
+            "--output",
+            out.to_str().unwrap(),
+            "--payload",
+            fork.to_str().unwrap(),
+        ],
+        vec![
+            "pipeline",
+            "[AutoDeploy][Update] campus",
+            out.to_str().unwrap(),
+        ],
+    ] {
+        let run = grove(&root, &args);
+        assert_eq!(run.status.code(), Some(5), "{args:?}: {}", describe(&run));
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(stderr.lines().next(), Some(expected.as_str()), "{args:?}");
+        assert!(!out.exists(), "{args:?}");
+    }
 }

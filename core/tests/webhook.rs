@@ -196,6 +196,14 @@ fn bad_settings_are_refused_when_read_at_their_key() {
             "must not start with '-'",
         ),
         (
+            SETTINGS.replace(
+                "kind: edx-platform\n",
+                "kind: edx-platform\n    - url: https://github.com/openedx/edx-platform.git\n      kind: edx-platform\n",
+            ),
+            "WEBHOOKS.trusted_repositories.preview_prefix",
+            "https://github.com/openedx/edx-platform.git has no preview_prefix (so \"pr\"), as git@github.com:open-craft/edx-platform above does",
+        ),
+        (
             "WEBHOOKS:\n  trusted_repository: []\n".to_string(),
             "WEBHOOKS.trusted_repository",
             "unknown field `trusted_repository`",
