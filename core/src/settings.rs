@@ -482,9 +482,7 @@ fn located(path: &str, text: &str, at: usize, key: Option<String>, message: Stri
     )
 }
 
-/// Reads a settings file of the repository into `T`, and the node it was read from: an error
-/// names the file, the line and the column, and the setting at fault ([`Cause::File`]), and
-/// shows no more of the text than the diagnostic's excerpt.
+/// [`parse`], with the node the value was read from.
 fn parse_node<T: serde::de::DeserializeOwned>(path: &str, text: &str) -> Result<(yaml::Node, T)> {
     let node = yaml::parse(text, &yaml::Limits::SETTINGS).map_err(|e| {
         let at = e.offset.unwrap_or(0);
@@ -498,7 +496,9 @@ fn parse_node<T: serde::de::DeserializeOwned>(path: &str, text: &str) -> Result<
     Ok((node, value))
 }
 
-/// Reads a settings file of the repository into `T` (see [`parse_node`] for its errors).
+/// Reads a settings file of the repository into `T`: an error names the file, the line and
+/// the column, and the setting at fault ([`Cause::File`]), and shows no more of the text than
+/// the diagnostic's excerpt.
 pub fn parse<T: serde::de::DeserializeOwned>(path: &str, text: &str) -> Result<T> {
     parse_node(path, text).map(|(_, value)| value)
 }
