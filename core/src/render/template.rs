@@ -20,6 +20,8 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const ROOT: &str = "pipeline";
 /// The deepest `indent=` a `{{patch}}` may ask for.
 pub const MAX_INDENT: u64 = 64;
+/// How deep blocks (`{{#if}}`, `{{#each}}`, `{{#> partial}}`, ...) may nest in a template.
+pub const MAX_BLOCK_DEPTH: usize = 64;
 
 /// The embedded templates, by name (file name without [`SUFFIX`]).
 pub const EMBEDDED: &[(&str, &str)] = &[
@@ -163,12 +165,14 @@ impl Templates {
         let mut patch_points = BTreeSet::new();
         for (name, (origin, text)) in &sources {
             refuse_raw_output(origin, text)?;
+            refuse_reference_tags(origin, text)?;
             patch_points.extend(patch_names(text));
             registry
                 .register_template_string(name, *text)
-                .map_err(|e| template_error(origin, text, &e.to_string(), e.pos()))?;
+                .map_err(|e| template_error(origin, text, &e.reason().to_string(), e.pos()))?;
             origins.insert(name.clone(), origin.clone());
         }
+        refuse_partial_cycles(&registry, &sources)?;
         Ok(Templates {
             registry,
             origins,
@@ -232,6 +236,262 @@ fn refuse_raw_output(origin: &str, text: &str) -> Result<()> {
     Ok(())
 }
 
+/// A partial of the templates in force: a template, or an inline partial (`{{#*inline "NAME"}}`),
+/// by name; what it calls, and in which template it is written.
+#[derive(Default)]
+struct Partial<'a> {
+    /// The partials it calls (`{{> NAME}}`, `{{#> NAME}}`), and its blocks call.
+    calls: BTreeSet<String>,
+    /// The templates it is written in (an inline partial may be written in several), as their
+    /// origin and text.
+    written_in: Vec<(&'a str, &'a str)>,
+}
+
+/// Refuses templates whose partials could include themselves, directly or through others:
+/// handlebars would follow them until the stack overflows (an abort, not an error). Every
+/// partial is named in the template (never by an expression), so what each may call is known
+/// before anything is rendered; an inline partial is counted with every partial of its name,
+/// wherever it is written, which can only find more cycles, never fewer.
+fn refuse_partial_cycles(
+    registry: &Handlebars<'static>,
+    sources: &BTreeMap<String, (String, &str)>,
+) -> Result<()> {
+    let mut partials: BTreeMap<String, Partial<'_>> = BTreeMap::new();
+    for (name, (origin, text)) in sources {
+        let Some(template) = registry.get_template(name) else {
+            continue;
+        };
+        let written = (origin.as_str(), *text);
+        partials
+            .entry(name.clone())
+            .or_default()
+            .written_in
+            .push(written);
+        collect_calls(template, name, written, &mut partials, 0)?;
+    }
+    // Depth first from each partial, along the calls; a call back into the path is a cycle.
+    fn visit(
+        name: &str,
+        partials: &BTreeMap<String, Partial<'_>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|p| p == name) {
+            let mut cycle = path[at..].to_vec();
+            cycle.push(name.to_string());
+            return Some(cycle);
+        }
+        if done.contains(name) {
+            return None;
+        }
+        path.push(name.to_string());
+        for call in partials.get(name).map(|p| &p.calls).into_iter().flatten() {
+            if let Some(cycle) = visit(call, partials, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        done.insert(name.to_string());
+        None
+    }
+    let mut done = BTreeSet::new();
+    for name in partials.keys() {
+        let Some(cycle) = visit(name, &partials, &mut Vec::new(), &mut done) else {
+            continue;
+        };
+        // Shown where the last step is written: the call that closes the cycle.
+        let (caller, callee) = (&cycle[cycle.len() - 2], &cycle[cycle.len() - 1]);
+        let (origin, text, at) = partials[caller.as_str()]
+            .written_in
+            .iter()
+            .find_map(|&(origin, text)| partial_call_at(text, callee).map(|at| (origin, text, at)))
+            .unwrap_or((
+                partials[caller.as_str()]
+                    .written_in
+                    .first()
+                    .map_or("a pipeline template", |w| w.0),
+                "",
+                0,
+            ));
+        let message = format!(
+            "partial {callee:?} includes itself ({}): a partial may not include itself, directly or through others",
+            cycle.join(" → ")
+        );
+        return Err(located(origin, text, at, 3, message));
+    }
+    Ok(())
+}
+
+/// Adds the partials `template` calls to those of `caller`, and its inline partials as
+/// partials of their own; a partial named by an expression (`{{> (lookup ...)}}`) is refused.
+fn collect_calls<'a>(
+    template: &handlebars::template::Template,
+    caller: &str,
+    written: (&'a str, &'a str),
+    partials: &mut BTreeMap<String, Partial<'a>>,
+    depth: usize,
+) -> Result<()> {
+    use handlebars::template::{Parameter, TemplateElement};
+    let (origin, text) = written;
+    if depth > MAX_BLOCK_DEPTH {
+        // Rendering recurses once a block: refused before the stack would overflow.
+        let at = block_deeper_than(text, MAX_BLOCK_DEPTH).unwrap_or(0);
+        let message = format!("blocks are nested more than {MAX_BLOCK_DEPTH} deep");
+        return Err(located(origin, text, at, 3, message));
+    }
+    let name_of = |parameter: &Parameter| -> Result<String> {
+        match parameter {
+            Parameter::Name(_) | Parameter::Path(_) => {
+                Ok(parameter.as_name().unwrap_or_default().to_string())
+            }
+            Parameter::Literal(serde_json::Value::String(name)) => Ok(name.clone()),
+            _ => Err(located(
+                origin,
+                text,
+                unnamed_partial_at(text).unwrap_or(0),
+                3,
+                "a partial must be named in the template, not by an expression".into(),
+            )),
+        }
+    };
+    for element in &template.elements {
+        match element {
+            TemplateElement::PartialExpression(d) | TemplateElement::PartialBlock(d) => {
+                let name = name_of(&d.name)?;
+                // `@partial-block` is the caller's own block, written in the caller: it calls
+                // what that block calls, which is counted there.
+                if name != "@partial-block" {
+                    partials
+                        .entry(caller.to_string())
+                        .or_default()
+                        .calls
+                        .insert(name);
+                }
+                if let Some(block) = &d.template {
+                    collect_calls(block, caller, written, partials, depth + 1)?;
+                }
+            }
+            TemplateElement::DecoratorBlock(d) if d.name.as_name() == Some("inline") => {
+                let name = d
+                    .params
+                    .first()
+                    .map(name_of)
+                    .transpose()?
+                    .unwrap_or_default();
+                let partial = partials.entry(name.clone()).or_default();
+                if !partial.written_in.contains(&written) {
+                    partial.written_in.push(written);
+                }
+                if let Some(block) = &d.template {
+                    collect_calls(block, &name, written, partials, depth + 1)?;
+                }
+            }
+            TemplateElement::DecoratorBlock(d) => {
+                if let Some(block) = &d.template {
+                    collect_calls(block, caller, written, partials, depth + 1)?;
+                }
+            }
+            TemplateElement::HelperBlock(h) => {
+                for block in [&h.template, &h.inverse].into_iter().flatten() {
+                    collect_calls(block, caller, written, partials, depth + 1)?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// An error at `len` bytes from byte `at` of the template `origin`, naming its file and line.
+fn located(origin: &str, text: &str, at: usize, len: usize, message: String) -> Error {
+    let at = at.min(text.len());
+    let end = crate::diagnostic::floor_char_boundary(text, (at + len).min(text.len())).max(at);
+    let (line, _) = crate::diagnostic::line_column(text, at);
+    Error::located(
+        Cause::Template {
+            origin: origin.to_string(),
+        },
+        format!("{origin}:{line}: {message}"),
+        origin,
+        text,
+        vec![Diagnostic::error(at..end, message)],
+    )
+}
+
+/// Where `text` first calls a partial by anything but its name, for a message.
+fn unnamed_partial_at(text: &str) -> Option<usize> {
+    text.match_indices("{{").find_map(|(at, _)| {
+        let rest = text[at + 2..].trim_start_matches('~').trim_start();
+        let rest = rest.strip_prefix('#').unwrap_or(rest);
+        let rest = rest.strip_prefix('>')?.trim_start();
+        (!rest.starts_with(|c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '@' | '"')))
+            .then_some(at)
+    })
+}
+
+/// Where a block of `text` first opens deeper than `max` (counting `{{#` and `{{/`), for a
+/// message.
+fn block_deeper_than(text: &str, max: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (at, _) in text.match_indices("{{") {
+        let rest = text[at + 2..].trim_start_matches('~').trim_start();
+        if rest.starts_with('#') {
+            depth += 1;
+            if depth > max {
+                return Some(at);
+            }
+        } else if rest.starts_with('/') {
+            depth = depth.saturating_sub(1);
+        }
+    }
+    None
+}
+
+/// Where `text` first calls the partial `name` (`{{> name`, `{{#> name`, with `~` and spaces
+/// allowed), for a message.
+fn partial_call_at(text: &str, name: &str) -> Option<usize> {
+    text.match_indices("{{").find_map(|(at, _)| {
+        let rest = text[at + 2..].trim_start_matches('~').trim_start();
+        let rest = rest.strip_prefix('#').unwrap_or(rest);
+        let rest = rest.strip_prefix('>')?.trim_start();
+        let rest = rest
+            .strip_prefix(name)
+            .or_else(|| rest.strip_prefix(&format!("\"{name}\"")))?;
+        rest.starts_with(|c: char| c.is_whitespace() || c == '}' || c == '~')
+            .then_some(at)
+    })
+}
+
+/// Refuses GitLab's `!reference` tag, which Grove does not resolve (the generated pipeline is
+/// read back and checked, and a tag it cannot read would be refused there, at a line of the
+/// output rather than of the template): at the template's line, saying what to write instead.
+/// Comment lines may name it.
+fn refuse_reference_tags(origin: &str, text: &str) -> Result<()> {
+    let tag = "!reference";
+    let mut line_start = 0;
+    for line in text.split_inclusive('\n') {
+        let comment = line.trim_start().starts_with('#');
+        let found = line.match_indices(tag).find(|&(at, _)| {
+            let before = line[..at].chars().next_back();
+            let after = line[at + tag.len()..].chars().next();
+            before.is_none_or(|c| c.is_whitespace() || matches!(c, '[' | ',' | '{'))
+                && after.is_none_or(|c| c.is_whitespace() || c == '[')
+        });
+        if let (false, Some((at, _))) = (comment, found) {
+            let message = "GitLab's !reference tag is not supported in pipeline templates: write the referenced lines out, or use `extends:`";
+            return Err(located(
+                origin,
+                text,
+                line_start + at,
+                tag.len(),
+                message.into(),
+            ));
+        }
+        line_start += line.len();
+    }
+    Ok(())
+}
+
 /// The patch names a template has patch points for: `{{patch "NAME"}}`.
 pub fn patch_names(text: &str) -> impl Iterator<Item = String> + '_ {
     text.match_indices("{{").filter_map(move |(at, _)| {
@@ -260,7 +520,12 @@ fn template_error(
         Cause::Template {
             origin: origin.to_string(),
         },
-        format!("{origin}: the template does not compile: {message}"),
+        format!(
+            "{origin}{}: the template does not compile: {message}",
+            position
+                .map(|(line, _)| format!(":{line}"))
+                .unwrap_or_default()
+        ),
         origin,
         text,
         vec![Diagnostic::error(offset..offset, message.to_string())],
