@@ -117,6 +117,18 @@ pub fn up(context: &Context, args: &UpArgs<'_>) -> Result<(), Failure> {
     };
     let repository =
         Repository::parse(args.repository).map_err(|e| invalid("--repository", e.message))?;
+    // Only what a webhook of a trusted repository could have asked for: an https:// URL of a
+    // trusted repository of that kind, or of a fork on its host when forks get previews.
+    let webhooks = context.repository.settings()?.webhooks;
+    let forks = webhooks.preview.as_ref().is_some_and(|p| p.allow_forks);
+    grove_core::webhook::trusted_source(&webhooks, kind, repository.as_str(), forks).map_err(
+        |message| {
+            invalid(
+                "--repository",
+                format!("{:?}: {message}", repository.as_str()),
+            )
+        },
+    )?;
     let version = Version::parse(args.version).map_err(|e| invalid("--version", e.message))?;
     grove_core::value::Host::parse(args.host).map_err(|m| invalid("--host", m))?;
     if name == template {

@@ -697,3 +697,53 @@ fn s3_prepares_that_race_end_with_the_winners_secrets() {
     assert_eq!(stored(&store, "ID"), theirs_id);
     assert_eq!(ours.printvalue("ID", &env_refs(&aws)), theirs_id);
 }
+
+/// `grove prepare --edx-platform-version` gives Tutor that version for this run and never
+/// writes `config.yml` (issue 14: it used to rewrite the file before checking it, making a
+/// duplicate key or a second document of a quoted key, a space before the colon, a flow
+/// mapping or a BOM, and turning CRLF into LF): the file keeps its bytes, whatever its form.
+#[test]
+fn prepare_at_another_version_never_writes_config_yml() {
+    let (_store_dir, store) = shared_store("state-version-store");
+    let clone = Clone::new("state-version", &store);
+    for config in [
+        "LMS_HOST: demo.example.com\n\"EDX_PLATFORM_VERSION\": old\n",
+        "LMS_HOST: demo.example.com\nEDX_PLATFORM_VERSION : old\n",
+        "\u{feff}LMS_HOST: demo.example.com\nEDX_PLATFORM_VERSION: old\n",
+        "LMS_HOST: demo.example.com\r\nEDX_PLATFORM_VERSION: old\r\n",
+    ] {
+        clone.set_config(config);
+        let run = clone.grove(
+            &[
+                "prepare",
+                "demo",
+                "--edx-platform-version",
+                "open-release/teak.2",
+            ],
+            &[],
+        );
+        assert!(run.status.success(), "{config:?}: {}", describe(&run));
+        assert_eq!(
+            fs::read_to_string(clone.config_path()).unwrap(),
+            config,
+            "config.yml was written"
+        );
+        // Set for this run (as a YAML string, which the fake Tutor keeps as given).
+        assert_eq!(
+            clone.printvalue("EDX_PLATFORM_VERSION", &[]),
+            "\"open-release/teak.2\"",
+            "{config:?}"
+        );
+    }
+    // A flow mapping is refused (exit 5, located) before Tutor runs, and left as it is.
+    let flow = "{LMS_HOST: demo.example.com, EDX_PLATFORM_VERSION: old}\n";
+    clone.set_config(flow);
+    let run = clone.grove(&["prepare", "demo", "--edx-platform-version", "x"], &[]);
+    assert_eq!(run.status.code(), Some(5), "{}", describe(&run));
+    assert!(
+        String::from_utf8_lossy(&run.stderr).starts_with("error: instances/demo/config.yml:1:1: "),
+        "{}",
+        describe(&run)
+    );
+    assert_eq!(fs::read_to_string(clone.config_path()).unwrap(), flow);
+}

@@ -256,6 +256,154 @@ fn bad_payloads_give_exit_5_and_name_the_problem() {
         ),
         "the source repository",
     );
+    // A pull request "from the same repository" (the ids agree) whose clone URL is not an
+    // https:// URL of the trusted repository is never cloned from, opened or closed.
+    for url in [
+        "file:///etc",
+        "/etc",
+        "ext::sh",
+        "http://github.com/open-craft/edx-platform.git",
+        "git@github.com:open-craft/edx-platform.git",
+        "https://evil.example.org/open-craft/edx-platform.git",
+    ] {
+        for (fixture, pointer) in [
+            ("github-pr-opened", "/pull_request/head/repo/clone_url"),
+            ("github-pr-merged", "/pull_request/head/repo/clone_url"),
+            ("gitlab-mr-open", "/object_attributes/source/git_http_url"),
+        ] {
+            check_bad(
+                &format!("{fixture} from {url}"),
+                &with(
+                    fixture,
+                    pointer,
+                    json!(url.replace(
+                        "github.com/open-craft",
+                        if fixture.starts_with("gitlab") {
+                            "gitlab.example.org/opencraft"
+                        } else {
+                            "github.com/open-craft"
+                        }
+                    )),
+                ),
+                "the source repository",
+            );
+        }
+    }
+}
+
+/// `grove preview up --repository` builds only from what a trusted repository's webhook could
+/// have asked for: an https:// URL of a trusted repository of that kind (or of a fork on its
+/// host, when `allow_forks` is true); anything else is exit 5, naming the value, before any
+/// call to the cluster or any file is written.
+#[test]
+fn preview_up_builds_only_from_https_urls_of_trusted_repositories() {
+    let root = webhook_cluster();
+    let fakes = Fakes::new();
+    let up = |root: &Path, kind: &str, repository: &str| {
+        fakes.grove(
+            root,
+            &[
+                "preview",
+                "up",
+                "pr-1-x",
+                "--template",
+                "staging",
+                "--kind",
+                kind,
+                "--repository",
+                repository,
+                "--version",
+                "main",
+                "--host",
+                "pr-1-x.preview.example.org",
+            ],
+        )
+    };
+    let refused = |run: &Output, what: &str, message: &str| {
+        assert_eq!(run.status.code(), Some(5), "{what}: {}", describe(run));
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(
+            stderr.starts_with(&format!("error: invalid --repository: {what:?}: {message}")),
+            "{what}: {stderr}"
+        );
+    };
+    let https_only = "previews are built only from https:// URLs";
+    let not_trusted = "it is not a trusted repository";
+    for (kind, url, message) in [
+        ("edx-platform", "file:///etc", https_only),
+        ("edx-platform", "/etc", https_only),
+        ("edx-platform", "ext::sh", https_only),
+        (
+            "edx-platform",
+            "http://github.com/open-craft/edx-platform.git",
+            https_only,
+        ),
+        (
+            "edx-platform",
+            "git@github.com:open-craft/edx-platform.git",
+            https_only,
+        ),
+        (
+            "edx-platform",
+            "https://ada@github.com/open-craft/edx-platform.git",
+            https_only,
+        ),
+        ("edx-platform", "https://github.com/", https_only),
+        (
+            "edx-platform",
+            "https://github.com/someone/edx-platform.git",
+            not_trusted,
+        ),
+        (
+            "edx-platform",
+            "https://github.com/open-craft/example-theme.git",
+            not_trusted,
+        ),
+        (
+            "theme",
+            "https://github.com/open-craft/edx-platform.git",
+            not_trusted,
+        ),
+    ] {
+        refused(&up(&root, kind, url), url, message);
+        assert!(
+            fakes.take_calls().is_empty(),
+            "{url}: the cluster was asked"
+        );
+        assert!(!root.join("instances/pr-1-x").exists(), "{url}");
+    }
+    // Any spelling of a trusted repository that is an https:// URL.
+    for url in [
+        "https://github.com/open-craft/edx-platform.git",
+        "https://github.com/Open-Craft/edx-platform",
+    ] {
+        let run = up(&root, "edx-platform", url);
+        assert!(run.status.success(), "{url}: {}", describe(&run));
+    }
+    // With forks allowed, a fork on the host of a trusted repository of that kind.
+    let fork = "https://github.com/ada/edx-platform.git";
+    refused(&up(&root, "edx-platform", fork), fork, not_trusted);
+    let settings = root.join("grove.yml");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    assert!(text.contains("    allow_forks: false\n"));
+    std::fs::write(
+        &settings,
+        text.replace("    allow_forks: false\n", "    allow_forks: true\n"),
+    )
+    .unwrap();
+    let run = up(&root, "edx-platform", fork);
+    assert!(run.status.success(), "{}", describe(&run));
+    let elsewhere = "https://evil.example.org/ada/edx-platform.git";
+    refused(
+        &up(&root, "edx-platform", elsewhere),
+        elsewhere,
+        not_trusted,
+    );
+    refused(
+        &up(&root, "edx-platform", "file:///etc"),
+        "file:///etc",
+        https_only,
+    );
 }
 
 #[test]
@@ -721,6 +869,23 @@ fn a_preview_whose_namespace_call_lost_its_answer_converges_on_a_retry() {
     assert!(!root.join("instances/pr-9-x").exists());
 }
 
+/// The preview `grove plan --webhook PAYLOAD --format json` plans, which must succeed.
+fn planned_preview(root: &Path, payload: &Path) -> serde_json::Value {
+    let run = grove(
+        root,
+        &[
+            "plan",
+            "--webhook",
+            payload.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert!(run.status.success(), "{}", describe(&run));
+    let mut plan: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    plan["preview"].take()
+}
+
 #[test]
 fn two_pull_requests_on_similar_long_branches_get_different_previews() {
     let root = webhook_cluster();
@@ -742,23 +907,12 @@ fn two_pull_requests_on_similar_long_branches_get_different_previews() {
         value["number"] = serde_json::json!(number);
         body = serde_json::to_vec(&value).unwrap();
         std::fs::write(&payload, body).unwrap();
-        let run = grove(
-            &root,
-            &[
-                "plan",
-                "--webhook",
-                payload.to_str().unwrap(),
-                "--format",
-                "json",
-            ],
-        );
-        assert!(run.status.success(), "{}", describe(&run));
-        let plan: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
-        let name = plan["preview"]["name"].as_str().unwrap().to_string();
+        let preview = planned_preview(&root, &payload);
+        let name = preview["name"].as_str().unwrap().to_string();
         assert!(name.len() <= 49, "{name}");
-        assert_eq!(plan["preview"]["environment"], format!("review/{name}"));
+        assert_eq!(preview["environment"], format!("review/{name}"));
         assert_eq!(
-            plan["preview"]["url"],
+            preview["url"],
             format!("https://{name}.preview.courses.example.org")
         );
         names.push(name);
@@ -827,4 +981,85 @@ fn a_preview_keeps_its_secrets_across_pull_request_updates() {
         !store.join(preview).exists(),
         "the preview's state is left in the store"
     );
+}
+
+/// Two trusted repositories with the same preview prefix would give PR #5 on `fix` of each the
+/// same preview, `pr-5-fix`, one overwriting and closing the other's: such a `WEBHOOKS` is
+/// refused when grove.yml is read (exit 5, at the entry, whatever is asked), and with a prefix
+/// each the two previews differ.
+#[test]
+fn previews_of_two_repositories_never_share_a_name() {
+    let root = webhook_cluster();
+    let dir = scratch("preview-names");
+    let pull_request = |repository: &str, base: &str| {
+        let mut body: serde_json::Value = serde_json::from_slice(&with(
+            "github-pr-opened",
+            "/pull_request/head/ref",
+            serde_json::json!("fix"),
+        ))
+        .unwrap();
+        body["number"] = serde_json::json!(5);
+        body["pull_request"]["base"]["ref"] = serde_json::json!(base);
+        for pointer in [
+            "/repository",
+            "/pull_request/base/repo",
+            "/pull_request/head/repo",
+        ] {
+            let repo = body.pointer_mut(pointer).unwrap();
+            repo["full_name"] = serde_json::json!(repository);
+            repo["clone_url"] = serde_json::json!(format!("https://github.com/{repository}.git"));
+        }
+        let path = dir.join(format!("{}.json", repository.replace('/', "-")));
+        std::fs::write(&path, serde_json::to_vec(&body).unwrap()).unwrap();
+        path
+    };
+    let fork = pull_request("open-craft/edx-platform", "master");
+    let upstream = pull_request("openedx/edx-platform", "open-release/sumac.1");
+    assert_eq!(planned_preview(&root, &fork)["name"], "pr-5-fix");
+    assert_eq!(planned_preview(&root, &upstream)["name"], "up-5-fix");
+
+    // Without its own prefix, openedx/edx-platform would share "pr" with open-craft's.
+    let settings = root.join("grove.yml");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    let entry =
+        "      branches: [open-release/sumac.1, open-release/teak.1]\n      preview_prefix: up\n";
+    assert!(text.contains(entry));
+    // The entry's line: its `url`, where its first key is.
+    let line = 1 + text
+        .lines()
+        .position(|l| l == "    - url: https://github.com/openedx/edx-platform.git")
+        .unwrap();
+    std::fs::write(
+        &settings,
+        text.replace(
+            entry,
+            "      branches: [open-release/sumac.1, open-release/teak.1]\n",
+        ),
+    )
+    .unwrap();
+    let expected = format!(
+        "error: grove.yml:{line}:7: https://github.com/openedx/edx-platform.git has no preview_prefix (so \"pr\"), as https://github.com/open-craft/edx-platform.git above does: a pull request of each with the same number and branch would get the same preview, so one would overwrite or remove the other's; give each trusted repository its own preview_prefix"
+    );
+    let out = dir.join("pipeline.yml");
+    for args in [
+        vec!["plan", "--webhook", upstream.to_str().unwrap()],
+        vec![
+            "webhookpipeline",
+            "--output",
+            out.to_str().unwrap(),
+            "--payload",
+            fork.to_str().unwrap(),
+        ],
+        vec![
+            "pipeline",
+            "[AutoDeploy][Update] campus",
+            out.to_str().unwrap(),
+        ],
+    ] {
+        let run = grove(&root, &args);
+        assert_eq!(run.status.code(), Some(5), "{args:?}: {}", describe(&run));
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(stderr.lines().next(), Some(expected.as_str()), "{args:?}");
+        assert!(!out.exists(), "{args:?}");
+    }
 }

@@ -269,7 +269,7 @@ impl Fleet {
 /// optional).
 pub fn cluster_settings(text: Option<&str>) -> Result<ClusterSettings> {
     match text {
-        Some(text) => settings::parse(CLUSTER_SETTINGS, text),
+        Some(text) => settings::parse_cluster(CLUSTER_SETTINGS, text),
         None => Ok(ClusterSettings::default()),
     }
 }

@@ -109,6 +109,26 @@ pub struct WebhookSettings {
     pub preview: Option<PreviewSettings>,
 }
 
+impl WebhookSettings {
+    /// Two trusted repositories whose previews' names could meet, as (the later, the earlier)
+    /// of their indices in `trusted_repositories`, when pull requests get previews.
+    ///
+    /// A preview is named `PREFIX-NUMBER-BRANCH` (with a hash of the repository only when the
+    /// branch had to be shortened or rewritten), and a prefix holds no `-`: names are unique
+    /// per (repository, request) exactly when no two trusted repositories share a prefix.
+    pub fn preview_collision(&self) -> Option<(usize, usize)> {
+        self.preview.as_ref()?;
+        let repositories = &self.trusted_repositories;
+        (0..repositories.len()).find_map(|at| {
+            (0..at)
+                .find(|&earlier| {
+                    repositories[earlier].preview_prefix == repositories[at].preview_prefix
+                })
+                .map(|earlier| (at, earlier))
+        })
+    }
+}
+
 /// A repository whose pushes and pull requests may deploy.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -120,8 +140,9 @@ pub struct TrustedRepository {
     /// Only pushes to these branches (and pull requests into them) deploy; all when absent.
     #[serde(default)]
     pub branches: Option<Vec<String>>,
-    /// The first part of its previews' names (`pr` unless set); give each trusted repository
-    /// that takes pull requests its own, so their request numbers never meet.
+    /// The first part of its previews' names (`pr` unless set). With `preview` set, each
+    /// trusted repository must have its own, so that their request numbers never meet: two
+    /// alike are refused when grove.yml is read ([`WebhookSettings::preview_collision`]).
     #[serde(default)]
     pub preview_prefix: PreviewPrefix,
 }
@@ -443,33 +464,81 @@ fn top_level_key_at(text: &str, at: usize) -> Option<String> {
     })
 }
 
+/// An error at byte `at` of a settings file: it names the file, the line and the column, and
+/// the setting `key`, and shows no more of the text than the diagnostic's excerpt.
+fn located(path: &str, text: &str, at: usize, key: Option<String>, message: String) -> Error {
+    let at = at.min(text.len());
+    let (line, column) = crate::diagnostic::line_column(text, at);
+    let end = crate::diagnostic::floor_char_boundary(text, at + 1).max(at);
+    Error::located(
+        Cause::File {
+            path: path.to_string(),
+            key,
+        },
+        format!("{path}:{line}:{column}: {message}"),
+        path,
+        text,
+        vec![Diagnostic::error(at..end, message)],
+    )
+}
+
+/// [`parse`], with the node the value was read from.
+fn parse_node<T: serde::de::DeserializeOwned>(path: &str, text: &str) -> Result<(yaml::Node, T)> {
+    let node = yaml::parse(text, &yaml::Limits::SETTINGS).map_err(|e| {
+        let at = e.offset.unwrap_or(0);
+        located(path, text, at, top_level_key_at(text, at), e.message)
+    })?;
+    let value = yaml::from_node(&node).map_err(|e| {
+        let at = e.offset.unwrap_or(0);
+        let key = e.offset.and_then(|at| node.key_path_at(at));
+        located(path, text, at, key, e.message)
+    })?;
+    Ok((node, value))
+}
+
 /// Reads a settings file of the repository into `T`: an error names the file, the line and
 /// the column, and the setting at fault ([`Cause::File`]), and shows no more of the text than
 /// the diagnostic's excerpt.
 pub fn parse<T: serde::de::DeserializeOwned>(path: &str, text: &str) -> Result<T> {
-    let located = |e: yaml::YamlError, key: Option<String>| {
-        let at = e.offset.unwrap_or(0).min(text.len());
-        let (line, column) = crate::diagnostic::line_column(text, at);
-        let end = crate::diagnostic::floor_char_boundary(text, at + 1).max(at);
-        Error::located(
-            Cause::File {
-                path: path.to_string(),
-                key,
-            },
-            format!("{path}:{line}:{column}: {}", e.message),
+    parse_node(path, text).map(|(_, value)| value)
+}
+
+/// Reads the cluster's `grove.yml` (see [`parse`]), and refuses, at the entry at fault, a
+/// `WEBHOOKS` under which two pull requests could get the same preview
+/// ([`WebhookSettings::preview_collision`]).
+pub fn parse_cluster(path: &str, text: &str) -> Result<ClusterSettings> {
+    let (node, settings) = parse_node::<ClusterSettings>(path, text)?;
+    if let Some((at, earlier)) = settings.webhooks.preview_collision() {
+        let repositories = &settings.webhooks.trusted_repositories;
+        let (entry, other) = (&repositories[at], &repositories[earlier]);
+        let item = node
+            .get("WEBHOOKS")
+            .and_then(|w| w.get("trusted_repositories"))
+            .and_then(|list| match &list.value {
+                yaml::Value::Seq(items) => items.get(at),
+                _ => None,
+            });
+        let prefix = entry.preview_prefix.as_str();
+        let (offset, which) = match item.and_then(|i| i.get("preview_prefix")) {
+            Some(value) => (value.span.start, format!("preview_prefix {prefix:?}")),
+            None => (
+                item.map_or(0, |i| i.span.start),
+                format!("no preview_prefix (so {prefix:?})"),
+            ),
+        };
+        let message = format!(
+            "{} has {which}, as {} above does: a pull request of each with the same number and branch would get the same preview, so one would overwrite or remove the other's; give each trusted repository its own preview_prefix",
+            entry.url, other.url
+        );
+        return Err(located(
             path,
             text,
-            vec![Diagnostic::error(at..end, e.message)],
-        )
-    };
-    let node = yaml::parse(text, &yaml::Limits::SETTINGS).map_err(|e| {
-        let key = top_level_key_at(text, e.offset.unwrap_or(0));
-        located(e, key)
-    })?;
-    yaml::from_node(&node).map_err(|e| {
-        let key = e.offset.and_then(|at| node.key_path_at(at));
-        located(e, key)
-    })
+            offset,
+            Some("WEBHOOKS.trusted_repositories.preview_prefix".into()),
+            message,
+        ));
+    }
+    Ok(settings)
 }
 
 #[cfg(test)]
@@ -479,19 +548,17 @@ mod tests {
     /// Reads `text` as a cluster `grove.yml`; `Ok` or the located error as `line:column key:
     /// message`.
     fn check(text: &str, expected: std::result::Result<(), &str>) {
-        let got = parse::<ClusterSettings>("grove.yml", text)
-            .map(|_| ())
-            .map_err(|e| {
-                let (line, column) = e.line_column().unwrap();
-                let key = match &e.cause {
-                    Cause::File { path, key } => {
-                        assert_eq!(path, "grove.yml");
-                        key.clone().unwrap_or_default()
-                    }
-                    other => panic!("{other:?}"),
-                };
-                format!("{line}:{column} {key}: {}", e.diagnostics[0].message)
-            });
+        let got = parse_cluster("grove.yml", text).map(|_| ()).map_err(|e| {
+            let (line, column) = e.line_column().unwrap();
+            let key = match &e.cause {
+                Cause::File { path, key } => {
+                    assert_eq!(path, "grove.yml");
+                    key.clone().unwrap_or_default()
+                }
+                other => panic!("{other:?}"),
+            };
+            format!("{line}:{column} {key}: {}", e.diagnostics[0].message)
+        });
         assert_eq!(
             got.as_ref().map(|_| ()).map_err(String::as_str),
             expected,
@@ -547,6 +614,32 @@ mod tests {
             "WEBHOOKS:\n  preview:\n    template_instance: staging\n    url_pattern: https://{name}.x.org\n    auto_stop_in: 1 fortnight\n",
             Err("5:19 WEBHOOKS.preview.auto_stop_in: auto_stop_in \"1 fortnight\" is not a duration such as \"1 week\" or \"3 days 12 hours\", or \"never\""),
         );
+        // Two trusted repositories with one preview prefix: at the later one's prefix (or its
+        // entry, when it sets none), only when pull requests get previews.
+        let two = |first: &str, second: &str, preview: bool| {
+            format!(
+                "WEBHOOKS:\n  trusted_repositories:\n    - url: https://github.com/a/edx-platform.git\n      kind: edx-platform\n{first}    - url: https://gitlab.example.org/b/edx-platform.git\n      kind: edx-platform\n{second}{}",
+                if preview {
+                    "  preview:\n    template_instance: staging\n    url_pattern: https://{name}.x.org\n"
+                } else {
+                    ""
+                }
+            )
+        };
+        check(
+            &two("", "", true),
+            Err("5:7 WEBHOOKS.trusted_repositories.preview_prefix: https://gitlab.example.org/b/edx-platform.git has no preview_prefix (so \"pr\"), as https://github.com/a/edx-platform.git above does: a pull request of each with the same number and branch would get the same preview, so one would overwrite or remove the other's; give each trusted repository its own preview_prefix"),
+        );
+        check(
+            &two("      preview_prefix: gh\n", "      preview_prefix: gh\n", true),
+            Err("8:23 WEBHOOKS.trusted_repositories.preview_prefix: https://gitlab.example.org/b/edx-platform.git has preview_prefix \"gh\", as https://github.com/a/edx-platform.git above does: a pull request of each with the same number and branch would get the same preview, so one would overwrite or remove the other's; give each trusted repository its own preview_prefix"),
+        );
+        check(
+            &two("      preview_prefix: pr\n", "", true),
+            Err("6:7 WEBHOOKS.trusted_repositories.preview_prefix: https://gitlab.example.org/b/edx-platform.git has no preview_prefix (so \"pr\"), as https://github.com/a/edx-platform.git above does: a pull request of each with the same number and branch would get the same preview, so one would overwrite or remove the other's; give each trusted repository its own preview_prefix"),
+        );
+        check(&two("", "      preview_prefix: gl\n", true), Ok(()));
+        check(&two("", "", false), Ok(()));
         check(
             "TERRAFORM_DIR: ../elsewhere\n",
             Err("1:16 TERRAFORM_DIR: \"../elsewhere\" is not a folder inside the repository: give a relative path without `..`"),

@@ -9,6 +9,12 @@
 //! [`Request::Ignored`], with the reason. Payload values that reach a pipeline are checked
 //! here ([`Repository`], [`Version`]) and only ever become quoted, unexpanded variables.
 //!
+//! A repository is known by the clone URL its forge sets (GitHub's `clone_url`, GitLab's
+//! `git_http_url`) and by nothing its owner writes ([`RepositoryInfo`]). Payloads reach Grove
+//! unauthenticated (GitLab's pipeline trigger passes the body, not the forge's signature), so
+//! the trigger token is what keeps strangers out; the trust list is defence in depth against
+//! what a forge sends for repositories the cluster's maintainers do not control.
+//!
 //! Payloads are read with serde_json (whose recursion limit refuses absurd nesting); a payload
 //! that is not JSON, or lacks a field the event needs, or has one of the wrong type, fails with
 //! exit 5 and names the field.
@@ -17,7 +23,7 @@ use crate::error::{Cause, Error, Result};
 use crate::preview::{self, Preview};
 use crate::request::{PushedRef, Request};
 use crate::settings::{TrustedRepository, WebhookSettings};
-use crate::value::{repository_key, same_repository, Repository, Version};
+use crate::value::{repository_key, same_repository, Host, Repository, RepositoryKind, Version};
 use serde_json::Value;
 
 /// The largest payload Grove reads, in bytes (GitLab caps webhook bodies at 25 MB).
@@ -32,15 +38,19 @@ pub enum Forge {
     GitHub,
 }
 
-/// A repository as a payload describes it.
+/// A repository as a payload describes it, by the fields the forge itself sets.
+///
+/// GitHub derives `clone_url` and `full_name` from the repository's owner and name, and GitLab
+/// `git_http_url` and `path_with_namespace` from the project's path; both give the id. Fields a
+/// repository's owner writes (`homepage`, the "Website" box on GitHub; `description`; `name`)
+/// are never read, so no repository can name itself another.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepositoryInfo {
     /// Its name for messages: `path_with_namespace` or `full_name`.
     pub display: String,
-    /// Every URL the payload gives for it, for matching against grove.yml.
-    pub urls: Vec<String>,
-    /// The URL to clone it from, if given.
-    pub clone_url: Option<String>,
+    /// The URL to clone it from, the one URL matched against grove.yml: GitHub's `clone_url`,
+    /// GitLab's `git_http_url`.
+    pub url: String,
     /// Its id on the forge, if given (GitLab project id, GitHub repository id).
     pub id: Option<u64>,
 }
@@ -192,8 +202,9 @@ fn flag(root: &Value, path: &str) -> Result<bool> {
     }
 }
 
-/// A repository from an object of the payload: its name and every URL it gives.
-fn repository_info(root: &Value, path: &str, display_key: &str) -> Result<RepositoryInfo> {
+/// A repository from an object of the payload, by the fields `forge` sets (see
+/// [`RepositoryInfo`]): its clone URL must be there (exit 5 otherwise).
+fn repository_info(root: &Value, path: &str, forge: Forge) -> Result<RepositoryInfo> {
     let Some(object) = lookup(root, path)? else {
         return Err(invalid(format!("`{path}` is missing")));
     };
@@ -203,41 +214,17 @@ fn repository_info(root: &Value, path: &str, display_key: &str) -> Result<Reposi
             type_name(object)
         )));
     }
-    let url_keys = [
-        "git_http_url",
-        "git_ssh_url",
-        "web_url",
-        "http_url",
-        "ssh_url",
-        "clone_url",
-        "html_url",
-        "git_url",
-        "homepage",
-        "url",
-    ];
-    let mut urls = Vec::new();
-    for key in url_keys {
-        if let Some(url) = opt_str(object, key)? {
-            urls.push(url.to_string());
-        }
-    }
-    if urls.is_empty() {
-        return Err(invalid(format!(
-            "`{path}` has no URL (git_http_url, clone_url, ...)"
-        )));
-    }
-    let clone_url = match opt_str(object, "git_http_url")? {
-        Some(url) => Some(url.to_string()),
-        None => opt_str(object, "clone_url")?.map(str::to_string),
+    let (url_key, display_key) = match forge {
+        Forge::GitHub => ("clone_url", "full_name"),
+        Forge::GitLab => ("git_http_url", "path_with_namespace"),
     };
-    let display = opt_str(object, display_key)?
-        .or(opt_str(object, "name")?)
-        .unwrap_or(&urls[0])
+    let url = opt_str(object, url_key)?
+        .ok_or_else(|| invalid(format!("`{path}.{url_key}` is missing")))?
         .to_string();
+    let display = opt_str(object, display_key)?.unwrap_or(&url).to_string();
     Ok(RepositoryInfo {
         display,
-        urls,
-        clone_url,
+        url,
         id: opt_u64(object, "id")?,
     })
 }
@@ -289,7 +276,7 @@ fn gitlab(root: &Value) -> Result<Event> {
     let kind = req_str(root, "object_kind")?;
     match kind {
         "push" => {
-            let repository = repository_info(root, "project", "path_with_namespace")?;
+            let repository = repository_info(root, "project", Forge::GitLab)?;
             let git_ref = req_str(root, "ref")?.to_string();
             let after = opt_str(root, "after")?.unwrap_or_default();
             let deleted = !after.is_empty() && after.chars().all(|c| c == '0');
@@ -320,13 +307,13 @@ fn gitlab(root: &Value) -> Result<Event> {
             }))
         }
         "merge_request" => {
-            let target = repository_info(root, "object_attributes.target", "path_with_namespace")?;
+            let target = repository_info(root, "object_attributes.target", Forge::GitLab)?;
             let source = match lookup(root, "object_attributes.source")? {
                 None => None,
                 Some(_) => Some(repository_info(
                     root,
                     "object_attributes.source",
-                    "path_with_namespace",
+                    Forge::GitLab,
                 )?),
             };
             let number = opt_u64(root, "object_attributes.iid")?
@@ -366,7 +353,7 @@ fn gitlab(root: &Value) -> Result<Event> {
 }
 
 fn github_push(root: &Value) -> Result<Event> {
-    let repository = repository_info(root, "repository", "full_name")?;
+    let repository = repository_info(root, "repository", Forge::GitHub)?;
     let head_title = opt_str(root, "head_commit.message")?.map(first_line);
     Ok(Event::Push(Push {
         forge: Forge::GitHub,
@@ -381,13 +368,13 @@ fn github_push(root: &Value) -> Result<Event> {
 fn github_pull_request(root: &Value) -> Result<Event> {
     let action_name = req_str(root, "action")?.to_string();
     let number = opt_u64(root, "number")?.ok_or_else(|| invalid("`number` is missing"))?;
-    let target = repository_info(root, "pull_request.base.repo", "full_name")?;
+    let target = repository_info(root, "pull_request.base.repo", Forge::GitHub)?;
     let source = match lookup(root, "pull_request.head.repo")? {
         None => None,
         Some(_) => Some(repository_info(
             root,
             "pull_request.head.repo",
-            "full_name",
+            Forge::GitHub,
         )?),
     };
     let action = match action_name.as_str() {
@@ -417,9 +404,62 @@ fn truncated(text: &str) -> String {
     }
 }
 
-/// Whether any URL of a payload's repository is `url`.
+/// Whether a payload's repository is `url`, by the clone URL its forge sets.
 fn names(info: &RepositoryInfo, url: &str) -> bool {
-    info.urls.iter().any(|u| same_repository(u, url))
+    same_repository(&info.url, url)
+}
+
+/// The reason every payload from a repository grove.yml does not list is ignored.
+pub const NOT_TRUSTED: &str = "not a trusted repository";
+
+/// The host of an `https://` URL that has a path and no user, lowercase.
+fn https_host(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("https://")?;
+    let (authority, path) = rest.split_once('/')?;
+    if authority.contains('@') || path.trim_matches('/').is_empty() {
+        return None;
+    }
+    Host::parse(authority).ok()?;
+    Some(authority.split(':').next()?.to_ascii_lowercase())
+}
+
+/// Checks a repository a preview of `kind` is to be built from (`grove preview up
+/// --repository`, the source of a pull request): an `https://` URL (never `http://`, `file://`,
+/// a path, `ext::` or ssh) of a repository `WEBHOOKS.trusted_repositories` lists with that kind,
+/// or, when `forks` is true, of a repository on the same host as one of them (a fork, as
+/// `WEBHOOKS.preview.allow_forks` allows). The error says why, for a message.
+pub fn trusted_source(
+    settings: &WebhookSettings,
+    kind: RepositoryKind,
+    url: &str,
+    forks: bool,
+) -> std::result::Result<(), String> {
+    let Some(host) = https_host(url) else {
+        return Err(
+            "previews are built only from https:// URLs (with a host and a path, and no user) of trusted repositories"
+                .into(),
+        );
+    };
+    let mut of_kind = settings
+        .trusted_repositories
+        .iter()
+        .filter(|t| t.kind == kind);
+    if of_kind
+        .clone()
+        .any(|t| same_repository(t.url.as_str(), url))
+    {
+        return Ok(());
+    }
+    if forks
+        && of_kind.any(|t| repository_key(t.url.as_str()).split('/').next() == Some(host.as_str()))
+    {
+        return Ok(());
+    }
+    Err(format!(
+        "it is {NOT_TRUSTED}: WEBHOOKS.trusted_repositories of grove.yml lists no {} repository at that URL{}",
+        kind.as_str(),
+        if forks { ", nor on its host" } else { "" }
+    ))
 }
 
 /// The branch of a `refs/heads/...` ref.
@@ -460,7 +500,7 @@ pub fn decide(event: &Event, settings: &WebhookSettings) -> Result<Request> {
                 .find(|t| names(&push.repository, t.url.as_str()))
             else {
                 return ignored(format!(
-                    "{shown} is not listed in WEBHOOKS of grove.yml, so its pushes deploy nothing"
+                    "{shown} is {NOT_TRUSTED}: it is not listed in WEBHOOKS of grove.yml, so its pushes deploy nothing"
                 ));
             };
             if push.deleted {
@@ -538,7 +578,7 @@ fn decide_review(review: &Review, settings: &WebhookSettings) -> Result<Request>
         .find(|t| names(&review.target, t.url.as_str()))
     else {
         return ignored(format!(
-            "{shown} is not listed in WEBHOOKS of grove.yml, so its {noun} deploys nothing"
+            "{shown} is {NOT_TRUSTED}: it is not listed in WEBHOOKS of grove.yml, so its {noun} deploys nothing"
         ));
     };
     let Some(action) = review.action else {
@@ -558,12 +598,30 @@ fn decide_review(review: &Review, settings: &WebhookSettings) -> Result<Request>
             truncated(&review.target_branch)
         ));
     }
+    // The same repository only when the forge's clone URLs agree, and its ids too if given.
     let fork = match &review.source {
         None => true,
-        Some(source) => match (source.id, review.target.id) {
-            (Some(a), Some(b)) => a != b,
-            _ => !source.urls.iter().any(|u| names(&review.target, u)),
-        },
+        Some(source) => {
+            !names(&review.target, &source.url)
+                || matches!((source.id, review.target.id), (Some(a), Some(b)) if a != b)
+        }
+    };
+    // What the preview would clone, checked before anything is decided from it: the forge's
+    // clone URL of the source, an `https://` URL of the trusted repository itself, or of a fork
+    // on its host.
+    let repository = match review.source.as_ref().map(|s| s.url.as_str()) {
+        Some(url) => {
+            let bad = |message: String| {
+                invalid(format!(
+                    "the source repository {:?} of {noun}: {message}",
+                    truncated(url)
+                ))
+            };
+            let repository = Repository::parse(url).map_err(|e| bad(e.message))?;
+            trusted_source(settings, trusted.kind, url, fork).map_err(bad)?;
+            Some(repository)
+        }
+        None => None,
     };
     if fork && !preview_settings.allow_forks && action == ReviewAction::Up {
         let from = review
@@ -583,19 +641,9 @@ fn decide_review(review: &Review, settings: &WebhookSettings) -> Result<Request>
             e.message
         ))
     })?;
-    let repository = match review.source.as_ref().and_then(|s| s.clone_url.as_deref()) {
-        Some(url) => Some(Repository::parse(url).map_err(|e| {
-            invalid(format!(
-                "the source repository {:?} of {noun}: {}",
-                truncated(url),
-                e.message
-            ))
-        })?),
-        None => None,
-    };
     if repository.is_none() && action == ReviewAction::Up {
         return ignored(format!(
-            "the source repository of {noun} of {shown} is gone or gives no clone URL"
+            "the source repository of {noun} of {shown} is gone"
         ));
     }
     let key = repository_key(trusted.url.as_str());
@@ -638,6 +686,14 @@ mod tests {
             ("[1]", "it is a list; expected a JSON object"),
             ("{\"object_kind\": 3}", "`object_kind` is a number; expected a string"),
             ("{\"object_kind\": \"push\"}", "`project` is missing"),
+            (
+                "{\"object_kind\": \"push\", \"project\": {\"homepage\": \"https://x/y.git\"}, \"ref\": \"refs/heads/main\"}",
+                "`project.git_http_url` is missing",
+            ),
+            (
+                "{\"ref\": \"refs/heads/main\", \"pusher\": {}, \"repository\": {\"homepage\": \"https://x/y.git\", \"html_url\": \"https://x/y\"}}",
+                "`repository.clone_url` is missing",
+            ),
             (
                 "{\"object_kind\": \"push\", \"project\": {\"git_http_url\": \"https://x/y.git\"}, \"ref\": [1]}",
                 "`ref` is a list; expected a string",

@@ -356,3 +356,111 @@ fn a_patch_indent_beyond_the_limit_is_refused_where_it_is() {
         );
     }
 }
+
+/// The embedded archive template with `from` replaced by `to`, as an override.
+fn archive_override(from: &str, to: &str) -> Files {
+    let embedded = EMBEDDED
+        .iter()
+        .find(|(name, _)| *name == "archive")
+        .unwrap()
+        .1;
+    assert!(embedded.contains(from), "{from}");
+    let mut files = example_files();
+    files.insert(
+        "templates/pipelines/archive.yml.hbs".into(),
+        embedded.replacen(from, to, 1),
+    );
+    files
+}
+
+/// Templates are the cluster maintainers' code, but a mistake in one must be a located error
+/// (exit 5, the template's file and line), never a crash: blocks nested thousands deep would
+/// overflow the stack when rendered, and `!reference` is refused by name.
+#[test]
+fn templates_that_would_crash_grove_are_refused_with_their_file_and_line() {
+    let title = "[AutoDeploy][Archive] labs";
+    let archive = "templates/pipelines/archive.yml.hbs";
+    let check = |files: Files, origin: &str, start: &str| {
+        let error = generate(files, title).unwrap_err();
+        assert_eq!(
+            error.cause,
+            Cause::Template {
+                origin: origin.into()
+            },
+            "{}",
+            error.message
+        );
+        assert_eq!(error.exit_code(), 5);
+        assert!(error.message.starts_with(start), "{}", error.message);
+        assert!(error.message.len() < 400, "{}", error.message);
+    };
+    // Partials that include themselves and bad `indent=`s: the two tests above.
+    check(
+        archive_override(
+            "  script:\n",
+            &format!(
+                "{}{}  script:\n",
+                "{{#if needs}}\n".repeat(65),
+                "{{/if}}\n".repeat(65)
+            ),
+        ),
+        archive,
+        &format!("{archive}:81: blocks are nested more than 64 deep"),
+    );
+    // Deeper, on lines or on one line (10,000 deep overflowed the stack when rendered): Grove's
+    // limit or handlebars' own, each a short located message.
+    for depth in [1_000, 3_000, 10_000, 20_000, 30_000] {
+        for line in ["\n", ""] {
+            let files = archive_override(
+                "  script:\n",
+                &format!(
+                    "{}{}\n  script:\n",
+                    format!("{{{{#if needs}}}}{line}").repeat(depth),
+                    format!("{{{{/if}}}}{line}").repeat(depth)
+                ),
+            );
+            let error = generate(files, title).unwrap_err();
+            assert_eq!(error.exit_code(), 5);
+            assert!(
+                error.message.starts_with(&format!("{archive}:"))
+                    && (error.message.ends_with(": blocks are nested more than 64 deep")
+                        || error.message.ends_with(
+                            ": the template does not compile: invalid handlebars syntax: stack limit reached"
+                        )),
+                "{depth}: {}",
+                error.message
+            );
+        }
+    }
+    for (reference, line) in [
+        ("  before_script: !reference [.setup, script]\n", 17),
+        ("  before_script:\n    - !reference [.setup, script]\n", 18),
+        ("  tags: [!reference [.t, tags]]\n", 17),
+    ] {
+        check(
+            archive_override("  script:\n", &format!("{reference}  script:\n")),
+            archive,
+            &format!("{archive}:{line}: GitLab's !reference tag is not supported in pipeline templates: write the referenced lines out, or use `extends:`"),
+        );
+    }
+    // A comment may name it.
+    generate(
+        archive_override("  script:\n", "  # no !reference here\n  script:\n"),
+        title,
+    )
+    .unwrap();
+    // Nesting as deep as the limit, and Grove's own templates, are fine.
+    generate(
+        archive_override(
+            "  script:\n",
+            &format!(
+                "{}{}  script:\n",
+                "{{#if needs}}\n".repeat(64),
+                "{{/if}}\n".repeat(64)
+            ),
+        ),
+        title,
+    )
+    .unwrap();
+    generate(example_files(), title).unwrap();
+}

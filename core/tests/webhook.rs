@@ -117,9 +117,9 @@ const SETTINGS: &str = "WEBHOOKS:
 fn forks_deploy_only_when_allowed_and_url_spellings_match() {
     let cluster = cluster(Some(SETTINGS));
     let fork = payload("github-pr-fork");
-    let request = request(&cluster, &fork).unwrap();
-    let Request::PreviewUp(preview) = request else {
-        panic!("{request:?}");
+    let decided = request(&cluster, &fork).unwrap();
+    let Request::PreviewUp(preview) = decided else {
+        panic!("{decided:?}");
     };
     assert_eq!(preview.name.as_str(), "pr-1235-better-grading");
     assert_eq!(
@@ -129,6 +129,30 @@ fn forks_deploy_only_when_allowed_and_url_spellings_match() {
     assert_eq!(preview.auto_stop_in, None);
     let yaml = generate(&cluster, Input::Webhook(&fork)).unwrap().main.yaml;
     assert!(!yaml.contains("auto_stop_in"), "{yaml}");
+    // A fork is cloned only from an https:// URL on the host of the trusted repository.
+    for (url, message) in [
+        (
+            "http://github.com/ada/edx-platform.git",
+            "only from https:// URLs",
+        ),
+        ("file:///etc", "only from https:// URLs"),
+        ("ext::sh", "only from https:// URLs"),
+        (
+            "https://evil.example.org/ada/edx-platform.git",
+            "not a trusted repository",
+        ),
+    ] {
+        let mut body: serde_json::Value = serde_json::from_str(&fork).unwrap();
+        body["pull_request"]["head"]["repo"]["clone_url"] = serde_json::json!(url);
+        let e = request(&cluster, &body.to_string()).unwrap_err();
+        assert_eq!(e.exit_code(), 5, "{url}");
+        assert_eq!(e.cause, Cause::Payload, "{url}");
+        assert!(
+            e.message.contains("the source repository") && e.message.contains(message),
+            "{url}: {}",
+            e.message
+        );
+    }
 }
 
 #[test]
@@ -170,6 +194,14 @@ fn bad_settings_are_refused_when_read_at_their_key() {
             ),
             "WEBHOOKS.trusted_repositories.url",
             "must not start with '-'",
+        ),
+        (
+            SETTINGS.replace(
+                "kind: edx-platform\n",
+                "kind: edx-platform\n    - url: https://github.com/openedx/edx-platform.git\n      kind: edx-platform\n",
+            ),
+            "WEBHOOKS.trusted_repositories.preview_prefix",
+            "https://github.com/openedx/edx-platform.git has no preview_prefix (so \"pr\"), as git@github.com:open-craft/edx-platform above does",
         ),
         (
             "WEBHOOKS:\n  trusted_repository: []\n".to_string(),
@@ -245,5 +277,136 @@ fn other_events_are_described_not_refused() {
             Request::Ignored { reason: got } => assert!(got.contains(reason), "{got}"),
             other => panic!("{body}: {other:?}"),
         }
+    }
+}
+
+/// The repository objects of a fixture, as JSON pointers.
+fn repository_objects(name: &str) -> &'static [&'static str] {
+    if name.starts_with("github-pr") {
+        &[
+            "/repository",
+            "/pull_request/base/repo",
+            "/pull_request/head/repo",
+        ]
+    } else if name.starts_with("github") {
+        &["/repository"]
+    } else if name.starts_with("gitlab-mr") {
+        &[
+            "/project",
+            "/repository",
+            "/object_attributes/source",
+            "/object_attributes/target",
+        ]
+    } else {
+        &["/project", "/repository"]
+    }
+}
+
+/// A fixture with `field` of each of its repository objects set to `value`.
+fn with_field(name: &str, field: &str, value: &str) -> String {
+    let mut body: serde_json::Value = serde_json::from_str(&payload(name)).unwrap();
+    for pointer in repository_objects(name) {
+        body.pointer_mut(pointer).unwrap()[field] = serde_json::json!(value);
+    }
+    body.to_string()
+}
+
+/// A repository is trusted by the clone URL its forge sets (GitHub's `clone_url`, GitLab's
+/// `git_http_url`) and nothing else: a `homepage` (on GitHub, the "Website" any owner fills in)
+/// or any other field naming the cluster repository or a trusted one leaves a payload from a
+/// stranger's repository a no-op, "not a trusted repository", push or pull request, GitHub or
+/// GitLab; the forge's own field, set the same way, would be trusted (so the payloads are ones
+/// that would otherwise deploy).
+#[test]
+fn only_the_clone_url_the_forge_sets_makes_a_repository_trusted() {
+    let cluster = cluster(None);
+    let github_fields = [
+        "homepage",
+        "html_url",
+        "url",
+        "git_url",
+        "ssh_url",
+        "svn_url",
+        "mirror_url",
+        "full_name",
+        "name",
+        "description",
+    ];
+    let gitlab_fields = [
+        "homepage",
+        "web_url",
+        "url",
+        "http_url",
+        "ssh_url",
+        "git_ssh_url",
+        "path_with_namespace",
+        "name",
+        "description",
+    ];
+    // (fixture, the forge's field, the repository it pretends to be)
+    let cases = [
+        (
+            "github-push-homepage",
+            "clone_url",
+            "https://gitlab.example.org/ops/cluster.git",
+        ),
+        (
+            "github-push-untrusted",
+            "clone_url",
+            "https://github.com/open-craft/edx-platform.git",
+        ),
+        (
+            "github-pr-homepage",
+            "clone_url",
+            "https://github.com/open-craft/edx-platform.git",
+        ),
+        (
+            "gitlab-push-homepage",
+            "git_http_url",
+            "https://gitlab.example.org/ops/cluster.git",
+        ),
+        (
+            "gitlab-push-untrusted",
+            "git_http_url",
+            "https://gitlab.example.org/opencraft/edx-platform.git",
+        ),
+        (
+            "gitlab-mr-homepage",
+            "git_http_url",
+            "https://gitlab.example.org/opencraft/edx-platform.git",
+        ),
+    ];
+    let not_trusted = |request: &Request| match request {
+        Request::Ignored { reason } => reason.contains(grove_core::webhook::NOT_TRUSTED),
+        _ => false,
+    };
+    for (name, forge_field, url) in cases {
+        let fields: &[&str] = if name.starts_with("github") {
+            &github_fields
+        } else {
+            &gitlab_fields
+        };
+        let as_is = request(&cluster, &payload(name)).unwrap();
+        assert!(not_trusted(&as_is), "{name}: {as_is:?}");
+        let path = url
+            .trim_end_matches(".git")
+            .split('/')
+            .skip(3)
+            .collect::<Vec<_>>()
+            .join("/");
+        for field in fields {
+            for value in [url, url.trim_end_matches(".git"), path.as_str()] {
+                let body = with_field(name, field, value);
+                let got = request(&cluster, &body).unwrap();
+                assert!(not_trusted(&got), "{name}: {field} = {value}: {got:?}");
+                let generated = generate(&cluster, Input::Webhook(&body)).unwrap();
+                assert!(generated.plan.is_noop(), "{name}: {field}");
+            }
+        }
+        let trusted = request(&cluster, &with_field(name, forge_field, url)).unwrap();
+        assert!(
+            !matches!(trusted, Request::Ignored { .. }),
+            "{name}: {forge_field} = {url}: {trusted:?}"
+        );
     }
 }

@@ -26,6 +26,8 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const ROOT: &str = "pipeline";
 /// The deepest `indent=` a `{{patch}}` may ask for.
 pub const MAX_INDENT: u64 = 64;
+/// How deep blocks (`{{#if}}`, `{{#each}}`, `{{#> partial}}`, ...) may nest in a template.
+pub const MAX_BLOCK_DEPTH: usize = 64;
 
 /// The embedded templates, by name (file name without [`SUFFIX`]).
 pub const EMBEDDED: &[(&str, &str)] = &[
@@ -171,10 +173,11 @@ impl Templates {
         let mut patch_points = BTreeSet::new();
         for (name, (origin, text)) in &sources {
             refuse_raw_output(origin, text)?;
+            refuse_reference_tags(origin, text)?;
             patch_points.extend(patch_names(text));
             registry
                 .register_template_string(name, *text)
-                .map_err(|e| template_error(origin, text, &e.to_string(), e.pos()))?;
+                .map_err(|e| template_error(origin, text, &e.reason().to_string(), e.pos()))?;
             origins.insert(name.clone(), origin.clone());
         }
         let mut includes = Vec::new();
@@ -185,7 +188,7 @@ impl Templates {
                     text,
                     includes: &mut includes,
                 };
-                reader.read(template, name)?;
+                reader.read(template, name, 0)?;
             }
         }
         refuse_include_cycles(&includes, &sources)?;
@@ -252,6 +255,52 @@ fn refuse_raw_output(origin: &str, text: &str) -> Result<()> {
     Ok(())
 }
 
+/// An error at `len` bytes from byte `at` of the template `origin`, naming its file and line.
+fn located_bytes(origin: &str, text: &str, at: usize, len: usize, message: String) -> Error {
+    let at = at.min(text.len());
+    let end = crate::diagnostic::floor_char_boundary(text, (at + len).min(text.len())).max(at);
+    let (line, _) = crate::diagnostic::line_column(text, at);
+    Error::located(
+        Cause::Template {
+            origin: origin.to_string(),
+        },
+        format!("{origin}:{line}: {message}"),
+        origin,
+        text,
+        vec![Diagnostic::error(at..end, message)],
+    )
+}
+
+/// Refuses GitLab's `!reference` tag, which Grove does not resolve (the generated pipeline is
+/// read back and checked, and a tag it cannot read would be refused there, at a line of the
+/// output rather than of the template): at the template's line, saying what to write instead.
+/// Comment lines may name it.
+fn refuse_reference_tags(origin: &str, text: &str) -> Result<()> {
+    let tag = "!reference";
+    let mut line_start = 0;
+    for line in text.split_inclusive('\n') {
+        let comment = line.trim_start().starts_with('#');
+        let found = line.match_indices(tag).find(|&(at, _)| {
+            let before = line[..at].chars().next_back();
+            let after = line[at + tag.len()..].chars().next();
+            before.is_none_or(|c| c.is_whitespace() || matches!(c, '[' | ',' | '{'))
+                && after.is_none_or(|c| c.is_whitespace() || c == '[')
+        });
+        if let (false, Some((at, _))) = (comment, found) {
+            let message = "GitLab's !reference tag is not supported in pipeline templates: write the referenced lines out, or use `extends:`";
+            return Err(located_bytes(
+                origin,
+                text,
+                line_start + at,
+                tag.len(),
+                message.into(),
+            ));
+        }
+        line_start += line.len();
+    }
+    Ok(())
+}
+
 /// The patch names a template has patch points for: `{{patch "NAME"}}`.
 fn patch_names(text: &str) -> impl Iterator<Item = String> + '_ {
     text.match_indices("{{").filter_map(move |(at, _)| {
@@ -283,17 +332,28 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    /// Reads `template`, which is written in the template or inline partial `within`.
-    fn read(&mut self, template: &handlebars::Template, within: &str) -> Result<()> {
+    /// Reads `template`, which is written in the template or inline partial `within`, `depth`
+    /// blocks deep: rendering recurses once a block, so blocks nested more than
+    /// [`MAX_BLOCK_DEPTH`] deep are refused before the stack could overflow.
+    fn read(&mut self, template: &handlebars::Template, within: &str, depth: usize) -> Result<()> {
         for (element, at) in template.elements.iter().zip(&template.mapping) {
             let position = (at.0, at.1);
+            let opens_block = match element {
+                TemplateElement::HelperBlock(_) | TemplateElement::DecoratorBlock(_) => true,
+                TemplateElement::PartialBlock(partial) => partial.template.is_some(),
+                _ => false,
+            };
+            if opens_block && depth >= MAX_BLOCK_DEPTH {
+                let message = format!("blocks are nested more than {MAX_BLOCK_DEPTH} deep");
+                return Err(self.refuse(position, &message));
+            }
             match element {
                 TemplateElement::Expression(helper)
                 | TemplateElement::HtmlExpression(helper)
                 | TemplateElement::HelperBlock(helper) => {
                     self.check_indent(helper, position)?;
                     for inner in helper.template.iter().chain(&helper.inverse) {
-                        self.read(inner, within)?;
+                        self.read(inner, within, depth + 1)?;
                     }
                 }
                 TemplateElement::DecoratorBlock(decorator) => {
@@ -302,7 +362,7 @@ impl Reader<'_> {
                         _ => within.to_string(),
                     };
                     if let Some(inner) = &decorator.template {
-                        self.read(inner, &inner_name)?;
+                        self.read(inner, &inner_name, depth + 1)?;
                     }
                 }
                 TemplateElement::PartialExpression(partial)
@@ -319,7 +379,7 @@ impl Reader<'_> {
                         });
                     }
                     if let Some(inner) = &partial.template {
-                        self.read(inner, within)?;
+                        self.read(inner, within, depth + 1)?;
                     }
                 }
                 _ => {}
@@ -500,7 +560,12 @@ fn template_error(
         Cause::Template {
             origin: origin.to_string(),
         },
-        format!("{origin}: the template does not compile: {message}"),
+        format!(
+            "{origin}{}: the template does not compile: {message}",
+            position
+                .map(|(line, _)| format!(":{line}"))
+                .unwrap_or_default()
+        ),
         origin,
         text,
         vec![Diagnostic::error(offset..offset, message.to_string())],
