@@ -309,6 +309,43 @@ fn buildimage_passes_cache_from_through_docker_arg_and_pushes() {
     assert!(cluster.calls().is_empty());
 }
 
+/// A base image is built from a repository that Tutor's image build can clone: a path or a
+/// local transport is refused (exit 5, naming the option) before anything runs.
+#[test]
+fn buildimage_base_takes_only_a_remote_repository() {
+    let cluster = Cluster::new("buildimage-base-remote");
+    for repository in [
+        "edx-platform",
+        "/srv/git/edx-platform.git",
+        "file:///srv/x.git",
+        "ext::sh",
+    ] {
+        let run = cluster.grove(&[
+            "buildimage",
+            "--base",
+            "openedx",
+            "--repository",
+            repository,
+            "--version",
+            "main",
+        ]);
+        assert_eq!(
+            run.status.code(),
+            Some(5),
+            "{repository}: {}",
+            describe(&run)
+        );
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "invalid --repository: {repository:?} is not a remote git URL"
+            )),
+            "{stderr}"
+        );
+    }
+    assert!(cluster.calls().is_empty());
+}
+
 #[test]
 fn archive_scales_running_deployments_to_zero_and_is_idempotent() {
     let cluster = Cluster::new("archive");
