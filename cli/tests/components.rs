@@ -755,6 +755,7 @@ case "$prog $*" in
   "terraform "*" plan "*) for a in "$@"; do case "$a" in -out=*) : > "${a#-out=}" ;; esac; done ;;
   "terraform "*" output -json") echo '{}' ;;
   "kubectl --namespace "*" get deployments "*) printf 'lms\ncms\n' ;;
+  "kubectl get namespace "*) echo "namespace/$3" ;;
   # Tutor renders its jobs with kustomize, then picks one by name from what it prints.
   "kubectl kustomize "*) cat "$2/k8s/jobs.yml" ;;
   # What Tutor applies: the namespace and instance (openedx-ID) of its kustomization, and the
@@ -1511,7 +1512,15 @@ fn e2e_archive_scales_each_listed_instance_to_zero() {
         assert_eq!(
             run.calls_of(&format!("archive:{instance}")),
             [
-                argv(&["kubectl", "get", "namespace", instance]),
+                argv(&[
+                    "kubectl",
+                    "get",
+                    "namespace",
+                    instance,
+                    "--ignore-not-found",
+                    "--output",
+                    "name",
+                ]),
                 argv(&[
                     "kubectl",
                     "--namespace",
