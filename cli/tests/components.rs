@@ -1395,6 +1395,17 @@ fn parent_jobs() -> Vec<String> {
     vec!["grove-generate".into(), "grove-deploy".into()]
 }
 
+/// Asserts that the run was the no-op pipeline: the parent's jobs and `noop`, no call made.
+fn assert_noop(run: &Run) {
+    assert_eq!(
+        run.jobs(),
+        set(parent_jobs().into_iter().chain(["noop".to_string()])),
+        "{}",
+        run.text
+    );
+    assert!(run.calls.is_empty(), "{}", run.text);
+}
+
 fn set(jobs: impl IntoIterator<Item = String>) -> BTreeSet<String> {
     jobs.into_iter().collect()
 }
@@ -1652,6 +1663,34 @@ fn e2e_a_schedule_runs_the_pipeline_of_grove_title() {
     );
 }
 
+/// A pipeline started with a trigger token always has TRIGGER_PAYLOAD (GitLab sets it to the
+/// request's parameters, variables included) and is read as a webhook: a GROVE_TITLE set through
+/// the token that webhooks use deploys nothing, so that token can do no more than WEBHOOKS allows.
+#[test]
+fn e2e_a_trigger_token_run_is_a_webhook_whatever_grove_title_says() {
+    let cluster = Cluster::new("e2e-trigger-title");
+    let title = "[AutoDeploy][Update] campus|42";
+    let payload = cluster.root.parent().unwrap().join("trigger-request.json");
+    std::fs::write(
+        &payload,
+        json!({"ref": "main", "variables": {"GROVE_TITLE": title}, "id": "7"}).to_string(),
+    )
+    .unwrap();
+    let run = cluster.run(&[
+        ("CI_PIPELINE_SOURCE", "trigger"),
+        ("TRIGGER_PAYLOAD", payload.to_str().unwrap()),
+        ("GROVE_TITLE", title),
+    ]);
+    assert_noop(&run);
+    assert!(
+        cluster
+            .generated()
+            .contains("the payload is neither a GitLab Push Hook or Merge Request Hook"),
+        "{}",
+        cluster.generated()
+    );
+}
+
 /// GROVE_TITLE is one argument that grove parses, never part of a script: a value written to
 /// run a command runs nothing; one that is not a deployment title gives the no-op pipeline, one
 /// that is malformed fails the generate job (exit 5) and starts no child pipeline.
@@ -1662,13 +1701,7 @@ fn e2e_a_hostile_grove_title_is_parsed_not_run() {
     let touch = format!("touch {}", marker.display());
     let noop = format!("$({touch})");
     let run = cluster.run(&[("CI_PIPELINE_SOURCE", "schedule"), ("GROVE_TITLE", &noop)]);
-    assert_eq!(
-        run.jobs(),
-        set(parent_jobs().into_iter().chain(["noop".to_string()])),
-        "{}",
-        run.text
-    );
-    assert!(run.calls.is_empty(), "{}", run.text);
+    assert_noop(&run);
     assert!(!marker.exists(), "GROVE_TITLE ran: {}", run.text);
 
     for title in [
