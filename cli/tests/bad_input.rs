@@ -428,6 +428,77 @@ fn alias_bombs_and_deep_nesting_in_configs_are_exit_5() {
     }
 }
 
+/// A title whose pipeline runs Terraform (Create, Infrastructure, Delete) needs Terraform's
+/// configuration: without a `*.tf` file directly in TERRAFORM_DIR (`infrastructure/` unless
+/// grove.yml names another folder), it is exit 5 naming the folder, before any job could fail
+/// halfway through the pipeline. Titles that run no Terraform do not care.
+#[test]
+fn a_title_that_runs_terraform_needs_its_configuration() {
+    let root = scratch("no-terraform");
+    copy_tree(&example_cluster(), &root);
+    let out = root.join("out.yml");
+    let run = |title: &str| grove(&root, &["pipeline", title, out.to_str().unwrap()]);
+    let terraform = [
+        ("[AutoDeploy][Create] campus|1", "create"),
+        (
+            "[AutoDeploy][Infrastructure] bigger nodes",
+            "infrastructure",
+        ),
+        ("[AutoDeploy][Delete] retired", "delete"),
+    ];
+    let others = [
+        "[AutoDeploy][Update] campus|1",
+        "[AutoDeploy][Archive] labs",
+        "Fix a typo",
+    ];
+    let main_tf = root.join("infrastructure/main.tf");
+    let text = std::fs::read_to_string(&main_tf).unwrap();
+    // No folder, an empty one, one whose .tf files are only in a subfolder.
+    for layout in ["none", "empty", "nested"] {
+        let _ = std::fs::remove_dir_all(root.join("infrastructure"));
+        match layout {
+            "empty" => std::fs::create_dir_all(root.join("infrastructure")).unwrap(),
+            "nested" => {
+                std::fs::create_dir_all(root.join("infrastructure/modules")).unwrap();
+                std::fs::write(root.join("infrastructure/modules/main.tf"), &text).unwrap();
+            }
+            _ => {}
+        }
+        for (title, kind) in terraform {
+            let _ = std::fs::remove_file(&out);
+            let failed = run(title);
+            assert_eq!(
+                failed.status.code(),
+                Some(5),
+                "{layout} {title}: {}",
+                describe(&failed)
+            );
+            let stderr = String::from_utf8_lossy(&failed.stderr);
+            assert!(
+                stderr.contains(&format!(
+                    "infrastructure/ holds no Terraform configuration (*.tf), and the {kind} pipeline runs Terraform first"
+                )) && stderr.contains("TERRAFORM_DIR"),
+                "{layout} {title}: {stderr}"
+            );
+            assert!(!out.exists(), "{layout} {title}: a pipeline was written");
+        }
+        for title in others {
+            let ran = run(title);
+            assert!(ran.status.success(), "{layout} {title}: {}", describe(&ran));
+        }
+    }
+    // Another folder, named in TERRAFORM_DIR.
+    std::fs::create_dir_all(root.join("cloud")).unwrap();
+    std::fs::write(root.join("cloud/main.tf"), &text).unwrap();
+    let grove_yml = root.join("grove.yml");
+    let settings = std::fs::read_to_string(&grove_yml).unwrap();
+    std::fs::write(&grove_yml, format!("{settings}TERRAFORM_DIR: cloud\n")).unwrap();
+    for (title, _) in terraform {
+        let ran = run(title);
+        assert!(ran.status.success(), "{title}: {}", describe(&ran));
+    }
+}
+
 /// A pipeline that acts on instances keeps their state in ENV_STORE; a folder inside the job's
 /// checkout is gone when the job ends, so such a store is refused before anything is written,
 /// by `grove plan` and `grove pipeline` alike. Terraform alone, or nothing, needs no store.
