@@ -43,16 +43,30 @@ pub fn postdeploy(context: &Context, name: &InstanceName) -> Result<(), Failure>
     Ok(())
 }
 
+/// Whether the cluster has namespace `namespace`. Only an answer counts: a kubectl that cannot
+/// ask (no cluster reached, no permission) fails (exit 1), never reads as "gone", since Delete
+/// then forgets the instance's state and Archive reports success.
+fn namespace_exists(context: &Context, namespace: &str) -> Result<bool, Failure> {
+    let found = process::output(
+        &context.ui,
+        Command::new("kubectl").args([
+            "get",
+            "namespace",
+            namespace,
+            "--ignore-not-found",
+            "--output",
+            "name",
+        ]),
+    )?;
+    Ok(!found.trim().is_empty())
+}
+
 /// `grove archive`: scale every deployment of the instance to zero, keeping its volumes.
 ///
 /// Archiving an archived instance (nothing running, or no namespace) succeeds and changes nothing.
 pub fn archive(context: &Context, name: &InstanceName) -> Result<(), Failure> {
     let namespace = state::namespace(context, name)?;
-    let exists = process::succeeds(
-        &context.ui,
-        Command::new("kubectl").args(["get", "namespace", namespace.as_str()]),
-    )?;
-    if !exists {
+    if !namespace_exists(context, &namespace)? {
         context.ui.info(format!(
             "{name} is already archived: namespace {namespace} is gone"
         ));
@@ -113,11 +127,7 @@ pub fn delete(context: &Context, name: &InstanceName) -> Result<(), Failure> {
             format!("the namespace of {name} is {namespace}, which is Kubernetes' own: Grove deletes no such namespace"),
         )));
     }
-    let exists = process::succeeds(
-        &context.ui,
-        Command::new("kubectl").args(["get", "namespace", namespace.as_str()]),
-    )?;
-    if exists {
+    if namespace_exists(context, &namespace)? {
         process::run(
             &context.ui,
             Command::new("kubectl").args([

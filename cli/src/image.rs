@@ -75,7 +75,7 @@ pub fn build_base(
         ))
     };
     let repository =
-        Repository::parse(repository).map_err(|e| invalid("--repository", e.message))?;
+        Repository::parse_remote(repository).map_err(|e| invalid("--repository", e.message))?;
     let version = Version::parse(version).map_err(|e| invalid("--version", e.message))?;
     let (root, venv) = crate::venv::ensure_base(context)?;
     // The base root's config is Tutor's own, throwaway: it builds an image, deploys nothing.

@@ -130,15 +130,3 @@ pub fn output(ui: &Ui, command: &mut Command) -> Result<String, Failure> {
         ))
     })
 }
-
-/// Runs a program and tells whether it succeeded, for programs whose failure is an answer
-/// (`kubectl get` of something absent). A program that cannot be started is still an error.
-pub fn succeeds(ui: &Ui, command: &mut Command) -> Result<bool, Failure> {
-    ui.show(command);
-    let status = command
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map_err(|e| spawn_failure(command, e))?;
-    Ok(status.success())
-}

@@ -7,8 +7,9 @@ use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-/// Runs `grove pipeline` on a title; asserts exit `code`, `message` on stderr, and no file written.
-fn check(title: &str, code: i32, message: &str) {
+/// Runs `grove pipeline` on a title; asserts exit `code`, `message` on stderr, and no file
+/// written. Returns stderr.
+fn check(title: &str, code: i32, message: &str) -> String {
     let shown: String = title.chars().take(80).collect();
     let dir = scratch("bad-title");
     let out = dir.join("pipeline.yml");
@@ -33,6 +34,7 @@ fn check(title: &str, code: i32, message: &str) {
         0,
         "{shown:?}: something was written"
     );
+    stderr.into_owned()
 }
 
 /// Runs `grove pipeline TITLE` on the repository at `root`, to `root/p.yml`: the run, and that
@@ -80,6 +82,7 @@ fn malformed_titles_give_exit_5_and_name_the_problem() {
         ("[AutoDeploy][Batch][Upgrad] x|y", "unknown batch type \"Upgrad\""),
         ("[AutoDeploy][Batch][Upgrade] https://x.org/a.git", "is not a REPOSITORY|VERSION pair"),
         ("[AutoDeploy][Batch][Upgrade] --upload-pack=x|main", "a repository must not start with '-'"),
+        ("[AutoDeploy][Batch][Upgrade] /srv/git/edx-platform.git|main", "\"/srv/git/edx-platform.git\" is not a remote git URL"),
         ("[AutoDeploy][Batch][Upgrade] https://x.org/a.git|a..b", "a version must not contain '..'"),
         ("[AutoDeploy][Batch][Upgrade] https://x.org/$CI_JOB_TOKEN|main", "character '$' is not allowed in a repository"),
         ("[AutoDeploy][Batch][Upgrade] https://x.org/a.git|main: x", "character ':' is not allowed in a version"),
@@ -99,6 +102,170 @@ fn malformed_titles_give_exit_5_and_name_the_problem() {
     assert!(cases.len() >= 25);
     for (title, message) in cases {
         check(title, 5, message);
+    }
+}
+
+/// The two title forms of issue 15, `[AutoDeploy][Delete] NAMES` and
+/// `[AutoDeploy][Build][Image] REPOSITORY|VERSION,...`: each malformed title is exit 5, with the
+/// problem on the first line and its place in the title (`commit title:1:COLUMN`, the column of
+/// its first character, counted from 1), and nothing written.
+#[test]
+fn malformed_delete_and_build_image_titles_give_exit_5_at_the_problem() {
+    let repository = "https://github.com/openedx/edx-platform.git";
+    let listed_twice = format!("[AutoDeploy][Build][Image] {repository}|main,{repository}|main");
+    let cases: &[(&str, &str, usize)] = &[
+        ("[AutoDeploy][Delete]", "no instances listed", 21),
+        ("[AutoDeploy][Delete]   ", "no instances listed", 24),
+        (
+            "[AutoDeploy][Delete] campus,,labs",
+            "empty item in the list",
+            29,
+        ),
+        (
+            "[AutoDeploy][Delete] retired,",
+            "empty item in the list",
+            30,
+        ),
+        (
+            "[AutoDeploy][Delete] Retired",
+            "uppercase letter 'R' in instance name",
+            22,
+        ),
+        (
+            "[AutoDeploy][Delete] ../campus",
+            "character '.' is not allowed in an instance name",
+            22,
+        ),
+        (
+            "[AutoDeploy][Delete] old campus",
+            "character ' ' is not allowed in an instance name",
+            25,
+        ),
+        (
+            "[AutoDeploy][Delete] $(id)",
+            "character '$' is not allowed in an instance name",
+            22,
+        ),
+        (
+            "[AutoDeploy][Delete] \"; rm -rf /",
+            "character '\"' is not allowed in an instance name",
+            22,
+        ),
+        (
+            "[AutoDeploy][Delete] -retired",
+            "instance name starts with '-'",
+            22,
+        ),
+        (
+            "[AutoDeploy][Delete] retired,old,retired",
+            "\"retired\" is listed twice",
+            34,
+        ),
+        (
+            "[AutoDeploy][Delete] retired|42",
+            "Delete takes instance names without deployment ids",
+            29,
+        ),
+        (
+            "[AutoDeploy][Delete][Now] retired",
+            "unexpected tag \"[Now]\" after the type",
+            21,
+        ),
+        ("[AutoDeploy][Delet] retired", "unknown type \"Delet\"", 14),
+        (
+            "[AutoDeploy][Build] https://github.com/openedx/edx-platform.git|main",
+            "[Build] needs a second tag: [Image]",
+            13,
+        ),
+        (
+            "[AutoDeploy][Build][Images] https://github.com/openedx/edx-platform.git|main",
+            "unknown build type \"Images\"; expected Image",
+            21,
+        ),
+        (
+            "[AutoDeploy][Build][image] https://github.com/openedx/edx-platform.git|main",
+            "unknown build type \"image\"",
+            21,
+        ),
+        (
+            "[AutoDeploy][Image] https://github.com/openedx/edx-platform.git|main",
+            "unknown type \"Image\"",
+            14,
+        ),
+        (
+            "[AutoDeploy][Build][Image]",
+            "no REPOSITORY|VERSION pairs listed",
+            27,
+        ),
+        (
+            "[AutoDeploy][Build][Image] https://github.com/openedx/edx-platform.git",
+            "is not a REPOSITORY|VERSION pair",
+            28,
+        ),
+        (
+            "[AutoDeploy][Build][Image] |main",
+            "the repository is empty",
+            28,
+        ),
+        (
+            "[AutoDeploy][Build][Image] https://github.com/openedx/edx-platform.git|",
+            "the version is empty",
+            72,
+        ),
+        (
+            "[AutoDeploy][Build][Image] edx-platform|main",
+            "\"edx-platform\" is not a remote git URL",
+            28,
+        ),
+        (
+            "[AutoDeploy][Build][Image] file:///srv/git/edx-platform.git|main",
+            "is not a remote git URL",
+            28,
+        ),
+        (
+            "[AutoDeploy][Build][Image] ext::sh|main",
+            "\"ext::sh\" is not a remote git URL",
+            28,
+        ),
+        (
+            "[AutoDeploy][Build][Image] --upload-pack=touch|main",
+            "a repository must not start with '-'",
+            28,
+        ),
+        (
+            "[AutoDeploy][Build][Image] https://x.org/$CI_JOB_TOKEN|main",
+            "character '$' is not allowed in a repository",
+            42,
+        ),
+        (
+            "[AutoDeploy][Build][Image] https://github.com/openedx/edx-platform.git|a..b",
+            "a version must not contain '..'",
+            73,
+        ),
+        (
+            "[AutoDeploy][Build][Image] https://github.com/openedx/edx-platform.git|main campus",
+            "character ' ' is not allowed in a version",
+            76,
+        ),
+        (
+            "[AutoDeploy][Build][Image] https://github.com/openedx/edx-platform.git|main,",
+            "empty item in the list",
+            77,
+        ),
+        (&listed_twice, "is listed twice", 77),
+    ];
+    assert!(cases.len() >= 10);
+    for (title, message, column) in cases {
+        let stderr = check(title, 5, message);
+        let first = stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with("error: invalid commit title: ") && first.contains(message),
+            "{title:?}: the first line does not name the problem:\n{stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("commit title:1:{column}\n")),
+            "{title:?}: not located at column {column}:\n{stderr}"
+        );
     }
 }
 
@@ -246,6 +413,77 @@ fn alias_bombs_and_deep_nesting_in_configs_are_exit_5() {
             stderr.contains("instances/campus/config.yml:") && stderr.contains(message),
             "{stderr}"
         );
+    }
+}
+
+/// A title whose pipeline runs Terraform (Create, Infrastructure, Delete) needs Terraform's
+/// configuration: without a `*.tf` file directly in TERRAFORM_DIR (`infrastructure/` unless
+/// grove.yml names another folder), it is exit 5 naming the folder, before any job could fail
+/// halfway through the pipeline. Titles that run no Terraform do not care.
+#[test]
+fn a_title_that_runs_terraform_needs_its_configuration() {
+    let root = scratch("no-terraform");
+    copy_tree(&example_cluster(), &root);
+    let out = root.join("out.yml");
+    let run = |title: &str| grove(&root, &["pipeline", title, out.to_str().unwrap()]);
+    let terraform = [
+        ("[AutoDeploy][Create] campus|1", "create"),
+        (
+            "[AutoDeploy][Infrastructure] bigger nodes",
+            "infrastructure",
+        ),
+        ("[AutoDeploy][Delete] retired", "delete"),
+    ];
+    let others = [
+        "[AutoDeploy][Update] campus|1",
+        "[AutoDeploy][Archive] labs",
+        "Fix a typo",
+    ];
+    let main_tf = root.join("infrastructure/main.tf");
+    let text = std::fs::read_to_string(&main_tf).unwrap();
+    // No folder, an empty one, one whose .tf files are only in a subfolder.
+    for layout in ["none", "empty", "nested"] {
+        let _ = std::fs::remove_dir_all(root.join("infrastructure"));
+        match layout {
+            "empty" => std::fs::create_dir_all(root.join("infrastructure")).unwrap(),
+            "nested" => {
+                std::fs::create_dir_all(root.join("infrastructure/modules")).unwrap();
+                std::fs::write(root.join("infrastructure/modules/main.tf"), &text).unwrap();
+            }
+            _ => {}
+        }
+        for (title, kind) in terraform {
+            let _ = std::fs::remove_file(&out);
+            let failed = run(title);
+            assert_eq!(
+                failed.status.code(),
+                Some(5),
+                "{layout} {title}: {}",
+                describe(&failed)
+            );
+            let stderr = String::from_utf8_lossy(&failed.stderr);
+            assert!(
+                stderr.contains(&format!(
+                    "infrastructure/ holds no Terraform configuration (*.tf), and the {kind} pipeline runs Terraform first"
+                )) && stderr.contains("TERRAFORM_DIR"),
+                "{layout} {title}: {stderr}"
+            );
+            assert!(!out.exists(), "{layout} {title}: a pipeline was written");
+        }
+        for title in others {
+            let ran = run(title);
+            assert!(ran.status.success(), "{layout} {title}: {}", describe(&ran));
+        }
+    }
+    // Another folder, named in TERRAFORM_DIR.
+    std::fs::create_dir_all(root.join("cloud")).unwrap();
+    std::fs::write(root.join("cloud/main.tf"), &text).unwrap();
+    let grove_yml = root.join("grove.yml");
+    let settings = std::fs::read_to_string(&grove_yml).unwrap();
+    std::fs::write(&grove_yml, format!("{settings}TERRAFORM_DIR: cloud\n")).unwrap();
+    for (title, _) in terraform {
+        let ran = run(title);
+        assert!(ran.status.success(), "{title}: {}", describe(&ran));
     }
 }
 

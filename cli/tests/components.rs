@@ -755,6 +755,7 @@ case "$prog $*" in
   "terraform "*" plan "*) for a in "$@"; do case "$a" in -out=*) : > "${a#-out=}" ;; esac; done ;;
   "terraform "*" output -json") echo '{}' ;;
   "kubectl --namespace "*" get deployments "*) printf 'lms\ncms\n' ;;
+  "kubectl get namespace "*) echo "namespace/$3" ;;
   # Tutor renders its jobs with kustomize, then picks one by name from what it prints.
   "kubectl kustomize "*) cat "$2/k8s/jobs.yml" ;;
   # What Tutor applies: the namespace and instance (openedx-ID) of its kustomization, and the
@@ -1112,6 +1113,14 @@ impl Cluster {
 
     /// [`Cluster::run`] with more options for gitlab-ci-local.
     fn run_with(&self, variables: &[(&str, &str)], options: &[&str]) -> Run {
+        let (succeeded, run) = self.attempt(variables, options);
+        assert!(succeeded, "gitlab-ci-local failed: {}", run.text);
+        run
+    }
+
+    /// [`Cluster::run_with`] of a pipeline that may fail: whether gitlab-ci-local succeeded,
+    /// and what ran.
+    fn attempt(&self, variables: &[(&str, &str)], options: &[&str]) -> (bool, Run) {
         let mut command = Command::new(tool("gitlab-ci-local"));
         command.args(options);
         command
@@ -1137,13 +1146,13 @@ impl Cluster {
             describe(&output),
             std::fs::read_to_string(&self.log).unwrap_or_default()
         );
-        assert!(output.status.success(), "gitlab-ci-local failed: {text}");
-        Run {
+        let run = Run {
             events: events(&stdout),
             calls: calls(&std::fs::read_to_string(&self.log).unwrap_or_default()),
             text,
             stdout,
-        }
+        };
+        (output.status.success(), run)
     }
 }
 
@@ -1386,6 +1395,17 @@ fn parent_jobs() -> Vec<String> {
     vec!["grove-generate".into(), "grove-deploy".into()]
 }
 
+/// Asserts that the run was the no-op pipeline: the parent's jobs and `noop`, no call made.
+fn assert_noop(run: &Run) {
+    assert_eq!(
+        run.jobs(),
+        set(parent_jobs().into_iter().chain(["noop".to_string()])),
+        "{}",
+        run.text
+    );
+    assert!(run.calls.is_empty(), "{}", run.text);
+}
+
 fn set(jobs: impl IntoIterator<Item = String>) -> BTreeSet<String> {
     jobs.into_iter().collect()
 }
@@ -1410,19 +1430,9 @@ fn e2e_a_title_without_autodeploy_runs_the_noop_child_pipeline() {
     assert!(run.calls.is_empty(), "{}", run.text);
 }
 
-#[test]
-fn e2e_create_runs_terraform_then_each_instance() {
-    let (cluster, run) = push(
-        "e2e-create",
-        "[AutoDeploy][Create] campus|101,newcampus|102",
-    );
-    let mut expected = set(parent_jobs());
-    expected.extend(["terraform:plan".to_string(), "terraform:apply".to_string()]);
-    expected.extend(venv_jobs(1));
-    expected.extend(instance_jobs("campus"));
-    expected.extend(instance_jobs("newcampus"));
-    assert_eq!(run.jobs(), expected, "{}", run.text);
-    run.assert_order(&["grove-generate", "terraform:plan", "terraform:apply"]);
+/// Asserts that the pipeline's Terraform jobs planned, then applied that plan, in the cluster's
+/// Terraform folder.
+fn assert_terraform_ran(run: &Run) {
     let tf = "-chdir=$CI_PROJECT_DIR/infrastructure";
     let plan = "$CI_PROJECT_DIR/.grove/terraform.plan";
     assert_eq!(
@@ -1449,6 +1459,22 @@ fn e2e_create_runs_terraform_then_each_instance() {
         "{}",
         run.text
     );
+}
+
+#[test]
+fn e2e_create_runs_terraform_then_each_instance() {
+    let (cluster, run) = push(
+        "e2e-create",
+        "[AutoDeploy][Create] campus|101,newcampus|102",
+    );
+    let mut expected = set(parent_jobs());
+    expected.extend(["terraform:plan".to_string(), "terraform:apply".to_string()]);
+    expected.extend(venv_jobs(1));
+    expected.extend(instance_jobs("campus"));
+    expected.extend(instance_jobs("newcampus"));
+    assert_eq!(run.jobs(), expected, "{}", run.text);
+    run.assert_order(&["grove-generate", "terraform:plan", "terraform:apply"]);
+    assert_terraform_ran(&run);
     for instance in ["campus", "newcampus"] {
         run.assert_order(&["terraform:apply", &format!("build:{instance}")]);
         assert_instance_deployed(&run, &cluster.store, instance);
@@ -1511,7 +1537,15 @@ fn e2e_archive_scales_each_listed_instance_to_zero() {
         assert_eq!(
             run.calls_of(&format!("archive:{instance}")),
             [
-                argv(&["kubectl", "get", "namespace", instance]),
+                argv(&[
+                    "kubectl",
+                    "get",
+                    "namespace",
+                    instance,
+                    "--ignore-not-found",
+                    "--output",
+                    "name",
+                ]),
                 argv(&[
                     "kubectl",
                     "--namespace",
@@ -1534,6 +1568,178 @@ fn e2e_archive_scales_each_listed_instance_to_zero() {
             "{}",
             run.text
         );
+    }
+}
+
+/// A Delete: its commit removes the instance's folder; Terraform runs first (so that no
+/// resource of the instance is left), then `delete:NAME` deletes the namespace the store names
+/// and forgets the stored state.
+#[test]
+fn e2e_delete_runs_terraform_then_deletes_the_namespace_and_the_state() {
+    let cluster = Cluster::new("e2e-delete");
+    stored_generation(
+        &cluster.store,
+        "labs",
+        1,
+        &[("config.yml", "ID: labs-id\nK8S_NAMESPACE: labs-prod\n")],
+    );
+    cluster.git(&["rm", "-r", "--quiet", "instances/labs"]);
+    let title = "[AutoDeploy][Delete] labs";
+    cluster.git(&["commit", "--quiet", "--message", title]);
+    let run = cluster.run(&[("CI_COMMIT_TITLE", title)]);
+    let mut expected = set(parent_jobs());
+    expected.extend([
+        "terraform:plan".to_string(),
+        "terraform:apply".to_string(),
+        "delete:labs".to_string(),
+    ]);
+    assert_eq!(run.jobs(), expected, "{}", run.text);
+    run.assert_order(&[
+        "grove-generate",
+        "terraform:plan",
+        "terraform:apply",
+        "delete:labs",
+    ]);
+    assert_terraform_ran(&run);
+    assert_eq!(
+        run.calls_of("delete:labs"),
+        [
+            argv(&[
+                "kubectl",
+                "get",
+                "namespace",
+                "labs-prod",
+                "--ignore-not-found",
+                "--output",
+                "name",
+            ]),
+            argv(&[
+                "kubectl",
+                "delete",
+                "namespace",
+                "labs-prod",
+                "--ignore-not-found",
+                "--wait=true",
+            ]),
+        ],
+        "{}",
+        run.text
+    );
+    assert!(!cluster.store.join("labs").exists(), "{}", run.text);
+    // The job stops the instance's GitLab environment.
+    let generated = cluster.generated();
+    assert!(
+        generated.contains("  environment:\n    name: instances/labs\n    action: stop\n"),
+        "{generated}"
+    );
+}
+
+/// A run without a new commit (a pipeline schedule) that names a title in GROVE_TITLE runs that
+/// title's pipeline, not the title of the commit it runs on.
+#[test]
+fn e2e_a_schedule_runs_the_pipeline_of_grove_title() {
+    let cluster = Cluster::new("e2e-schedule");
+    let run = cluster.run(&[
+        ("CI_PIPELINE_SOURCE", "schedule"),
+        ("CI_COMMIT_TITLE", "[AutoDeploy][Update] labs|7"),
+        ("GROVE_TITLE", "[AutoDeploy][Update] campus|42"),
+    ]);
+    let mut expected = set(parent_jobs());
+    expected.extend(venv_jobs(1));
+    expected.extend(instance_jobs("campus"));
+    assert_eq!(run.jobs(), expected, "{}", run.text);
+    assert_instance_deployed(&run, &cluster.store, "campus");
+    assert!(
+        run.calls.iter().all(|(job, _)| job.ends_with(":campus")),
+        "{}",
+        run.text
+    );
+    assert!(
+        cluster
+            .generated()
+            .contains("    DEPLOYMENT_ID: {value: \"42\", expand: false}\n"),
+        "{}",
+        cluster.generated()
+    );
+}
+
+/// A pipeline started with a trigger token always has TRIGGER_PAYLOAD (GitLab sets it to the
+/// request's parameters, variables included) and is read as a webhook: a GROVE_TITLE set through
+/// the token that webhooks use deploys nothing, so that token can do no more than WEBHOOKS allows.
+#[test]
+fn e2e_a_trigger_token_run_is_a_webhook_whatever_grove_title_says() {
+    let cluster = Cluster::new("e2e-trigger-title");
+    let title = "[AutoDeploy][Update] campus|42";
+    let payload = cluster.root.parent().unwrap().join("trigger-request.json");
+    std::fs::write(
+        &payload,
+        json!({"ref": "main", "variables": {"GROVE_TITLE": title}, "id": "7"}).to_string(),
+    )
+    .unwrap();
+    let run = cluster.run(&[
+        ("CI_PIPELINE_SOURCE", "trigger"),
+        ("TRIGGER_PAYLOAD", payload.to_str().unwrap()),
+        ("GROVE_TITLE", title),
+    ]);
+    assert_noop(&run);
+    assert!(
+        cluster
+            .generated()
+            .contains("the payload is neither a GitLab Push Hook or Merge Request Hook"),
+        "{}",
+        cluster.generated()
+    );
+}
+
+/// GROVE_TITLE is one argument that grove parses, never part of a script: a value written to
+/// run a command runs nothing; one that is not a deployment title gives the no-op pipeline, one
+/// that is malformed fails the generate job (exit 5) and starts no child pipeline.
+#[test]
+fn e2e_a_hostile_grove_title_is_parsed_not_run() {
+    let cluster = Cluster::new("e2e-hostile-title");
+    let marker = cluster.root.parent().unwrap().join("spliced");
+    let touch = format!("touch {}", marker.display());
+    let noop = format!("$({touch})");
+    let run = cluster.run(&[("CI_PIPELINE_SOURCE", "schedule"), ("GROVE_TITLE", &noop)]);
+    assert_noop(&run);
+    assert!(!marker.exists(), "GROVE_TITLE ran: {}", run.text);
+
+    for title in [
+        format!("[AutoDeploy][Update] campus\"; {touch}; echo \""),
+        format!("[AutoDeploy][Update] campus$({touch})"),
+        format!("[AutoDeploy][Update] campus`{touch}`"),
+    ] {
+        let (succeeded, run) = cluster.attempt(
+            &[("CI_PIPELINE_SOURCE", "schedule"), ("GROVE_TITLE", &title)],
+            &[],
+        );
+        assert!(!succeeded, "{title}: {}", run.text);
+        assert!(
+            run.events.contains(&Event::Summary {
+                job: "grove-generate".into(),
+                ok: false
+            }),
+            "{title}: {}",
+            run.text
+        );
+        // The job's output (on gitlab-ci-local's stderr): grove's exit 5 and its message.
+        assert!(
+            run.text
+                .contains("grove-generate > error: invalid commit title: character")
+                && run.text.contains("is not allowed in an instance name")
+                && run.text.contains("FAIL 5"),
+            "{title}: {}",
+            run.text
+        );
+        assert!(
+            !run.events
+                .iter()
+                .any(|e| matches!(e, Event::Started(job) if job != "grove-generate")),
+            "{title}: a job other than grove-generate started: {}",
+            run.text
+        );
+        assert!(run.calls.is_empty(), "{title}: {}", run.text);
+        assert!(!marker.exists(), "{title}: GROVE_TITLE ran: {}", run.text);
     }
 }
 

@@ -22,7 +22,8 @@ prog=$(basename "$0")
 if [ "$prog" = tutor ]; then printf 'TUTOR_ROOT=%s\n' "$TUTOR_ROOT" >> "$GROVE_FAKE_LOG"; fi
 state="$GROVE_FAKE_STATE"
 case "$prog $*" in
-  "kubectl get namespace "*) [ -e "$state/namespace" ] || exit 1 ;;
+  "kubectl get namespace "*) [ -e "$state/namespace" ] && echo "namespace/$3" ;;
+  "kubectl delete namespace "*) [ -e "$state/delete-fails" ] && exit 1; rm -f "$state/namespace" ;;
   "kubectl --namespace "*" get deployments "*) cat "$state/deployments" 2>/dev/null ;;
   "kubectl --namespace "*" scale "*) : > "$state/deployments" ;;
   "terraform "*" output -json") cat "$state/terraform-output.json" 2>/dev/null || echo '{}' ;;
@@ -120,6 +121,19 @@ fn write_executable(path: &Path, text: &str) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::write(path, text).unwrap();
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// How grove asks whether namespace `name` is there, as the fake records it.
+fn get_namespace(name: &str) -> String {
+    argv(&[
+        "kubectl",
+        "get",
+        "namespace",
+        name,
+        "--ignore-not-found",
+        "--output",
+        "name",
+    ])
 }
 
 /// Joins argv the way the fake records it.
@@ -309,6 +323,43 @@ fn buildimage_passes_cache_from_through_docker_arg_and_pushes() {
     assert!(cluster.calls().is_empty());
 }
 
+/// A base image is built from a repository that Tutor's image build can clone: a path or a
+/// local transport is refused (exit 5, naming the option) before anything runs.
+#[test]
+fn buildimage_base_takes_only_a_remote_repository() {
+    let cluster = Cluster::new("buildimage-base-remote");
+    for repository in [
+        "edx-platform",
+        "/srv/git/edx-platform.git",
+        "file:///srv/x.git",
+        "ext::sh",
+    ] {
+        let run = cluster.grove(&[
+            "buildimage",
+            "--base",
+            "openedx",
+            "--repository",
+            repository,
+            "--version",
+            "main",
+        ]);
+        assert_eq!(
+            run.status.code(),
+            Some(5),
+            "{repository}: {}",
+            describe(&run)
+        );
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "invalid --repository: {repository:?} is not a remote git URL"
+            )),
+            "{stderr}"
+        );
+    }
+    assert!(cluster.calls().is_empty());
+}
+
 #[test]
 fn archive_scales_running_deployments_to_zero_and_is_idempotent() {
     let cluster = Cluster::new("archive");
@@ -320,7 +371,7 @@ fn archive_scales_running_deployments_to_zero_and_is_idempotent() {
     assert_eq!(
         cluster.calls(),
         [
-            argv(&["kubectl", "get", "namespace", "labs"]),
+            get_namespace("labs"),
             argv(&[
                 "kubectl",
                 "--namespace",
@@ -348,7 +399,7 @@ fn archive_scales_running_deployments_to_zero_and_is_idempotent() {
     assert_eq!(
         cluster.calls(),
         [
-            argv(&["kubectl", "get", "namespace", "labs"]),
+            get_namespace("labs"),
             argv(&[
                 "kubectl",
                 "--namespace",
@@ -364,10 +415,200 @@ fn archive_scales_running_deployments_to_zero_and_is_idempotent() {
     std::fs::remove_file(cluster.state().join("namespace")).unwrap();
     let run = cluster.grove(&["archive", "labs"]);
     assert!(run.status.success(), "{}", describe(&run));
+    assert_eq!(cluster.calls(), [get_namespace("labs")]);
+}
+
+/// `kubectl delete namespace NAMESPACE`, as grove runs it, as the fake records it.
+fn delete_namespace(namespace: &str) -> String {
+    argv(&[
+        "kubectl",
+        "delete",
+        "namespace",
+        namespace,
+        "--ignore-not-found",
+        "--wait=true",
+    ])
+}
+
+/// Removes `instances/NAME/` from the checkout, as the commit of a Delete does.
+fn remove_folder(cluster: &Cluster, name: &str) {
+    std::fs::remove_dir_all(cluster.root.join("instances").join(name)).unwrap();
+}
+
+/// A Delete end to end, on the real folder store: the namespace named by the stored state (not
+/// the instance's name) is deleted, then the state is forgotten (the store's and the Tutor
+/// root's); deleting again asks the cluster, finds nothing and succeeds.
+#[test]
+fn delete_removes_the_namespace_the_store_names_and_forgets_the_state() {
+    let cluster = Cluster::new("delete");
+    let store = cluster.root.join(".grove/env-store");
+    stored_generation(
+        &store,
+        "campus",
+        2,
+        &[("config.yml", "ID: campus-id\nK8S_NAMESPACE: campus-prod\n")],
+    );
+    // A deploy lays out the Tutor root from the store, as on a runner that deployed it.
+    let run = cluster.grove(&["deploy", "campus"]);
+    assert!(run.status.success(), "{}", describe(&run));
+    let tutor_root = PathBuf::from(cluster.tutor_root("campus"));
+    assert!(tutor_root.join("config.yml").is_file());
+    cluster.calls();
+    std::fs::write(cluster.state().join("namespace"), "").unwrap();
+    remove_folder(&cluster, "campus");
+
+    let run = cluster.grove(&["delete", "campus"]);
+    assert!(run.status.success(), "{}", describe(&run));
     assert_eq!(
         cluster.calls(),
-        [argv(&["kubectl", "get", "namespace", "labs"])]
+        [
+            get_namespace("campus-prod"),
+            delete_namespace("campus-prod")
+        ]
     );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("deleted namespace campus-prod of campus")
+            && stderr.contains("deleted the state of campus"),
+        "{stderr}"
+    );
+    assert!(!cluster.state().join("namespace").exists());
+    assert!(!store.join("campus").exists(), "the store still has campus");
+    assert!(!tutor_root.exists(), "the Tutor root of campus is left");
+    // The other instances keep theirs.
+    assert!(store.join("labs/manifest.json").is_file());
+
+    // Again: with the state gone, the namespace is the instance's name; nothing is there.
+    let run = cluster.grove(&["delete", "campus"]);
+    assert_eq!(run.status.code(), Some(0), "{}", describe(&run));
+    assert_eq!(cluster.calls(), [get_namespace("campus")]);
+    assert!(
+        String::from_utf8_lossy(&run.stderr).contains("namespace campus of campus is already gone"),
+        "{}",
+        describe(&run)
+    );
+    // An instance never deployed, or a name that is not one.
+    let run = cluster.grove(&["delete", "nosuch"]);
+    assert_eq!(run.status.code(), Some(0), "{}", describe(&run));
+    assert_eq!(cluster.calls(), [get_namespace("nosuch")]);
+    for name in ["../labs", "Labs", "labs_old"] {
+        let run = cluster.grove(&["delete", name]);
+        assert_eq!(run.status.code(), Some(5), "{name}: {}", describe(&run));
+    }
+    assert!(cluster.calls().is_empty());
+}
+
+/// The commit of a Delete removes the instance's folder; with the folder still there, neither
+/// `grove delete` nor the pipeline of the title touch anything (exit 5), and both say so.
+#[test]
+fn delete_refuses_an_instance_still_in_the_checkout() {
+    let cluster = Cluster::new("delete-folder");
+    std::fs::write(cluster.state().join("namespace"), "").unwrap();
+    let run = cluster.grove(&["delete", "labs"]);
+    assert_eq!(run.status.code(), Some(5), "{}", describe(&run));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("instance \"labs\" is still in the checkout")
+            && stderr.contains("`git rm -r instances/labs`"),
+        "{stderr}"
+    );
+    assert!(cluster.calls().is_empty());
+    assert!(cluster
+        .root
+        .join(".grove/env-store/labs/manifest.json")
+        .is_file());
+
+    let out = cluster.fakes.parent().unwrap().join("delete.yml");
+    for title in [
+        "[AutoDeploy][Delete] labs",
+        "[AutoDeploy][Delete] retired,labs",
+    ] {
+        let run = cluster.grove(&["pipeline", title, out.to_str().unwrap()]);
+        assert_eq!(run.status.code(), Some(5), "{title}: {}", describe(&run));
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(
+            stderr.contains("instance \"labs\" is still in this commit")
+                && stderr.contains("`git rm -r instances/labs`"),
+            "{title}: {stderr}"
+        );
+        assert!(!out.exists(), "{title}: a pipeline was written");
+    }
+    // Once the folder is gone, the same title gives the pipeline.
+    remove_folder(&cluster, "labs");
+    let run = cluster.grove(&[
+        "pipeline",
+        "[AutoDeploy][Delete] labs",
+        out.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", describe(&run));
+    assert!(std::fs::read_to_string(&out)
+        .unwrap()
+        .contains("    - grove delete \"$INSTANCE_NAME\"\n"));
+    assert!(cluster.calls().is_empty());
+}
+
+/// A kubectl that cannot ask the cluster is not an answer: Delete fails (exit 1) and keeps the
+/// state, so that a retry deletes the right namespace; so does a failed deletion. Archive
+/// fails too, rather than report an archived instance.
+#[test]
+fn delete_keeps_the_state_until_the_namespace_is_gone() {
+    let cluster = Cluster::new("delete-retry");
+    let manifest = cluster.root.join(".grove/env-store/campus/manifest.json");
+    std::fs::write(cluster.state().join("namespace"), "").unwrap();
+    remove_folder(&cluster, "campus");
+    let unreachable = [("GROVE_FAKE_EXIT", "1")];
+    let run = cluster.grove_with(&unreachable, &["delete", "campus"]);
+    assert_eq!(run.status.code(), Some(1), "{}", describe(&run));
+    assert_eq!(cluster.calls(), [get_namespace("campus")]);
+    assert!(manifest.is_file(), "the state is gone");
+    let run = cluster.grove_with(&unreachable, &["archive", "labs"]);
+    assert_eq!(run.status.code(), Some(1), "{}", describe(&run));
+    assert_eq!(cluster.calls(), [get_namespace("labs")]);
+
+    std::fs::write(cluster.state().join("delete-fails"), "").unwrap();
+    let run = cluster.grove(&["delete", "campus"]);
+    assert_eq!(run.status.code(), Some(1), "{}", describe(&run));
+    assert_eq!(
+        cluster.calls(),
+        [get_namespace("campus"), delete_namespace("campus")]
+    );
+    assert!(manifest.is_file(), "the state is gone");
+
+    // The retry finishes the job.
+    std::fs::remove_file(cluster.state().join("delete-fails")).unwrap();
+    let run = cluster.grove(&["delete", "campus"]);
+    assert!(run.status.success(), "{}", describe(&run));
+    assert_eq!(
+        cluster.calls(),
+        [get_namespace("campus"), delete_namespace("campus")]
+    );
+    assert!(!manifest.exists());
+}
+
+/// A stored namespace that is Kubernetes' own is never deleted, whatever the store says.
+#[test]
+fn delete_never_deletes_a_system_namespace() {
+    let cluster = Cluster::new("delete-system");
+    stored_generation(
+        &cluster.root.join(".grove/env-store"),
+        "campus",
+        2,
+        &[("config.yml", "K8S_NAMESPACE: kube-system\n")],
+    );
+    std::fs::write(cluster.state().join("namespace"), "").unwrap();
+    remove_folder(&cluster, "campus");
+    let run = cluster.grove(&["delete", "campus"]);
+    assert_eq!(run.status.code(), Some(5), "{}", describe(&run));
+    assert!(
+        String::from_utf8_lossy(&run.stderr).contains("kube-system, which is Kubernetes' own"),
+        "{}",
+        describe(&run)
+    );
+    assert!(cluster.calls().is_empty());
+    assert!(cluster
+        .root
+        .join(".grove/env-store/campus/manifest.json")
+        .is_file());
 }
 
 #[test]

@@ -25,6 +25,7 @@ prog=$(basename "$0")
 { printf '%s' "$prog"; for a in "$@"; do printf '\t%s' "$a"; done; printf '\n'; } >> "$GROVE_FAKE_LOG"
 case "$prog $*" in
   "terraform "*"output -json") cat "$GROVE_FAKE_STATE/terraform-output.json" ;;
+  "kubectl get namespace "*) echo "namespace/$3" ;;
 esac
 exit 0
 "#;
@@ -253,7 +254,7 @@ fn new_venv_prepare_and_exec_with_the_real_tutor() {
     succeeded(&cluster.grove(&["archive", "demo"]));
     assert_eq!(
         cluster.calls("kubectl").first().map(String::as_str),
-        Some("kubectl\tget\tnamespace\tdemo")
+        Some("kubectl\tget\tnamespace\tdemo\t--ignore-not-found\t--output\tname")
     );
     succeeded(&cluster.grove(&["postdeploy", "demo"]));
     assert_eq!(

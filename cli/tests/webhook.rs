@@ -460,11 +460,8 @@ impl Fakes {
 lose() {{ if [ -e "$ns/../lose-answer" ]; then rm "$ns/../lose-answer"; exit 1; fi; }}
 case "$1 $2" in
   "get namespace")
-    if [ "$4" = "--ignore-not-found" ]; then
-      [ -d "$ns/$3" ] && printf '%s:%s' "$3" "$(cat "$ns/$3/label" 2>/dev/null)"
-      exit 0
-    fi
-    [ -d "$ns/$3" ]; exit $? ;;
+    [ -d "$ns/$3" ] && printf '%s:%s' "$3" "$(cat "$ns/$3/label" 2>/dev/null)"
+    exit 0 ;;
   "create -f")
     cat > "$ns/../manifest.yaml"
     name=$(sed -n 's/^  name: //p' "$ns/../manifest.yaml")
@@ -719,7 +716,15 @@ fn the_preview_lifecycle_leaves_nothing_behind() {
         fakes.take_calls(),
         vec![
             get.clone(),
-            strings(&["kubectl", "get", "namespace", &preview]),
+            strings(&[
+                "kubectl",
+                "get",
+                "namespace",
+                &preview,
+                "--ignore-not-found",
+                "--output",
+                "name",
+            ]),
             strings(&[
                 "kubectl",
                 "--namespace",

@@ -703,7 +703,7 @@ fn check_terraform(fleet: &Fleet, kind: Kind) -> Result<()> {
     Err(Error::new(
         Cause::setting(CLUSTER_SETTINGS, "TERRAFORM_DIR"),
         format!(
-            "{dir}/ holds no Terraform configuration (*.tf), and a {} pipeline runs Terraform first: \
+            "{dir}/ holds no Terraform configuration (*.tf), and the {} pipeline runs Terraform first: \
              add the cluster's Terraform to {dir}/, or name its folder in TERRAFORM_DIR of {CLUSTER_SETTINGS}",
             kind.as_str()
         ),

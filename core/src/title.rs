@@ -13,8 +13,9 @@
 //! ```
 //!
 //! Create and Update take `NAME` or `NAME|ID` items, Archive and Delete take `NAME` items, Batch
-//! Upgrade and Build Image take `REPOSITORY|VERSION` items, Batch UpgradeTo takes one commit
-//! hash, Infrastructure takes any message. A title without the tag at its start is not a deployment. Every problem is
+//! Upgrade and Build Image take `REPOSITORY|VERSION` items (a base image is built from each, so
+//! REPOSITORY is a remote git URL), Batch UpgradeTo takes one commit hash, Infrastructure takes
+//! any message. A title without the tag at its start is not a deployment. Every problem is
 //! reported with the byte range of the offending part, and all problems of a list are reported
 //! at once.
 
@@ -511,7 +512,8 @@ impl<'a> TitleParser<'a> {
                 );
                 continue;
             };
-            let repository = self.checked(repository.trimmed(), Repository::parse);
+            // A base image is built from the repository: it must be one a build can clone.
+            let repository = self.checked(repository.trimmed(), Repository::parse_remote);
             let version = self.checked(version.trimmed(), Version::parse);
             if let (Some(repository), Some(version)) = (repository, version) {
                 self.unique(&mut seen, &format!("{repository}|{version}"), item);
@@ -720,6 +722,14 @@ Warning 8..20 "[AutoDeploy]": the [AutoDeploy] tag is not at the start of the ti
             r#"Archive([InstanceName("a"), InstanceName("b")])"#,
         );
         check(
+            "[AutoDeploy][Delete] retired,old-2",
+            r#"Delete([InstanceName("retired"), InstanceName("old-2")])"#,
+        );
+        check(
+            "[AutoDeploy][Build][Image] https://x.org/a.git|main,git@x.org:b.git|v1.0",
+            r#"BuildImage([PlatformRef { repository: Repository("https://x.org/a.git"), version: Version("main") }, PlatformRef { repository: Repository("git@x.org:b.git"), version: Version("v1.0") }])"#,
+        );
+        check(
             "[AutoDeploy][Infrastructure] bump node pool",
             r#"Infrastructure { message: "bump node pool" }"#,
         );
@@ -799,6 +809,120 @@ Error 25..30 "do it": unknown message "do it"; expected "deploy new instance" or
         );
     }
 
+    /// The two forms of issue 15: every problem is an error at its place, and nothing is
+    /// requested.
+    #[test]
+    fn malformed_delete_and_build_image_titles_point_at_the_problem() {
+        let name_hint = "[instance names use lowercase letters, digits and '-', start with a letter and are at most 49 characters]";
+        let version_hint =
+            "[a version is a git branch, tag or commit such as open-release/sumac.1]";
+        let repository_hint =
+            "[a repository is a URL such as https://github.com/openedx/edx-platform.git]";
+        let remote_hint = "[a base image is built from a remote git URL: https://HOST/PATH, http://, ssh:// or git://, or USER@HOST:PATH]";
+        let cases: &[(&str, String)] = &[
+            (
+                "[AutoDeploy][Delete]",
+                r#"Error 20..20 "": no instances listed [list instances after the tags, separated by commas]"#.into(),
+            ),
+            (
+                "[AutoDeploy][Delete] a,,b",
+                r#"Error 23..23 "": empty item in the list [remove the extra comma]"#.into(),
+            ),
+            (
+                "[AutoDeploy][Delete] Old",
+                format!(r#"Error 21..22 "O": uppercase letter 'O' in instance name {name_hint}"#),
+            ),
+            (
+                "[AutoDeploy][Delete] ../a",
+                format!(r#"Error 21..22 ".": character '.' is not allowed in an instance name {name_hint}"#),
+            ),
+            (
+                "[AutoDeploy][Delete] $(id)",
+                format!(r#"Error 21..22 "$": character '$' is not allowed in an instance name {name_hint}"#),
+            ),
+            (
+                "[AutoDeploy][Delete] a,b,a",
+                r#"Error 25..26 "a": "a" is listed twice"#.into(),
+            ),
+            (
+                "[AutoDeploy][Delete] a|1,b|2",
+                r#"Error 22..24 "|1": Delete takes instance names without deployment ids [write [AutoDeploy][Delete] NAME,NAME]
+Error 26..28 "|2": Delete takes instance names without deployment ids [write [AutoDeploy][Delete] NAME,NAME]"#.into(),
+            ),
+            (
+                "[AutoDeploy][Delete][Now] a",
+                r#"Error 20..25 "[Now]": unexpected tag "[Now]" after the type"#.into(),
+            ),
+            (
+                "[AutoDeploy][Deleet] a",
+                r#"Error 13..19 "Deleet": unknown type "Deleet"; expected one of Create, Update, Archive, Delete, Infrastructure, Batch, Build [did you mean [Delete]?]"#.into(),
+            ),
+            (
+                "[AutoDeploy][Build] https://x.org/a.git|main",
+                r#"Error 12..19 "[Build]": [Build] needs a second tag: [Image] [for example [AutoDeploy][Build][Image] REPOSITORY|VERSION]"#.into(),
+            ),
+            (
+                "[AutoDeploy][Build][Images] https://x.org/a.git|main",
+                r#"Error 20..26 "Images": unknown build type "Images"; expected Image [did you mean [Image]?]"#.into(),
+            ),
+            (
+                "[AutoDeploy][Build][Upgrade] https://x.org/a.git|main",
+                r#"Error 20..27 "Upgrade": unknown build type "Upgrade"; expected Image"#.into(),
+            ),
+            (
+                "[AutoDeploy][Image] https://x.org/a.git|main",
+                r#"Error 13..18 "Image": unknown type "Image"; expected one of Create, Update, Archive, Delete, Infrastructure, Batch, Build"#.into(),
+            ),
+            (
+                "[AutoDeploy][Build][Image]",
+                r#"Error 26..26 "": no REPOSITORY|VERSION pairs listed [list REPOSITORY|VERSION pairs after the tags, separated by commas]"#.into(),
+            ),
+            (
+                "[AutoDeploy][Build][Image] https://x.org/a.git",
+                r#"Error 27..46 "https://x.org/a.git": "https://x.org/a.git" is not a REPOSITORY|VERSION pair [write the repository, '|', and the version, such as https://github.com/openedx/edx-platform.git|open-release/sumac.1]"#.into(),
+            ),
+            (
+                "[AutoDeploy][Build][Image] https://x.org/a.git|",
+                format!(r#"Error 47..47 "": the version is empty {version_hint}"#),
+            ),
+            (
+                "[AutoDeploy][Build][Image] |main",
+                format!(r#"Error 27..27 "": the repository is empty {repository_hint}"#),
+            ),
+            (
+                "[AutoDeploy][Build][Image] edx-platform|main",
+                format!(r#"Error 27..39 "edx-platform": "edx-platform" is not a remote git URL {remote_hint}"#),
+            ),
+            (
+                "[AutoDeploy][Build][Image] file:///srv/a.git|main",
+                format!(r#"Error 27..44 "file:///srv/a.git": "file:///srv/a.git" is not a remote git URL {remote_hint}"#),
+            ),
+            (
+                "[AutoDeploy][Build][Image] --upload-pack=x|main",
+                format!(r#"Error 27..28 "-": a repository must not start with '-' {repository_hint}"#),
+            ),
+            (
+                "[AutoDeploy][Build][Image] https://x.org/a.git|main,https://x.org/a.git|main",
+                r#"Error 52..76 "https://x.org/a.git|main": "https://x.org/a.git|main" is listed twice"#.into(),
+            ),
+            (
+                "[AutoDeploy][Build][Image] https://x.org/a.git|a..b",
+                format!(r#"Error 48..50 "..": a version must not contain '..' {version_hint}"#),
+            ),
+            (
+                "[AutoDeploy][Build][Image] https://x.org/a.git|main,",
+                r#"Error 52..52 "": empty item in the list [remove the extra comma]"#.into(),
+            ),
+            (
+                "[AutoDeploy][Build][Image] https://x.org/a.git|main campus",
+                format!(r#"Error 51..52 " ": character ' ' is not allowed in a version {version_hint}"#),
+            ),
+        ];
+        for (title, errors) in cases {
+            check(title, &format!("failed\n{errors}"));
+        }
+    }
+
     #[test]
     fn printing_a_request_and_parsing_it_back_gives_it_again() {
         for title in [
@@ -808,6 +932,8 @@ Error 25..30 "do it": unknown message "do it"; expected "deploy new instance" or
             "[AutoDeploy][Infrastructure] hello world",
             "[AutoDeploy][Batch][Upgrade] https://x.org/a.git|main,https://x.org/b.git|v1.0",
             "[AutoDeploy][Batch][UpgradeTo] deadbeef",
+            "[AutoDeploy][Delete] a,b-2",
+            "[AutoDeploy][Build][Image] https://x.org/a.git|main,git@x.org:b.git|v1.0",
         ] {
             let request = parse_title(title).value.expect(title);
             assert_eq!(request.to_title(), title);

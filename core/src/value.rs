@@ -85,6 +85,46 @@ checked_string!(
     "a repository is a URL such as https://github.com/openedx/edx-platform.git"
 );
 
+/// What a base image can be built from, for the hint of [`Repository::parse_remote`].
+const REMOTE_HINT: &str = "a base image is built from a remote git URL: https://HOST/PATH, http://, ssh:// or git://, or USER@HOST:PATH";
+
+impl Repository {
+    /// [`Repository::parse`], and a remote git URL that a Docker build can clone: `https://`,
+    /// `http://`, `ssh://` or `git://` with a host and a path, or the scp-like `USER@HOST:PATH`.
+    /// A base image is built from such a URL (Tutor's image clones it); a path, or another
+    /// transport such as `file://` or `ext::`, is refused.
+    pub fn parse_remote(text: &str) -> Result<Repository, Invalid> {
+        let repository = Repository::parse(text)?;
+        if is_remote(text) {
+            Ok(repository)
+        } else {
+            Err(Invalid::new(
+                0..text.len(),
+                format!("{text:?} is not a remote git URL"),
+                REMOTE_HINT,
+            ))
+        }
+    }
+}
+
+/// Whether `text` is a remote git URL (see [`Repository::parse_remote`]).
+fn is_remote(text: &str) -> bool {
+    for scheme in ["https://", "http://", "ssh://", "git://"] {
+        if let Some(rest) = text.strip_prefix(scheme) {
+            return matches!(rest.split_once('/'), Some((host, path)) if !host.is_empty() && !path.is_empty());
+        }
+    }
+    // scp-like: no '/' before the first ':', a user and a host before it, a path after it.
+    match text.split_once(':') {
+        Some((login, path)) => {
+            !login.contains('/')
+                && !path.is_empty()
+                && matches!(login.split_once('@'), Some((user, host)) if !user.is_empty() && !host.is_empty())
+        }
+        None => false,
+    }
+}
+
 checked_string!(
     /// A git branch, tag or commit, as in `EDX_PLATFORM_VERSION`.
     Version,
@@ -304,6 +344,31 @@ mod tests {
         assert!(Repository::parse("git@github.com:openedx/edx-platform.git").is_ok());
         assert!(Repository::parse("--upload-pack=touch").is_err());
         assert!(Repository::parse("https://x/$CI_JOB_TOKEN").is_err());
+        for remote in [
+            "https://github.com/openedx/edx-platform.git",
+            "http://git.example.org/a",
+            "ssh://git@github.com:22/openedx/edx-platform.git",
+            "git://github.com/openedx/edx-platform.git",
+            "git@github.com:openedx/edx-platform.git",
+        ] {
+            assert!(Repository::parse_remote(remote).is_ok(), "{remote}");
+        }
+        for local in [
+            "edx-platform",
+            "/srv/git/edx-platform.git",
+            "file:///srv/git/edx-platform.git",
+            "ext::sh",
+            "ftp://x.org/a.git",
+            "https://",
+            "https://x.org",
+            "x.org:a.git",
+            "@x.org:a.git",
+            "git@:a.git",
+            "git@x.org:",
+            "a/b@x.org:c",
+        ] {
+            assert!(Repository::parse_remote(local).is_err(), "{local}");
+        }
         assert!(Version::parse("open-release/sumac.1").is_ok());
         assert!(Version::parse("a..b").is_err());
         assert!(Version::parse("v1\"").is_err());
