@@ -1,6 +1,7 @@
-//! A synthetic cluster repository of N instances, as data: the same shape as
-//! `shared/bench/gen_fleet.py` (three edx-platform repositories, four versions, one instance in
-//! seven with batch upgrades disabled). Shared by the `gen-fleet` example and the benchmarks.
+//! A synthetic cluster repository of N instances, as data: the same files as
+//! `bench/gen_fleet.py` writes (three edx-platform repositories, four versions, one instance in
+//! seven with batch upgrades disabled, two requirements sets), which `scripts/bench` checks.
+//! Shared by the `gen-fleet` example and the benchmarks.
 #![allow(dead_code)]
 
 use grove_core::Files;
