@@ -50,6 +50,8 @@ const KINDS = {
   create: 'Create',
   update: 'Update',
   archive: 'Archive',
+  delete: 'Delete',
+  'build-image': 'Build image',
   'batch-upgrade': 'Batch upgrade',
   'batch-upgrade-to': 'Batch upgrade to a commit',
   'preview-up': 'Preview environment up',
