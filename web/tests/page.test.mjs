@@ -157,6 +157,35 @@ test('a typed title shows the YAML of the CLI, the plan and the graph', async ()
   await page.close();
 });
 
+test('every golden title gives the YAML of the CLI, and its kind of plan in words', async () => {
+  const kinds = {
+    '01-no-autodeploy': 'Nothing to deploy',
+    '02-infrastructure': 'Infrastructure',
+    '03-create': 'Create',
+    '04-update': 'Update',
+    '05-update-many': 'Update',
+    '06-archive': 'Archive',
+    '07-batch-upgrade': 'Batch upgrade',
+    '08-batch-upgrade-to': 'Batch upgrade to a commit',
+    '09-older-create': 'Create',
+    '10-older-update': 'Update',
+    '11-batch-matches-nothing': 'Batch upgrade', // of no instance: its plan says Nothing to deploy
+    '12-delete': 'Delete',
+    '13-build-image': 'Build image',
+  };
+  const names = readdirSync(join(PROJECT, 'tests', 'titles')).filter((f) => f.endsWith('.title')).map((f) => f.slice(0, -'.title'.length)).sort();
+  assert.deepEqual(names, Object.keys(kinds), 'every golden title has its kind here');
+  const page = await open(chrome.context, server.url);
+  for (const [name, kind] of Object.entries(kinds)) {
+    await typeTitle(page, titleOf(name));
+    assert.equal(await page.textContent('#yaml'), golden(`${name}.yml`), name);
+    assert.equal(await page.textContent('#plan-text'), golden(`${name}.plan.txt`), name);
+    assert.match(await page.textContent('#status'), new RegExp(`^${kind} · \\d+ jobs? in \\d+ stages?$`), name);
+  }
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('the graph tells the truth: file order, needs inside a stage, lines around boxes', async () => {
   const page = await open(chrome.context, server.url);
   // Infrastructure: terraform:plan above terraform:apply, as in the file, and the need between
