@@ -50,6 +50,8 @@ const KINDS = {
   create: 'Create',
   update: 'Update',
   archive: 'Archive',
+  delete: 'Delete',
+  'build-image': 'Build image',
   'batch-upgrade': 'Batch upgrade',
   'batch-upgrade-to': 'Batch upgrade to a commit',
   'preview-up': 'Preview environment up',
@@ -264,25 +266,31 @@ function planHtml(text) {
       sections.at(-1).lines.push(line);
     }
   }
+  const isNote = (line) => /^(Why|Note|Unknown patches):/.test(line);
   let html = `<p class="headline">${escape(lines[0])}</p>`;
   for (const section of sections) {
     if (section.title) html += `<p class="section-title ${section.cls}">${escape(section.title)}</p>`;
-    const items = section.lines.map((line) => {
-      const cls = line.startsWith('Why:') ? 'why' : line.startsWith('Note:') || line.startsWith('Unknown patches:') ? 'note' : section.cls;
+    const item = (line) => {
+      const cls = line.startsWith('Why:') ? 'why' : isNote(line) ? 'note' : section.cls;
       return `<li class="${cls}">${escape(line.trim())}</li>`;
-    });
+    };
+    const items = section.lines.map(item);
     if (!items.length) continue;
-    if (items.length <= PLAN_LINES) {
+    // The notes that end a section are about the whole plan: they are never folded away.
+    let end = section.lines.length;
+    while (end > 0 && isNote(section.lines[end - 1])) end -= 1;
+    if (end <= PLAN_LINES) {
       html += `<ul class="plan-lines ${section.cls}">${items.join('')}</ul>`;
       continue;
     }
-    // A long list: its first lines, and the rest folded.
+    // A long list: its first lines, and the rest folded; then its notes.
     const shown = FOLDED_LINES;
-    const rest = section.lines.slice(shown);
+    const rest = section.lines.slice(shown, end);
     const instances = rest.every((line) => /^\s+[a-z][a-z0-9-]*: /.test(line));
     const what = instances ? plural(rest.length, 'more instance') : plural(rest.length, 'more line');
     html += `<ul class="plan-lines ${section.cls}">${items.slice(0, shown).join('')}</ul>`
-      + `<details class="plan-more"><summary>Show ${what}</summary><ul class="plan-lines ${section.cls}">${items.slice(shown).join('')}</ul></details>`;
+      + `<details class="plan-more"><summary>Show ${what}</summary><ul class="plan-lines ${section.cls}">${items.slice(shown, end).join('')}</ul></details>`;
+    if (end < items.length) html += `<ul class="plan-lines">${items.slice(end).join('')}</ul>`;
   }
   return html;
 }

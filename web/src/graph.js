@@ -44,7 +44,7 @@ export const MODES = [
 /** The colour family of a stage, for CSS. */
 function family(stage) {
   if (stage === 'terraform') return 'infra';
-  if (stage === 'base-image' || stage === 'image') return 'image';
+  if (stage === 'base-image') return 'image';
   if (stage === 'archive' || stage === 'noop') return 'quiet';
   if (stage === 'shards') return 'shards';
   return 'deploy';
@@ -52,7 +52,10 @@ function family(stage) {
 
 const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-/** The instance a job belongs to (`deploy:campus` → `campus`) when it is one of `instances`. */
+/**
+ * The instance a job belongs to (`build:campus` → `campus`) when it is one of `instances`; a
+ * job shared by instances (`venv:1`, `base-image:2`) belongs to none.
+ */
 function instanceOf(name, instances) {
   const colon = name.indexOf(':');
   const rest = colon < 0 ? '' : name.slice(colon + 1);

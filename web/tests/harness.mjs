@@ -90,7 +90,7 @@ export async function typeTitle(page, title) {
  */
 export function bigFleet(count = 100) {
   const files = {
-    'grove.yml': 'ENV_STORE: s3://grove-state/fleet\nPIPELINE_PATCHES:\n  deploy-job: |\n    retry: 1\n',
+    'grove.yml': 'ENV_STORE: s3://grove-state/fleet\nPIPELINE_PATCHES:\n  release-job: |\n    retry: 1\n',
     'defaults/grove-requirements.txt': 'tutor==19.0.0\n',
   };
   for (let i = 1; i <= count; i++) {

@@ -39,6 +39,11 @@ const titleOf = (name) => caseFile('titles', `${name}.title`).replace(/\n$/, '')
 const payloadOf = (name) => caseFile('webhooks', `${name}.json`);
 const golden = (file) => output('titles', file);
 const webhookGolden = (file) => output('webhooks', file);
+/**
+ * A fleet whose batch upgrade is too big for one pipeline file (GitLab.com's 500 jobs): 270
+ * instances to deploy, two jobs each, in two shard pipelines.
+ */
+const SHARDED = 300;
 
 /** The lines of `yaml` that are the job `name`'s: from its name to the blank line after it. */
 function jobPart(yaml, name) {
@@ -130,23 +135,53 @@ test('a typed title shows the YAML of the CLI, the plan and the graph', async ()
   assert.equal(await page.textContent('#yaml'), golden('04-update.yml'));
   assert.equal(await page.textContent('#plan-text'), golden('04-update.plan.txt'));
   assert.equal(await page.textContent('#plan-json'), golden('04-update.plan.json'));
-  assert.equal(await page.textContent('#status'), 'Update · 6 jobs in 6 stages');
-  assert.equal(await page.locator('#graph svg .job').count(), 6);
-  // Each step needs the one before; predeploy and deploy also need prepare (its artifacts).
-  assert.equal(await page.locator('#graph svg .edges path').count(), 8);
+  assert.equal(await page.textContent('#status'), 'Update · 3 jobs in 3 stages');
+  assert.equal(await page.locator('#graph svg .job').count(), 3);
+  // A chain: the venv of the instance's requirements, its build, its release.
+  assert.equal(await page.locator('#graph svg .edges path').count(), 2);
   const stages = await page.locator('#graph svg text.stage').allTextContents();
-  assert.deepEqual(stages, ['venv', 'prepare', 'image', 'predeploy', 'deploy', 'postdeploy']);
-  const deploy = page.locator('#graph svg path[data-to="deploy:campus"]');
-  assert.deepEqual((await deploy.evaluateAll((paths) => paths.map((p) => p.dataset.from))).sort(), ['predeploy:campus', 'prepare:campus']);
+  assert.deepEqual(stages, ['venv', 'build', 'release']);
+  const from = (to) => page.locator(`#graph svg path[data-to="${to}"]`).evaluateAll((paths) => paths.map((p) => p.dataset.from));
+  assert.deepEqual(await from('build:campus'), ['venv:1']);
+  assert.deepEqual(await from('release:campus'), ['build:campus']);
   await assertTruthfulGraph(page);
 
   // What a batch upgrade leaves out is said in words.
   await page.click('text=Batch upgrade');
   await settle(page);
-  assert.equal(await page.textContent('#status'), 'Batch upgrade · 20 jobs in 7 stages');
+  assert.equal(await page.textContent('#status'), 'Batch upgrade · 10 jobs in 4 stages');
   assert.match(await page.textContent('#plan'), /Left out, and why:\s*library: BATCH_UPGRADE_DISABLED is true in instances\/library\/grove\.yml/);
   assert.equal(await page.textContent('#yaml'), golden('07-batch-upgrade.yml'));
   await page.screenshot({ path: join(ARTIFACTS, 'page.png'), fullPage: true });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('every golden title gives the YAML of the CLI, and its kind of plan in words', async () => {
+  const kinds = {
+    '01-no-autodeploy': 'Nothing to deploy',
+    '02-infrastructure': 'Infrastructure',
+    '03-create': 'Create',
+    '04-update': 'Update',
+    '05-update-many': 'Update',
+    '06-archive': 'Archive',
+    '07-batch-upgrade': 'Batch upgrade',
+    '08-batch-upgrade-to': 'Batch upgrade to a commit',
+    '09-older-create': 'Create',
+    '10-older-update': 'Update',
+    '11-batch-matches-nothing': 'Batch upgrade', // of no instance: its plan says Nothing to deploy
+    '12-delete': 'Delete',
+    '13-build-image': 'Build image',
+  };
+  const names = readdirSync(join(PROJECT, 'tests', 'titles')).filter((f) => f.endsWith('.title')).map((f) => f.slice(0, -'.title'.length)).sort();
+  assert.deepEqual(names, Object.keys(kinds), 'every golden title has its kind here');
+  const page = await open(chrome.context, server.url);
+  for (const [name, kind] of Object.entries(kinds)) {
+    await typeTitle(page, titleOf(name));
+    assert.equal(await page.textContent('#yaml'), golden(`${name}.yml`), name);
+    assert.equal(await page.textContent('#plan-text'), golden(`${name}.plan.txt`), name);
+    assert.match(await page.textContent('#status'), new RegExp(`^${kind} · \\d+ jobs? in \\d+ stages?$`), name);
+  }
   assert.deepEqual(page.errors, []);
   await page.close();
 });
@@ -162,24 +197,33 @@ test('the graph tells the truth: file order, needs inside a stage, lines around 
   assert.deepEqual(infra.lines.map((l) => [l.from, l.to]), [['terraform:plan', 'terraform:apply']]);
   await page.locator('#graph').screenshot({ path: join(ARTIFACTS, 'graph-infrastructure.png') });
 
-  // Create: Terraform's apply reaches every prepare two columns on, around the venv boxes;
-  // prepare reaches predeploy, deploy and postdeploy around the boxes between them.
+  // Create: Terraform's apply reaches every build two columns on, around the venv box in the
+  // column between them.
   await typeTitle(page, titleOf('03-create'));
   assert.equal(await page.textContent('#yaml'), golden('03-create.yml'));
   const create = await assertTruthfulGraph(page);
-  assert.ok(create.lines.some((l) => l.from === 'terraform:apply' && l.to.startsWith('prepare:')));
-  assert.ok(create.lines.some((l) => l.from.startsWith('prepare:') && l.to.startsWith('postdeploy:')));
+  const x = (geometry, id) => geometry.boxes.find((b) => b.id === id).x;
+  const builds = create.boxes.filter((b) => b.id.startsWith('build:')).map((b) => b.id).sort();
+  assert.deepEqual(builds, ['build:campus', 'build:newcampus']);
+  assert.deepEqual(create.lines.filter((l) => l.from === 'terraform:apply').map((l) => l.to).sort(), builds);
+  for (const build of builds) {
+    assert.ok(x(create, 'terraform:apply') < x(create, 'venv:1') && x(create, 'venv:1') < x(create, build), `venv:1 lies between terraform:apply and ${build}`);
+  }
   await page.locator('#graph').screenshot({ path: join(ARTIFACTS, 'graph-create.png') });
 
-  // The base images fan out to the image jobs of their instances, crossing no box.
+  // The base images fan out to the builds of their instances, past the column of the venvs
+  // (each shared by the instances of one requirements set), crossing no box.
   await typeTitle(page, titleOf('07-batch-upgrade'));
   const batch = await assertTruthfulGraph(page);
-  const images = batch.boxes.filter((b) => b.id.startsWith('image:')).map((b) => b.id).sort();
-  assert.deepEqual(batch.lines.filter((l) => l.from.startsWith('base-image:')).map((l) => l.to).sort(), images);
+  const batchBuilds = batch.boxes.filter((b) => b.id.startsWith('build:')).map((b) => b.id).sort();
+  assert.deepEqual(batchBuilds, ['build:academy', 'build:campus', 'build:labs']);
+  assert.deepEqual(batch.lines.filter((l) => l.from.startsWith('base-image:')).map((l) => l.to).sort(), batchBuilds);
+  assert.ok(x(batch, 'base-image:1') < x(batch, 'venv:1') && x(batch, 'venv:1') < x(batch, 'build:academy'));
+  assert.deepEqual(batch.lines.filter((l) => l.from === 'venv:1').map((l) => l.to).sort(), ['build:academy', 'build:campus']);
   await page.locator('#graph').screenshot({ path: join(ARTIFACTS, 'graph-batch.png') });
 
   // A sharded batch: the generated pipeline, and a shard drawn job by job.
-  await page.evaluate((files) => window.grove.loadFleet(files, 'big fleet'), bigFleet(100));
+  await page.evaluate((files) => window.grove.loadFleet(files, 'big fleet'), bigFleet(SHARDED));
   await typeTitle(page, '[AutoDeploy][Batch][UpgradeTo] 0123456789abcdef');
   const generated = await assertTruthfulGraph(page);
   assert.deepEqual(generated.boxes.map((b) => b.id), ['base-image:1', 'base-image:2', 'grove-shards', 'grove-shard:1', 'grove-shard:2']);
@@ -187,19 +231,31 @@ test('the graph tells the truth: file order, needs inside a stage, lines around 
   await settle(page);
   await page.check('input[name="graph-mode"][value="jobs"]');
   const shard = await assertTruthfulGraph(page);
-  assert.equal(shard.boxes.length, 42);
+  // Its four venvs (one per requirements set), and 22 instances' builds and releases.
+  assert.equal(shard.boxes.length, 48);
+  assert.deepEqual(shard.boxes.filter((b) => b.id.startsWith('venv:')).map((b) => b.id), ['venv:1', 'venv:2', 'venv:3', 'venv:4']);
+  // By instance: the venvs stay boxes of their own, shared by the instances' boxes (in two
+  // columns), and a line from one of them to each instance crosses no box.
+  await page.check('input[name="graph-mode"][value="instance"]');
+  const instances = await graphGeometry(page);
+  assert.deepEqual(instances.problems, []);
+  assert.equal(instances.boxes.length, 26);
+  assert.equal(new Set(instances.boxes.filter((b) => b.id.startsWith('instance ')).map((b) => b.x)).size, 2);
+  assert.deepEqual(instances.lines.map((l) => l.to).sort(), instances.boxes.filter((b) => b.id.startsWith('instance ')).map((b) => b.id).sort());
+  assert.ok(instances.lines.every((l) => l.from.startsWith('venv:')));
+  await page.locator('#graph').screenshot({ path: join(ARTIFACTS, 'graph-shard-2-by-instance.png') });
   assert.deepEqual(page.errors, []);
   await page.close();
 });
 
 test('the shard pipelines are drawn, and a trigger job leads to its shard', async () => {
   const page = await open(chrome.context, server.url);
-  await page.evaluate((files) => window.grove.loadFleet(files, 'big fleet'), bigFleet(100));
+  await page.evaluate((files) => window.grove.loadFleet(files, 'big fleet'), bigFleet(SHARDED));
   await typeTitle(page, '[AutoDeploy][Batch][UpgradeTo] 0123456789abcdef');
   // The words of the page, not of the code.
-  assert.equal(await page.textContent('#status'), 'Batch upgrade to a commit · 5 jobs in 2 stages · triggers 2 shard pipelines (540 jobs)');
+  assert.equal(await page.textContent('#status'), 'Batch upgrade to a commit · 5 jobs in 2 stages · triggers 2 shard pipelines (548 jobs)');
   const options = await page.locator('#pipeline-file option').allTextContents();
-  assert.deepEqual(options, ['generated.yml · 5 jobs', 'generated-shards/shard-1.yml · 498 jobs', 'generated-shards/shard-2.yml · 42 jobs']);
+  assert.deepEqual(options, ['generated.yml · 5 jobs', 'generated-shards/shard-1.yml · 500 jobs', 'generated-shards/shard-2.yml · 48 jobs']);
   assert.match(await page.textContent('#yaml'), /artifact: "generated-shards\/shard-1\.yml"/);
   // The trigger job: marked as one, its part of the YAML, and a way to its shard.
   assert.equal(await page.locator('#graph [data-node="grove-shard:1"].trigger').count(), 1);
@@ -207,27 +263,34 @@ test('the shard pipelines are drawn, and a trigger job leads to its shard', asyn
   assert.equal(await page.isVisible('#job'), true);
   assert.equal(await page.textContent('#job-title'), 'grove-shard:1');
   assert.equal(await page.textContent('#job-yaml'), jobPart(await page.textContent('#yaml'), 'grove-shard:1'));
-  assert.match(await page.textContent('#job-shard'), /^Show generated-shards\/shard-1\.yml \(498 jobs\)/);
+  assert.match(await page.textContent('#job-shard'), /^Show generated-shards\/shard-1\.yml \(500 jobs\)/);
   await page.click('#job-shard');
   await settle(page);
   assert.equal(await page.inputValue('#pipeline-file'), 'generated-shards/shard-1.yml');
   const shard = await page.textContent('#yaml');
   assert.match(shard, /^# Generated by Grove/);
-  assert.match(shard, /deploy:school-001:/);
-  // 498 jobs are drawn by stage, with counts; by instance, one box per instance; or every job.
-  assert.equal(await page.textContent('#graph-count'), '498 jobs, drawn as 6 boxes');
-  assert.deepEqual(await page.locator('#graph .job text').allTextContents(), ['venv · 83', 'prepare · 83', 'image · 83', 'predeploy · 83', 'deploy · 83', 'postdeploy · 83']);
-  assert.deepEqual(await page.locator('#graph text.stage').allTextContents(), ['venv · 83 jobs', 'prepare · 83 jobs', 'image · 83 jobs', 'predeploy · 83 jobs', 'deploy · 83 jobs', 'postdeploy · 83 jobs']);
+  assert.match(shard, /\nrelease:school-001:\n/);
+  // 500 jobs are drawn by stage, with counts; by instance, one box per instance (the venvs,
+  // each shared by many instances, stay boxes of their own); or every job.
+  assert.equal(await page.textContent('#graph-count'), '500 jobs, drawn as 3 boxes');
+  assert.deepEqual(await page.locator('#graph .job text').allTextContents(), ['venv · 4', 'build · 248', 'release · 248']);
+  assert.deepEqual(await page.locator('#graph text.stage').allTextContents(), ['venv · 4 jobs', 'build · 248 jobs', 'release · 248 jobs']);
   await page.locator('#outputs').screenshot({ path: join(ARTIFACTS, 'graph-shard-by-stage.png') });
   await page.check('input[name="graph-mode"][value="instance"]');
-  assert.equal(await page.locator('#graph .job').count(), 83);
-  assert.equal(await page.textContent('#graph [data-node="instance school-001"] text'), 'school-001 · 6');
+  assert.equal(await page.textContent('#graph-count'), '500 jobs, drawn as 252 boxes');
+  assert.equal(await page.locator('#graph .job.group').count(), 248);
+  assert.deepEqual(await page.locator('#graph .job:not(.group)').evaluateAll((boxes) => boxes.map((b) => b.dataset.node)), ['venv:1', 'venv:2', 'venv:3', 'venv:4']);
+  assert.equal(await page.textContent('#graph [data-node="instance school-001"] text'), 'school-001 · 2');
+  // One line from its venv to each instance.
+  assert.equal(await page.locator('#graph .edges path[data-from^="venv:"][data-to^="instance "]').count(), 248);
+  assert.equal(await page.locator('#graph .edges path').count(), 248);
   await page.click('#graph [data-node="instance school-001"]');
-  assert.match(await page.textContent('#job-facts'), /6 jobs: venv → prepare → image → predeploy → deploy → postdeploy/);
-  assert.match(await page.textContent('#job-yaml'), /^venv:school-001:\n[\s\S]*\npostdeploy:school-001:\n/);
+  assert.match(await page.textContent('#job-facts'), /^2 jobs: build → release, in generated-shards\/shard-1\.yml\.$/);
+  const yaml = await page.textContent('#yaml');
+  assert.equal(await page.textContent('#job-yaml'), `${jobPart(yaml, 'build:school-001')}\n\n${jobPart(yaml, 'release:school-001')}`);
   await page.locator('#outputs').screenshot({ path: join(ARTIFACTS, 'graph-shard-by-instance.png') });
   await page.check('input[name="graph-mode"][value="jobs"]');
-  assert.equal(await page.locator('#graph .job').count(), 498);
+  assert.equal(await page.locator('#graph .job').count(), 500);
   // The chosen file stays shown while the title changes, and goes when there are no shards.
   await page.selectOption('#pipeline-file', 'generated-shards/shard-2.yml');
   await settle(page);
@@ -235,11 +298,11 @@ test('the shard pipelines are drawn, and a trigger job leads to its shard', asyn
   await page.keyboard.press('End');
   await page.keyboard.type('0');
   await settle(page);
-  assert.match(await page.textContent('#yaml'), /deploy:school-099:/);
-  assert.doesNotMatch(await page.textContent('#yaml'), /deploy:school-001:/);
+  assert.match(await page.textContent('#yaml'), /\nrelease:school-297:\n/);
+  assert.doesNotMatch(await page.textContent('#yaml'), /school-001:/);
   await typeTitle(page, '[AutoDeploy][Update] school-001');
   assert.equal(await page.isVisible('#pipeline-file'), false);
-  assert.match(await page.textContent('#yaml'), /deploy:school-001:/);
+  assert.match(await page.textContent('#yaml'), /\nrelease:school-001:\n/);
   assert.deepEqual(page.errors, []);
   await page.close();
 });
@@ -248,12 +311,12 @@ test('a job shows its part of the YAML, by mouse and by keyboard', async () => {
   const page = await open(chrome.context, server.url);
   await typeTitle(page, titleOf('04-update'));
   const yaml = golden('04-update.yml');
-  await page.click('#graph [data-node="deploy:campus"]');
-  assert.equal(await page.textContent('#job-title'), 'deploy:campus');
-  assert.equal(await page.textContent('#job-yaml'), jobPart(yaml, 'deploy:campus'));
-  assert.match(await page.textContent('#job-facts'), /^Stage deploy · needs predeploy:campus, prepare:campus · needed by postdeploy:campus, lines \d+–\d+ of generated\.yml\.$/);
+  await page.click('#graph [data-node="build:campus"]');
+  assert.equal(await page.textContent('#job-title'), 'build:campus');
+  assert.equal(await page.textContent('#job-yaml'), jobPart(yaml, 'build:campus'));
+  assert.match(await page.textContent('#job-facts'), /^Stage build · needs venv:1 · needed by release:campus, lines \d+–\d+ of generated\.yml\.$/);
   assert.deepEqual(await page.locator('#graph path.hl').evaluateAll((paths) => paths.map((p) => `${p.dataset.from} → ${p.dataset.to}`).sort()),
-    ['deploy:campus → postdeploy:campus', 'predeploy:campus → deploy:campus', 'prepare:campus → deploy:campus']);
+    ['build:campus → release:campus', 'venv:1 → build:campus']);
   await page.click('#job-close');
   assert.equal(await page.isVisible('#job'), false);
 
@@ -261,18 +324,23 @@ test('a job shows its part of the YAML, by mouse and by keyboard', async () => {
   // Enter shows one.
   await page.focus('#title');
   for (let i = 0; i < 40 && !(await page.evaluate(() => !!document.activeElement.closest('#graph'))); i++) await page.keyboard.press('Tab');
-  assert.equal(await page.evaluate(() => document.activeElement.dataset.node), 'deploy:campus');
+  const focused = () => page.evaluate(() => document.activeElement.dataset.node);
+  assert.equal(await focused(), 'build:campus');
   await page.keyboard.press('Home');
-  assert.equal(await page.evaluate(() => document.activeElement.dataset.node), 'venv:campus');
-  await page.keyboard.press('ArrowRight');
-  await page.keyboard.press('ArrowRight');
-  assert.equal(await page.evaluate(() => document.activeElement.dataset.node), 'image:campus');
+  assert.equal(await focused(), 'venv:1');
   await page.keyboard.press('Enter');
-  assert.equal(await page.textContent('#job-title'), 'image:campus');
-  assert.equal(await page.textContent('#job-yaml'), jobPart(yaml, 'image:campus'));
+  assert.equal(await page.textContent('#job-title'), 'venv:1');
+  assert.equal(await page.textContent('#job-yaml'), jobPart(yaml, 'venv:1'));
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await focused(), 'release:campus');
+  await page.keyboard.press('ArrowLeft');
+  assert.equal(await focused(), 'build:campus');
   await page.keyboard.press('End');
+  assert.equal(await focused(), 'release:campus');
   await page.keyboard.press(' ');
-  assert.equal(await page.textContent('#job-title'), 'postdeploy:campus');
+  assert.equal(await page.textContent('#job-title'), 'release:campus');
+  assert.equal(await page.textContent('#job-yaml'), jobPart(yaml, 'release:campus'));
   assert.equal(await page.locator('#graph [data-node][tabindex="0"]').count(), 1);
   assert.deepEqual(page.errors, []);
   await page.close();
@@ -368,17 +436,17 @@ test('a share link reproduces the view, with an edited fleet', async () => {
   await page.fill('#new-path', 'instances/extra/config.yml');
   await page.click('#add-file');
   await page.fill('#file-text', 'LMS_HOST: extra.example.org\n');
-  await page.waitForFunction(() => document.getElementById('instance-count')?.textContent === '8');
+  await page.waitForFunction(() => document.getElementById('instance-count')?.textContent === '9');
   await typeTitle(page, '[AutoDeploy][Update] extra|9,campus');
   await page.waitForFunction(() => location.hash.includes('f=') && decodeURIComponent(location.hash).includes('extra|9'));
   const link = page.url();
   const yaml = await page.textContent('#yaml');
-  assert.match(yaml, /deploy:extra/);
+  assert.match(yaml, /\nrelease:extra:\n/);
 
   const other = await open(chrome.context, link);
   assert.equal(await other.inputValue('#title'), '[AutoDeploy][Update] extra|9,campus');
   assert.equal(await other.textContent('#yaml'), yaml);
-  assert.equal(await other.textContent('#instance-count'), '8');
+  assert.equal(await other.textContent('#instance-count'), '9');
   assert.match(await other.textContent('#fleet-label'), /edited/);
 
   // The demo fleet is not put in links; the title alone is.
@@ -417,7 +485,7 @@ test('a cut or broken link says so, and shows nothing as if it were the link\'s 
     await opened.click('#link-problem-start');
     await settle(opened);
     assert.equal(await opened.isVisible('#link-problem'), false);
-    assert.match(await opened.textContent('#status'), /^Update · 6 jobs/);
+    assert.match(await opened.textContent('#status'), /^Update · 3 jobs in 3 stages$/);
     assert.deepEqual(opened.errors, []);
     await opened.close();
   }
@@ -439,7 +507,7 @@ test('a link without a fleet, in a tab that holds another fleet, uses the demo f
   assert.equal(await page.textContent('#instance-count'), '20');
   // A link to the demo fleet pasted into this tab's address.
   await page.evaluate((title) => { location.hash = `t=${encodeURIComponent(title)}`; }, '[AutoDeploy][Archive] staging,labs');
-  await page.waitForFunction(() => document.getElementById('instance-count')?.textContent === '7');
+  await page.waitForFunction(() => document.getElementById('instance-count')?.textContent === '8');
   await settle(page);
   assert.match(await page.textContent('#fleet-label'), /demo fleet/);
   assert.equal(await page.inputValue('#title'), '[AutoDeploy][Archive] staging,labs');
@@ -535,8 +603,13 @@ test('a long plan folds its list, and shows it all on request', async () => {
   await typeTitle(page, '[AutoDeploy][Batch][UpgradeTo] 0123456789abcdef');
   const planned = await page.evaluate(() => window.grove.state.outline.plan.instances.length);
   assert.equal(planned, 90);
-  // The steps (2 base images, 90 instances) and what is left out (10 instances) are folded.
+  // The steps (2 base images, 90 instances) and what is left out (10 instances) are folded; the
+  // note that ends the plan, about the whole pipeline, is not folded away with them.
   assert.deepEqual(await page.locator('#plan .plan-more summary').allTextContents(), ['Show 89 more instances', 'Show 7 more instances']);
+  assert.equal(await page.locator('#plan li.note').count(), 1);
+  assert.equal(await page.locator('#plan details li.note').count(), 0);
+  assert.equal(await page.isVisible('#plan li.note'), true);
+  assert.match(await page.textContent('#plan li.note'), /^Note: each instance is built and deployed at edx-platform 0123456789abcdef for this pipeline;/);
   const folded = (await page.locator('#plan').boundingBox()).height;
   assert.ok(folded < 900, `the folded plan is ${folded} px tall`);
   await page.click('#plan .plan-more summary >> nth=0');
@@ -631,8 +704,8 @@ test('a chosen folder becomes the fleet, reading only what Grove reads; an empty
   assert.match(await page.textContent('#fleet-summary'), /alpha\s+beta/);
   await typeTitle(page, '[AutoDeploy][Update] alpha,beta');
   const yaml = await page.textContent('#yaml');
-  assert.match(yaml, /deploy:alpha/);
-  assert.match(yaml, /deploy:beta/);
+  assert.match(yaml, /\nrelease:alpha:\n/);
+  assert.match(yaml, /\nrelease:beta:\n/);
   assert.match(yaml, /registry\.example\.org\/grove:1/);
   await typeTitle(page, '[AutoDeploy][Update] campus');
   assert.match(await page.textContent('#status'), /would exit 3/);
@@ -691,7 +764,16 @@ test('a dropped instances/ folder becomes the fleet', async () => {
   await page.waitForFunction(() => document.getElementById('instance-count')?.textContent === '2');
   assert.equal(await page.textContent('#fleet-label'), 'instances (dropped, 4 files read, 1 left alone)');
   await typeTitle(page, '[AutoDeploy][Batch][UpgradeTo] 0123abcd');
-  assert.match(await page.textContent('#plan'), /alpha/);
+  // Only instances/ was dropped: no grove.yml, so no ENV_STORE, and Grove would not deploy.
+  assert.match(await page.textContent('#status'), /grove pipeline would exit 5: /);
+  assert.match(await page.textContent('#plan'), /ENV_STORE is not set/);
+  // With a store set, the dropped instances are planned.
+  await page.click('#files-details summary');
+  await page.fill('#new-path', 'grove.yml');
+  await page.click('#add-file');
+  await page.fill('#file-text', 'ENV_STORE: s3://grove-state/mycluster\n');
+  await settle(page);
+  assert.match(await page.textContent('#plan'), /rebuild and redeploy 1 instance\.\s*base image 1: .*\s*alpha: build/);
   assert.match(await page.textContent('#plan'), /Left out, and why:\s*beta: BATCH_UPGRADE_DISABLED/);
   assert.deepEqual(page.errors, []);
   await page.close();
@@ -714,7 +796,7 @@ test('no WCAG A or AA violations (axe-core), in every state of the page', async 
   await typeTitle(page, 'Revert "[AutoDeploy][Update] campus"');
   await check('a warning');
   await typeTitle(page, titleOf('03-create'));
-  await page.click('#graph [data-node="prepare:campus"]');
+  await page.click('#graph [data-node="build:campus"]');
   await page.click('#files-details summary');
   await check('a job shown, the file editor open');
   await page.selectOption('#file-select', 'grove.yml');
@@ -722,7 +804,7 @@ test('no WCAG A or AA violations (axe-core), in every state of the page', async 
   await settle(page);
   await check('a broken config');
   await page.click('#reset-fleet');
-  await page.evaluate((files) => window.grove.loadFleet(files, 'big fleet'), bigFleet(100));
+  await page.evaluate((files) => window.grove.loadFleet(files, 'big fleet'), bigFleet(SHARDED));
   await typeTitle(page, '[AutoDeploy][Batch][UpgradeTo] 0123456789abcdef');
   await page.click('#plan .plan-more summary');
   await check('a sharded batch');
@@ -738,7 +820,7 @@ test('no WCAG A or AA violations (axe-core), in every state of the page', async 
 test('at 390 px wide, nothing reaches past the screen', async () => {
   const page = await open(chrome.context, server.url);
   await page.setViewportSize({ width: 390, height: 844 });
-  await page.evaluate((files) => window.grove.loadFleet(files, 'big fleet with a long name for a small screen'), bigFleet(100));
+  await page.evaluate((files) => window.grove.loadFleet(files, 'big fleet with a long name for a small screen'), bigFleet(SHARDED));
   await typeTitle(page, '[AutoDeploy][Batch][UpgradeTo] 0123456789abcdef');
   await page.click('#files-details summary');
   await page.selectOption('#file-select', 'instances/school-001/grove-requirements.txt');
@@ -804,7 +886,7 @@ test('the server sends precompressed files, and the page allows nothing but its 
   });
   assert.equal(ran, false);
   assert.ok(page.errors.some((e) => /Content Security Policy/.test(e.message)), 'the browser reports the blocked script');
-  assert.match(await page.textContent('#status'), /^Update · 6 jobs/);
+  assert.match(await page.textContent('#status'), /^Update · 3 jobs in 3 stages$/);
   await page.close();
 });
 
