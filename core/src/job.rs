@@ -90,7 +90,7 @@ pub enum Job<'a> {
     BaseImage(usize),
     /// `venv:N`, for the Nth requirements set of a pipeline file (from 0).
     Venv(usize),
-    /// `STEP:NAME`, such as `deploy:campus`.
+    /// `STEP:NAME`, such as `build:campus`.
     Step(Step, &'a InstanceName),
     /// `archive:NAME`.
     Archive(&'a InstanceName),

@@ -88,7 +88,7 @@ export interface Skipped {
 
 /** What a request will do: `grove plan --format json`. */
 export interface Plan {
-  kind: "none" | "infrastructure" | "create" | "update" | "archive" | "batch-upgrade" | "batch-upgrade-to" | string;
+  kind: "none" | "infrastructure" | "create" | "update" | "archive" | "delete" | "batch-upgrade" | "batch-upgrade-to" | "build-image" | string;
   terraform: boolean;
   instances: PlannedInstance[];
   skipped: Skipped[];
