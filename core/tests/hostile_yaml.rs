@@ -9,7 +9,7 @@
 //! fuzz targets from `fuzz/seeds/`.
 
 use grove_core::settings::{parse, InstanceConfig};
-use grove_core::yaml::MAX_SETTINGS_LEN;
+use grove_core::yaml::{self, MAX_SETTINGS_LEN};
 use grove_core::Cause;
 
 const PATH: &str = "instances/campus/config.yml";
@@ -241,4 +241,22 @@ fn a_byte_order_mark_and_a_yaml_1_1_directive_are_read_as_pyyaml_reads_them() {
         "%TAG ! tag:example.org,2000:\n---\nA: 1\n",
         "1:1 -: %TAG directives are not supported",
     );
+}
+
+/// The fuzz seeds (`fuzz/seeds/yaml/`, the hostile forms above in small) read as the `yaml`
+/// target reads them: under both limits, no panic, and every error located inside the text.
+#[test]
+fn the_fuzz_seeds_read_without_panic_and_errors_inside_the_text() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/yaml");
+    let mut seeds = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for limits in [yaml::Limits::SETTINGS, yaml::Limits::PIPELINE] {
+            if let Err(e) = yaml::parse(&text, &limits) {
+                assert!(e.offset.is_none_or(|o| o <= text.len()), "{e:?}");
+            }
+        }
+        seeds += 1;
+    }
+    assert!(seeds >= 10, "{seeds} seeds in {}", dir.display());
 }
