@@ -120,10 +120,7 @@ impl Templates {
                       _: &mut RenderContext,
                       out: &mut dyn Output|
                       -> HelperResult {
-                    let name = h
-                        .param(0)
-                        .map(|p| p.value().render())
-                        .ok_or_else(|| RenderErrorReason::ParamNotFoundForIndex("patch", 0))?;
+                    let name = first_param(h, "patch")?;
                     let indent = match h.hash_get("indent").map(|v| v.value()) {
                         None => 0,
                         Some(value) => value
@@ -160,10 +157,7 @@ impl Templates {
                  _: &mut RenderContext,
                  out: &mut dyn Output|
                  -> HelperResult {
-                    let value = h
-                        .param(0)
-                        .map(|p| p.value().render())
-                        .ok_or_else(|| RenderErrorReason::ParamNotFoundForIndex("plain", 0))?;
+                    let value = first_param(h, "plain")?;
                     out.write(&yaml::plain_or_quoted(&value))?;
                     Ok(())
                 },
@@ -235,6 +229,13 @@ impl Templates {
 }
 
 /// Refuses `{{{` and `{{&`, which would write a value without quoting it.
+/// The first parameter of the helper `helper`, rendered as text.
+fn first_param(h: &Helper, helper: &'static str) -> std::result::Result<String, RenderErrorReason> {
+    h.param(0)
+        .map(|p| p.value().render())
+        .ok_or(RenderErrorReason::ParamNotFoundForIndex(helper, 0))
+}
+
 fn refuse_raw_output(origin: &str, text: &str) -> Result<()> {
     for pattern in ["{{{", "{{&", "{{~{", "{{~&"] {
         if let Some(at) = text.find(pattern) {

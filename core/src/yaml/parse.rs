@@ -611,14 +611,7 @@ impl<'a> Parser<'a> {
                 return self.error(self.pos, "expected `:` after the mapping key");
             }
             self.pos += 1;
-            self.skip_inline_space()?;
-            let value = if self.at_line_end_or_comment() {
-                self.block_node(indent as isize, true)?
-            } else {
-                let node = self.node_here(indent as isize, Place::Inline)?;
-                self.end_value()?;
-                node
-            };
+            let value = self.value_after_indicator(indent, true, Place::Inline)?;
             entries.push((key, value));
             // The next entry, or the end of the mapping.
             let before = self.pos;
@@ -707,6 +700,24 @@ impl<'a> Parser<'a> {
         Ok(Node::new(resolve::plain(text), start..self.pos))
     }
 
+    /// The value after a mapping's `:` or a sequence's `-` (just past it) at `indent`: a block
+    /// node on the lines below when the line ends there, else the node on this line.
+    fn value_after_indicator(
+        &mut self,
+        indent: usize,
+        in_mapping: bool,
+        place: Place,
+    ) -> Result<Node> {
+        self.skip_inline_space()?;
+        if self.at_line_end_or_comment() {
+            self.block_node(indent as isize, in_mapping)
+        } else {
+            let node = self.node_here(indent as isize, place)?;
+            self.end_value()?;
+            Ok(node)
+        }
+    }
+
     /// A block sequence whose `- ` are at `indent`.
     fn block_sequence(&mut self, indent: usize) -> Result<Node> {
         let start = self.pos;
@@ -715,14 +726,7 @@ impl<'a> Parser<'a> {
         loop {
             // At `-`.
             self.pos += 1;
-            self.skip_inline_space()?;
-            let item = if self.at_line_end_or_comment() {
-                self.block_node(indent as isize, false)?
-            } else {
-                let node = self.node_here(indent as isize, Place::AfterDash)?;
-                self.end_value()?;
-                node
-            };
+            let item = self.value_after_indicator(indent, false, Place::AfterDash)?;
             items.push(item);
             let before = self.pos;
             self.skip_space_and_comments()?;

@@ -76,15 +76,9 @@ pub fn int(text: &str) -> Option<i64> {
         }
         let mut value = digits(head, 10)?;
         for part in parts {
-            let ok = (1..=2).contains(&part.len())
-                && part.chars().all(|c| c.is_ascii_digit())
-                && (part.len() == 1 || part.as_bytes()[0] <= b'5');
-            if !ok {
-                return None;
-            }
             value = value
                 .checked_mul(60)?
-                .checked_add(part.parse::<i64>().ok()?)?;
+                .checked_add(i64::from(sexagesimal_digit(part)?))?;
         }
         value
     } else if body == "0" {
@@ -125,13 +119,7 @@ pub fn float(text: &str) -> Option<f64> {
         }
         let mut value: f64 = head.replace('_', "").parse().ok()?;
         for part in parts {
-            let ok = (1..=2).contains(&part.len())
-                && part.chars().all(|c| c.is_ascii_digit())
-                && (part.len() == 1 || part.as_bytes()[0] <= b'5');
-            if !ok {
-                return None;
-            }
-            value = value * 60.0 + part.parse::<f64>().ok()?;
+            value = value * 60.0 + f64::from(sexagesimal_digit(part)?);
         }
         let fraction: String = fraction.chars().filter(|&c| c != '_').collect();
         let fraction: f64 = format!("0.{fraction}0").parse().ok()?;
@@ -170,6 +158,14 @@ pub fn float(text: &str) -> Option<f64> {
         cleaned
     };
     cleaned.parse::<f64>().ok().map(signed)
+}
+
+/// One part after a `:` of a YAML 1.1 base-60 number (`[0-5]?[0-9]`), as its value.
+fn sexagesimal_digit(part: &str) -> Option<u8> {
+    let ok = (1..=2).contains(&part.len())
+        && part.chars().all(|c| c.is_ascii_digit())
+        && (part.len() == 1 || part.as_bytes()[0] <= b'5');
+    ok.then(|| part.parse().ok()).flatten()
 }
 
 #[cfg(test)]
